@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# scripts/test.sh - set up and run every clm test suite (what `make test` runs).
+#
+# Installs missing Debian packages, builds with warnings as errors, installs
+# clm into a private PostgreSQL tree (no root needed), runs the pg_regress
+# suite on a throwaway server as an unprivileged user, and ends with the line
+# "N passed, N failed".  Exit status is non-zero on any failure.
+. "$(dirname "$0")/common.sh"
+
+ensure_packages "${BASE_PACKAGES[@]}"
+make -C "$CLM_TOP" -s clean
+WERROR=1 build
+make_workdir
+stage
+
+passed=0
+failed=0
+
+# count "... ok" / "... FAILED" lines of a pg_regress log
+count_results() {
+	local p f
+	p=$(grep -cE '^(ok|not ok|test| ) .*\.\.\. +ok|^ok [0-9]+ ' "$1" || true)
+	f=$(grep -cE '\.\.\. +FAILED|^not ok [0-9]+ ' "$1" || true)
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+# --- pg_regress ---------------------------------------------------------
+log "pg_regress suite"
+R=$WORK/regress
+mkdir -p "$R"
+cp -r "$CLM_TOP/sql" "$CLM_TOP/expected" "$CLM_TOP/test" "$R/"
+[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R"
+cat >"$R/regress.conf" <<CONF
+timezone = 'UTC'
+max_worker_processes = 16
+max_parallel_workers = 8
+CONF
+tests=$(make -C "$CLM_TOP" -s print-regress)
+set +e
+(cd "$R" && as_user "$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" \
+	--temp-instance="$R/tmp_check" --temp-config="$R/regress.conf" \
+	--bindir="$STAGE_BIN" --inputdir=. --outputdir=. \
+	--dbname=contrib_regression $tests) >"$R/pg_regress.log" 2>&1
+rc=$?
+set -e
+cat "$R/pg_regress.log"
+count_results "$R/pg_regress.log"
+# keep the outputs where a developer can read (and accept) them
+rm -rf "$CLM_TOP/results" && cp -r "$R/results" "$CLM_TOP/results" 2>/dev/null || true
+if [ $rc -ne 0 ]; then
+	[ -f "$R/regression.diffs" ] && cat "$R/regression.diffs"
+	[ $failed -eq 0 ] && failed=1
+fi
+
+echo "$passed passed, $failed failed"
+[ $failed -eq 0 ]

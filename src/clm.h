@@ -1,0 +1,49 @@
+/*-------------------------------------------------------------------------
+ *
+ * clm.h
+ *		Declarations shared by the C sources of the clm extension.
+ *
+ * clm computes customer lifecycle metrics (summary, RFM, ABC, CLV, churn,
+ * stages) inside PostgreSQL.  Each concern lives in its own file; this header
+ * holds only what more than one file needs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CLM_H
+#define CLM_H
+
+#include "postgres.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/timestamp.h"
+
+/* Error helpers: every user-facing check names the argument it rejects. */
+#define clm_invalid_arg(...) \
+	ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE), __VA_ARGS__))
+
+/* check that a float8 argument is a finite number (not NaN, not +-Infinity) */
+extern void clm_check_finite(const char *argname, double value);
+
+/*
+ * Local calendar day of a timestamptz in the session time zone, as days since
+ * 2000-01-01.  The cache remembers the UTC offset and the interval over which
+ * it holds, so most calls are one addition and one division.
+ */
+typedef struct ClmDayCache
+{
+	const void *tz;				/* session_timezone the cache was built for */
+	bool		fixed;			/* zone has one constant offset */
+	int64		lo;				/* offset valid for pg_time_t in [lo, hi) */
+	int64		hi;
+	long		gmtoff;			/* seconds east of UTC */
+} ClmDayCache;
+
+extern int32 clm_local_day(ClmDayCache *cache, TimestampTz ts);
+
+/* Build (once) and return a blessed tuple descriptor for the function's result. */
+extern TupleDesc clm_result_tupdesc(FunctionCallInfo fcinfo);
+
+/* RFM segment names (rfm.c) */
+extern const char *clm_rfm_default_segment(int r5, int fm5);
+
+#endif							/* CLM_H */
