@@ -64,7 +64,7 @@ fi
 as_user() {
 	if [ "$(id -u)" -eq 0 ]; then
 		runuser -u "$RUN_USER" -- env PATH="$PATH" HOME="${WORK:-/tmp}" \
-			LANG=C.UTF-8 PGTZ="${PGTZ:-}" CI="${CI:-}" "$@"
+			LANG=C.UTF-8 "$@"
 	else
 		"$@"
 	fi

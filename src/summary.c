@@ -152,11 +152,14 @@ static void
 check_same_group_args(SummaryState *st, TimestampTz as_of, int32 udays)
 {
 	if (st->as_of != as_of)
+	{
+		/* timestamptz_to_str returns a static buffer: copy one of the two */
+		char	   *first = pstrdup(timestamptz_to_str(st->as_of));
+
 		clm_invalid_arg(errmsg("as_of must be the same for every row of a customer"),
-						errdetail("Found %s and %s.",
-								  pstrdup(timestamptz_to_str(st->as_of)),
-								  timestamptz_to_str(as_of)),
+						errdetail("Found %s and %s.", first, timestamptz_to_str(as_of)),
 						errhint("Pass one constant as_of, e.g. a literal or a parameter."));
+	}
 	if (st->unit_days != udays)
 		clm_invalid_arg(errmsg("unit must be the same for every row of a customer"));
 }
@@ -201,10 +204,14 @@ summary_add(FunctionCallInfo fcinfo, int32 udays)
 						errdetail("The value is %s.", timestamptz_to_str(as_of)));
 	clm_check_finite("amount", amount);
 	if (ts > as_of)
+	{
+		char	   *ts_str = pstrdup(timestamptz_to_str(ts));
+
 		clm_invalid_arg(errmsg("ts must not be after as_of"),
 						errdetail("Transaction at %s is after as_of %s.",
-								  pstrdup(timestamptz_to_str(ts)), timestamptz_to_str(as_of)),
+								  ts_str, timestamptz_to_str(as_of)),
 						errhint("Filter the transactions with WHERE ts <= as_of, or pass a later as_of."));
+	}
 
 	cache = (ClmDayCache *) fcinfo->flinfo->fn_extra;
 	if (cache == NULL)
