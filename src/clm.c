@@ -53,9 +53,15 @@ floor_div(int64 a, int64 b)
 int32
 clm_local_day(ClmDayCache *cache, TimestampTz ts)
 {
-	int64		secs = floor_div(ts, USECS_PER_SEC);
-	int64		t = secs + CLM_EPOCH_DIFF_SECS;
+	int64		secs,
+				t;
 
+	/* fast path: a zone with one fixed offset (UTC, most servers) */
+	if (likely(cache->tz == (const void *) session_timezone && cache->fixed))
+		return (int32) floor_div(ts + (int64) cache->gmtoff * USECS_PER_SEC, USECS_PER_DAY);
+
+	secs = floor_div(ts, USECS_PER_SEC);
+	t = secs + CLM_EPOCH_DIFF_SECS;
 	if (cache->tz != (const void *) session_timezone)
 	{
 		long		off;

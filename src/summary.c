@@ -14,10 +14,10 @@
  * per-day totals of the repeat days (the first day excluded), 0 when there
  * are none: the "monetary value" the Gamma-Gamma model expects.
  *
- * The transition state keeps one (day, amount) entry per distinct day.  Input
- * that arrives in time order (the common case) collapses as it comes; other
- * input is sorted and merged when the array fills up, so memory stays
- * proportional to the number of distinct days.
+ * The transition state keeps the distinct purchase days as a sorted array of
+ * day numbers (inside the state for up to ten days, so most customers cost
+ * one allocation) and the running total of the earliest day.  Time-ordered
+ * input, the common case, costs one comparison per row.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,28 +29,30 @@
 #include "libpq/pqformat.h"
 #include "utils/builtins.h"
 
-#define SUMMARY_STATE_VERSION 1
-#define SUMMARY_INITIAL_DAYS 8
+#define SUMMARY_STATE_VERSION 2
+#define SUMMARY_INLINE_DAYS 10
 
-typedef struct DayAmount
-{
-	int32		day;			/* local calendar day, days since 2000-01-01 */
-	float8		amount;			/* total amount of that day */
-} DayAmount;
-
+/*
+ * The state.  Only the first purchase day's amount is needed per day
+ * (repeat_avg_amount = (total - first day's total) / frequency), so the days
+ * themselves are kept as a sorted array of distinct int32 day numbers: the
+ * first ones inside the state (one allocation for most customers), more in
+ * a separate array that doubles as needed.
+ */
 typedef struct SummaryState
 {
 	TimestampTz as_of;
-	int32		as_of_day;
-	int32		unit_days;		/* 1 = day, 7 = week */
 	TimestampTz first_ts;
 	TimestampTz last_ts;
 	int64		orders;
 	float8		total;
+	float8		first_day_amount;	/* total of the purchases on days[0] */
+	int32		as_of_day;
+	int32		unit_days;		/* 1 = day, 7 = week */
 	int32		ndays;
 	int32		capacity;
-	bool		compact;		/* days sorted, one entry per day */
-	DayAmount  *days;
+	int32	   *days;			/* sorted, distinct; inline_days or palloc'd */
+	int32		inline_days[SUMMARY_INLINE_DAYS];
 } SummaryState;
 
 /*
@@ -72,75 +74,76 @@ unit_days(text *unit)
 	return 0;					/* keep the compiler quiet */
 }
 
-static int
-day_cmp(const void *a, const void *b)
-{
-	int32		x = ((const DayAmount *) a)->day;
-	int32		y = ((const DayAmount *) b)->day;
-
-	return (x > y) - (x < y);
-}
-
 /*
- * compact_days: sort days[0..n) and merge equal days; returns the new count.
- */
-static int32
-compact_days(DayAmount *days, int32 n)
-{
-	int32		i,
-				out = 0;
-
-	if (n == 0)
-		return 0;
-	qsort(days, n, sizeof(DayAmount), day_cmp);
-	for (i = 1; i < n; i++)
-	{
-		if (days[i].day == days[out].day)
-			days[out].amount += days[i].amount;
-		else
-			days[++out] = days[i];
-	}
-	return out + 1;
-}
-
-/*
- * reserve_days: make room for "extra" more entries, compacting first so the
- * array grows only when the distinct days need it.
+ * reserve_days: make room for n distinct days in total.
  */
 static void
-reserve_days(SummaryState *st, int32 extra)
+reserve_days(MemoryContext aggctx, SummaryState *st, int64 n)
 {
-	if (st->ndays + extra <= st->capacity)
-		return;
-	if (!st->compact)
-	{
-		st->ndays = compact_days(st->days, st->ndays);
-		st->compact = true;
-	}
-	if (st->ndays + extra > st->capacity / 2)
-	{
-		int64		newcap = Max((int64) st->capacity * 2, (int64) st->ndays + extra);
+	int64		newcap;
+	int32	   *newdays;
 
-		if (newcap > (int64) (MaxAllocSize / sizeof(DayAmount)))
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many distinct purchase days for one customer")));
-		st->days = repalloc(st->days, newcap * sizeof(DayAmount));
-		st->capacity = (int32) newcap;
+	if (n <= st->capacity)
+		return;
+	newcap = Max((int64) st->capacity * 2, n);
+	if (newcap > (int64) (MaxAllocSize / sizeof(int32)))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many distinct purchase days for one customer")));
+	newdays = MemoryContextAlloc(aggctx, newcap * sizeof(int32));
+	memcpy(newdays, st->days, st->ndays * sizeof(int32));
+	if (st->days != st->inline_days)
+		pfree(st->days);
+	st->days = newdays;
+	st->capacity = (int32) newcap;
+}
+
+/*
+ * add_day: insert a day into the sorted set unless it is there already.
+ * The last-day check first makes time-ordered input O(1) per row.
+ */
+static void
+add_day(MemoryContext aggctx, SummaryState *st, int32 day)
+{
+	int32		lo = 0,
+				hi = st->ndays;
+
+	if (hi > 0 && st->days[hi - 1] <= day)
+	{
+		if (st->days[hi - 1] == day)
+			return;
+		lo = hi;
 	}
+	else
+	{
+		while (lo < hi)
+		{
+			int32		mid = lo + (hi - lo) / 2;
+
+			if (st->days[mid] < day)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < st->ndays && st->days[lo] == day)
+			return;
+	}
+	reserve_days(aggctx, st, (int64) st->ndays + 1);
+	memmove(st->days + lo + 1, st->days + lo, (st->ndays - lo) * sizeof(int32));
+	st->days[lo] = day;
+	st->ndays++;
 }
 
 /*
  * new_state: an empty state in the aggregate's memory context.
  */
 static SummaryState *
-new_state(MemoryContext aggctx, int32 capacity)
+new_state(MemoryContext aggctx)
 {
 	SummaryState *st = MemoryContextAllocZero(aggctx, sizeof(SummaryState));
 
-	st->capacity = Max(capacity, 1);
-	st->days = MemoryContextAlloc(aggctx, st->capacity * sizeof(DayAmount));
-	st->compact = true;
+	st->days = st->inline_days;
+	st->capacity = SUMMARY_INLINE_DAYS;
 	return st;
 }
 
@@ -223,7 +226,7 @@ summary_add(FunctionCallInfo fcinfo, int32 udays)
 
 	if (st == NULL)
 	{
-		st = new_state(aggctx, SUMMARY_INITIAL_DAYS);
+		st = new_state(aggctx);
 		st->as_of = as_of;
 		st->as_of_day = clm_local_day(cache, as_of);
 		st->unit_days = udays;
@@ -239,19 +242,12 @@ summary_add(FunctionCallInfo fcinfo, int32 udays)
 	st->orders++;
 	st->total += amount;
 
-	/* in-order input collapses into the last entry without growing */
-	if (st->ndays > 0 && st->days[st->ndays - 1].day == day)
-		st->days[st->ndays - 1].amount += amount;
-	else
-	{
-		/* reserve first: it may compact, which re-sorts the array */
-		reserve_days(st, 1);
-		if (st->ndays > 0 && st->days[st->ndays - 1].day > day)
-			st->compact = false;
-		st->days[st->ndays].day = day;
-		st->days[st->ndays].amount = amount;
-		st->ndays++;
-	}
+	/* keep the first day's total: a new earliest day restarts it */
+	if (st->ndays == 0 || day < st->days[0])
+		st->first_day_amount = amount;
+	else if (day == st->days[0])
+		st->first_day_amount += amount;
+	add_day(aggctx, st, day);
 	PG_RETURN_POINTER(st);
 }
 
@@ -280,15 +276,46 @@ clm_summary_trans_unit(PG_FUNCTION_ARGS)
 static SummaryState *
 copy_state(MemoryContext aggctx, const SummaryState *src)
 {
-	SummaryState *st = new_state(aggctx, src->ndays);
-	DayAmount  *days = st->days;
+	SummaryState *st = new_state(aggctx);
+	int32	   *days = st->days;
 	int32		cap = st->capacity;
 
 	*st = *src;
 	st->days = days;
 	st->capacity = cap;
-	memcpy(st->days, src->days, src->ndays * sizeof(DayAmount));
+	st->ndays = 0;
+	reserve_days(aggctx, st, src->ndays);
+	memcpy(st->days, src->days, src->ndays * sizeof(int32));
+	st->ndays = src->ndays;
 	return st;
+}
+
+/*
+ * merge_days: a |= b for sorted distinct day sets.
+ */
+static void
+merge_days(MemoryContext aggctx, SummaryState *a, const SummaryState *b)
+{
+	int32	   *out = palloc((a->ndays + b->ndays) * sizeof(int32));
+	int32		i = 0,
+				j = 0,
+				n = 0;
+
+	while (i < a->ndays || j < b->ndays)
+	{
+		int32		d;
+
+		if (j >= b->ndays || (i < a->ndays && a->days[i] <= b->days[j]))
+			d = a->days[i++];
+		else
+			d = b->days[j++];
+		if (n == 0 || out[n - 1] != d)
+			out[n++] = d;
+	}
+	reserve_days(aggctx, a, n);
+	memcpy(a->days, out, n * sizeof(int32));
+	a->ndays = n;
+	pfree(out);
 }
 
 PG_FUNCTION_INFO_V1(clm_summary_combine);
@@ -321,11 +348,11 @@ clm_summary_combine(PG_FUNCTION_ARGS)
 		a->last_ts = b->last_ts;
 	a->orders += b->orders;
 	a->total += b->total;
-
-	reserve_days(a, b->ndays);
-	memcpy(a->days + a->ndays, b->days, b->ndays * sizeof(DayAmount));
-	a->ndays += b->ndays;
-	a->compact = false;
+	if (b->days[0] < a->days[0])
+		a->first_day_amount = b->first_day_amount;
+	else if (b->days[0] == a->days[0])
+		a->first_day_amount += b->first_day_amount;
+	merge_days(aggctx, a, b);
 	PG_RETURN_POINTER(a);
 }
 
@@ -343,18 +370,16 @@ clm_summary_serialize(PG_FUNCTION_ARGS)
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, SUMMARY_STATE_VERSION);
 	pq_sendint64(&buf, st->as_of);
-	pq_sendint32(&buf, st->as_of_day);
-	pq_sendint32(&buf, st->unit_days);
 	pq_sendint64(&buf, st->first_ts);
 	pq_sendint64(&buf, st->last_ts);
 	pq_sendint64(&buf, st->orders);
 	pq_sendfloat8(&buf, st->total);
+	pq_sendfloat8(&buf, st->first_day_amount);
+	pq_sendint32(&buf, st->as_of_day);
+	pq_sendint32(&buf, st->unit_days);
 	pq_sendint32(&buf, st->ndays);
 	for (i = 0; i < st->ndays; i++)
-	{
-		pq_sendint32(&buf, st->days[i].day);
-		pq_sendfloat8(&buf, st->days[i].amount);
-	}
+		pq_sendint32(&buf, st->days[i]);
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
@@ -382,25 +407,26 @@ clm_summary_deserialize(PG_FUNCTION_ARGS)
 	if (version != SUMMARY_STATE_VERSION)
 		elog(ERROR, "unsupported customer_summary state version %d", version);
 
-	st = new_state(aggctx, 1);
+	st = new_state(aggctx);
 	st->as_of = pq_getmsgint64(&buf);
-	st->as_of_day = pq_getmsgint(&buf, 4);
-	st->unit_days = pq_getmsgint(&buf, 4);
 	st->first_ts = pq_getmsgint64(&buf);
 	st->last_ts = pq_getmsgint64(&buf);
 	st->orders = pq_getmsgint64(&buf);
 	st->total = pq_getmsgfloat8(&buf);
+	st->first_day_amount = pq_getmsgfloat8(&buf);
+	st->as_of_day = pq_getmsgint(&buf, 4);
+	st->unit_days = pq_getmsgint(&buf, 4);
 	n = pq_getmsgint(&buf, 4);
-	if (n < 0 || (int64) n * 12 != buf.len - buf.cursor)
+	if (n <= 0 || (int64) n * 4 != buf.len - buf.cursor)
 		elog(ERROR, "corrupt customer_summary state");
-	reserve_days(st, n);
+	reserve_days(aggctx, st, n);
 	for (i = 0; i < n; i++)
 	{
-		st->days[i].day = pq_getmsgint(&buf, 4);
-		st->days[i].amount = pq_getmsgfloat8(&buf);
+		st->days[i] = pq_getmsgint(&buf, 4);
+		if (i > 0 && st->days[i] <= st->days[i - 1])
+			elog(ERROR, "corrupt customer_summary state");
 	}
 	st->ndays = n;
-	st->compact = false;
 	pq_getmsgend(&buf);
 	PG_RETURN_POINTER(st);
 }
@@ -410,13 +436,10 @@ Datum
 clm_summary_final(PG_FUNCTION_ARGS)
 {
 	SummaryState *st;
-	DayAmount  *days;
 	int32		n,
-				freq,
-				i;
+				freq;
 	float8		span,
-				unit,
-				repeat;
+				unit;
 	TupleDesc	tupdesc;
 	Datum		values[11];
 	bool		nulls[11] = {false};
@@ -429,16 +452,6 @@ clm_summary_final(PG_FUNCTION_ARGS)
 	if (st->orders == 0)
 		PG_RETURN_NULL();
 
-	/* final functions must not change the state: compact a copy if needed */
-	days = st->days;
-	n = st->ndays;
-	if (!st->compact)
-	{
-		days = palloc(n * sizeof(DayAmount));
-		memcpy(days, st->days, n * sizeof(DayAmount));
-		n = compact_days(days, n);
-	}
-
 	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	if (tupdesc == NULL)
 	{
@@ -446,23 +459,21 @@ clm_summary_final(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = tupdesc;
 	}
 
+	n = st->ndays;
 	freq = n - 1;
 	unit = (float8) st->unit_days;
-	span = (float8) (days[n - 1].day - days[0].day);
+	span = (float8) (st->days[n - 1] - st->days[0]);
 
 	values[0] = TimestampTzGetDatum(st->first_ts);
 	values[1] = TimestampTzGetDatum(st->last_ts);
 	values[2] = Int64GetDatum(st->orders);
 	values[3] = Int32GetDatum(freq);
 	values[4] = Float8GetDatum(span / unit);
-	values[5] = Float8GetDatum((float8) (st->as_of_day - days[0].day) / unit);
-	values[6] = Int32GetDatum(st->as_of_day - days[n - 1].day);
+	values[5] = Float8GetDatum((float8) (st->as_of_day - st->days[0]) / unit);
+	values[6] = Int32GetDatum(st->as_of_day - st->days[n - 1]);
 	values[7] = Float8GetDatum(st->total);
 	values[8] = Float8GetDatum(st->total / (float8) st->orders);
-	repeat = 0.0;
-	for (i = 1; i < n; i++)
-		repeat += days[i].amount;
-	values[9] = Float8GetDatum(freq > 0 ? repeat / freq : 0.0);
+	values[9] = Float8GetDatum(freq > 0 ? (st->total - st->first_day_amount) / freq : 0.0);
 	if (freq > 0)
 		values[10] = Float8GetDatum(span / freq);
 	else
