@@ -1,0 +1,548 @@
+/*-------------------------------------------------------------------------
+ *
+ * models.c
+ *		SQL interface of the CLV models: fitting BG/NBD, MBG/NBD and
+ *		Gamma-Gamma from a clm.fit_data (maximum likelihood, btyd.c), the
+ *		per-customer functions (P(alive), expected purchases, expected
+ *		average value, model CLV) and the business CLV formula.
+ *
+ * The numerics live in btyd.c, plain C with no PostgreSQL dependency; this
+ * file converts arguments, checks them (errors name the argument) and maps
+ * the library's return codes to errors or to converged = false.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "clm.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+
+#include "btyd.h"
+#include "fitdata.h"
+
+/* ---------- library glue ---------- */
+
+/* allocations of the fitter come from the current context; NULL on failure */
+static void *
+btyd_palloc(void *ctx, size_t size)
+{
+	return MemoryContextAllocExtended((MemoryContext) ctx, size,
+									  MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+}
+
+static void
+btyd_pfree(void *ctx, void *ptr)
+{
+	pfree(ptr);
+}
+
+/* let a long fit be cancelled: the fitter polls this once per iteration */
+static int
+btyd_interrupted(void *ctx)
+{
+	return InterruptPending ? 1 : 0;
+}
+
+static void
+fit_options(btyd_fit_options *opt, float8 penalizer)
+{
+	btyd_fit_options_init(opt);
+	opt->penalizer = penalizer;
+	opt->alloc = btyd_palloc;
+	opt->dealloc = btyd_pfree;
+	opt->alloc_ctx = CurrentMemoryContext;
+	opt->interrupt = btyd_interrupted;
+}
+
+/*
+ * check_rc: turn a library error into an ERROR.  BTYD_EDATA is not an
+ * error: the caller reports converged = false.
+ */
+static void
+check_rc(int rc, const char *what)
+{
+	switch (rc)
+	{
+		case BTYD_OK:
+		case BTYD_EDATA:
+			return;
+		case BTYD_EINTR:
+			CHECK_FOR_INTERRUPTS();
+			elog(ERROR, "%s was interrupted", what);
+			break;
+		case BTYD_ENOMEM:
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory in %s", what)));
+			break;
+		case BTYD_ENOCONV:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s: a series did not converge for these arguments", what)));
+			break;
+		case BTYD_EDOMAIN:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s is undefined for these model parameters and arguments", what)));
+			break;
+		default:
+			clm_invalid_arg(errmsg("%s: %s", what, btyd_strerror(rc)));
+	}
+}
+
+/* ---------- fitting ---------- */
+
+static FitData *
+get_fit_data(Datum d, uint8 need, const char *fn)
+{
+	FitData    *fd = (FitData *) PG_DETOAST_DATUM(d);
+
+	fit_data_check(fd);
+	if (fd->nrows > 0 && (fd->flags & need) != need)
+		clm_invalid_arg(errmsg("%s needs %s", fn,
+							   need == FIT_MONETARY ? "monetary values" : "recency and tenure"),
+						errhint(need == FIT_MONETARY ?
+								"Build the data with clm.fit_data(frequency, recency, tenure, monetary)." :
+								"Build the data with clm.fit_data(frequency, recency, tenure)."));
+	return fd;
+}
+
+/*
+ * purchase_fit: fit BG/NBD or MBG/NBD to the rows of fd; returns the model
+ * composite (r, alpha, a, b, loglik, n, iterations, converged), or NULL for
+ * empty data.
+ */
+static Datum
+purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model model)
+{
+	const char *what = (model == BTYD_BGNBD) ? "bgnbd_fit" : "mbgnbd_fit";
+	btyd_row   *rows;
+	size_t		n;
+	int32		i;
+	btyd_fit_options opt;
+	btyd_fit_result res;
+	int			rc;
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	fit_check_penalizer(penalizer);
+	if (fd->nrows == 0)
+		PG_RETURN_NULL();
+
+	rows = palloc(fd->nrows * sizeof(btyd_row));
+	for (i = 0; i < fd->nrows; i++)
+	{
+		rows[i].x = fd->rows[i].x;
+		rows[i].tx = fd->rows[i].tx;
+		rows[i].T = fd->rows[i].T;
+		rows[i].w = fd->rows[i].w;
+	}
+	/* monetary may have split rows that the purchase model sees as equal */
+	n = btyd_group_rows(rows, fd->nrows);
+
+	fit_options(&opt, penalizer);
+	rc = btyd_fit(model, rows, n, &opt, &res);
+	check_rc(rc, what);
+	if (rc == BTYD_EDATA)
+		ereport(NOTICE,
+				(errmsg("%s: no customer has a repeat purchase, so the likelihood has no finite maximum", what),
+				 errdetail("The result has converged = false and its parameters are not estimates."),
+				 errhint("Fit on a longer period, or pass a small penalizer such as 0.001.")));
+
+	tupdesc = clm_result_tupdesc(fcinfo);
+	values[0] = Float8GetDatum(res.params[0]);
+	values[1] = Float8GetDatum(res.params[1]);
+	values[2] = Float8GetDatum(res.params[2]);
+	values[3] = Float8GetDatum(res.params[3]);
+	values[4] = Float8GetDatum(res.loglik);
+	values[5] = Int64GetDatum((int64) llround(res.total_weight));
+	values[6] = Int32GetDatum(res.iterations);
+	values[7] = BoolGetDatum(rc == BTYD_OK && res.converged);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * spend_fit: fit Gamma-Gamma to the repeat customers (frequency > 0) with a
+ * positive monetary value; the others are counted in "skipped".
+ */
+static Datum
+spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer)
+{
+	gg_row	   *rows;
+	size_t		n = 0;
+	int32		i;
+	float8		skipped = 0;
+	btyd_fit_options opt;
+	btyd_fit_result res;
+	int			rc;
+	TupleDesc	tupdesc;
+	Datum		values[8];
+	bool		nulls[8] = {false};
+
+	fit_check_penalizer(penalizer);
+	if (fd->nrows == 0)
+		PG_RETURN_NULL();
+
+	rows = palloc(fd->nrows * sizeof(gg_row));
+	for (i = 0; i < fd->nrows; i++)
+	{
+		const FitRow *r = &fd->rows[i];
+
+		if (r->x > 0 && r->m > 0)
+		{
+			rows[n].x = r->x;
+			rows[n].m = r->m;
+			rows[n].w = r->w;
+			n++;
+		}
+		else
+			skipped += r->w;
+	}
+	n = btyd_gg_group_rows(rows, n);
+
+	fit_options(&opt, penalizer);
+	rc = btyd_fit_gg(rows, n, &opt, &res);
+	check_rc(rc, "gamma_gamma_fit");
+	if (rc == BTYD_EDATA)
+		ereport(NOTICE,
+				(errmsg("gamma_gamma_fit: no customer has a repeat purchase with a positive monetary value"),
+				 errdetail("The result has converged = false and its parameters are not estimates.")));
+
+	tupdesc = clm_result_tupdesc(fcinfo);
+	values[0] = Float8GetDatum(res.params[0]);
+	values[1] = Float8GetDatum(res.params[1]);
+	values[2] = Float8GetDatum(res.params[2]);
+	values[3] = Float8GetDatum(res.loglik);
+	values[4] = Int64GetDatum((int64) llround(rc == BTYD_OK ? res.total_weight : 0));
+	values[5] = Int64GetDatum((int64) llround(skipped));
+	values[6] = Int32GetDatum(res.iterations);
+	values[7] = BoolGetDatum(rc == BTYD_OK && res.converged);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* clm.bgnbd_fit(fit_data, penalizer) and the one-step aggregate's final */
+PG_FUNCTION_INFO_V1(clm_bgnbd_fit);
+Datum
+clm_bgnbd_fit(PG_FUNCTION_ARGS)
+{
+	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "bgnbd_fit"),
+						PG_GETARG_FLOAT8(1), BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_fit);
+Datum
+clm_mbgnbd_fit(PG_FUNCTION_ARGS)
+{
+	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "mbgnbd_fit"),
+						PG_GETARG_FLOAT8(1), BTYD_MBGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_gamma_gamma_fit);
+Datum
+clm_gamma_gamma_fit(PG_FUNCTION_ARGS)
+{
+	return spend_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_MONETARY, "gamma_gamma_fit"),
+					 PG_GETARG_FLOAT8(1));
+}
+
+/* final functions of the one-step aggregates: the penalizer is in the state */
+PG_FUNCTION_INFO_V1(clm_bgnbd_fit_final);
+Datum
+clm_bgnbd_fit_final(PG_FUNCTION_ARGS)
+{
+	FitData    *fd;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "bgnbd_fit");
+	return purchase_fit(fcinfo, fd, fd->penalizer, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_fit_final);
+Datum
+clm_mbgnbd_fit_final(PG_FUNCTION_ARGS)
+{
+	FitData    *fd;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "mbgnbd_fit");
+	return purchase_fit(fcinfo, fd, fd->penalizer, BTYD_MBGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_gamma_gamma_fit_final);
+Datum
+clm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
+{
+	FitData    *fd;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_MONETARY, "gamma_gamma_fit");
+	return spend_fit(fcinfo, fd, fd->penalizer);
+}
+
+/* ---------- per-customer functions ---------- */
+
+/*
+ * model_params: the first n fields of a model composite, which must be
+ * finite and positive.
+ */
+static void
+model_params(HeapTupleHeader model, int n, double *params, const char *argname)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		Datum		d = GetAttributeByNum(model, i + 1, &isnull);
+
+		if (isnull)
+			clm_invalid_arg(errmsg("%s has a NULL parameter", argname),
+							errhint("Pass the result of a successful fit."));
+		params[i] = DatumGetFloat8(d);
+		if (!(params[i] > 0) || !isfinite(params[i]))
+			clm_invalid_arg(errmsg("%s parameters must be finite and greater than 0", argname),
+							errdetail("Parameter %d is %g.", i + 1, params[i]));
+	}
+}
+
+static Datum
+p_alive(FunctionCallInfo fcinfo, btyd_model model)
+{
+	double		params[4],
+				out;
+	float8		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_p_alive(model, params, x, tx, T, &out), "p_alive");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_p_alive);
+Datum
+clm_bgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	return p_alive(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_p_alive);
+Datum
+clm_mbgnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	return p_alive(fcinfo, BTYD_MBGNBD);
+}
+
+static void
+check_horizon(float8 t)
+{
+	clm_check_finite("t", t);
+	if (t < 0)
+		clm_invalid_arg(errmsg("t must not be negative"),
+						errdetail("The value is %g.", t));
+}
+
+static Datum
+expected_purchases(FunctionCallInfo fcinfo, btyd_model model)
+{
+	double		params[4],
+				out;
+	float8		t = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	check_horizon(t);
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_expected_purchases(model, params, t, x, tx, T, &out),
+			 "expected_purchases");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_expected_purchases);
+Datum
+clm_bgnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	return expected_purchases(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_expected_purchases);
+Datum
+clm_mbgnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	return expected_purchases(fcinfo, BTYD_MBGNBD);
+}
+
+/* E[X(t)] for a new customer: expected_purchases(model, t) */
+static Datum
+expected_purchases_new(FunctionCallInfo fcinfo, btyd_model model)
+{
+	double		params[4],
+				out;
+	float8		t = PG_GETARG_FLOAT8(1);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	check_horizon(t);
+	check_rc(btyd_expected_purchases_new(model, params, t, &out), "expected_purchases");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_expected_purchases_new);
+Datum
+clm_bgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+{
+	return expected_purchases_new(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_expected_purchases_new);
+Datum
+clm_mbgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+{
+	return expected_purchases_new(fcinfo, BTYD_MBGNBD);
+}
+
+/*
+ * check_monetary: Gamma-Gamma needs a positive mean spend for repeat
+ * customers; for customers without repeat purchases the value is ignored.
+ */
+static void
+check_monetary(float8 x, float8 m)
+{
+	clm_check_finite("monetary", m);
+	if (x > 0 && !(m > 0))
+		clm_invalid_arg(errmsg("monetary must be greater than 0 for a customer with repeat purchases"),
+						errdetail("Frequency is %g, monetary is %g.", x, m));
+}
+
+PG_FUNCTION_INFO_V1(clm_expected_avg_value);
+Datum
+clm_expected_avg_value(PG_FUNCTION_ARGS)
+{
+	double		params[3],
+				out;
+	float8		x = PG_GETARG_FLOAT8(1),
+				m = PG_GETARG_FLOAT8(2);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 3, params, "gg_model");
+	fit_check_row(x, 0, 0, false);
+	check_monetary(x, m);
+	check_rc(btyd_gg_expected_avg_value(params, x, m, &out), "expected_avg_value");
+	PG_RETURN_FLOAT8(out);
+}
+
+/*
+ * periods_per_month: model time units in a month, as lifetimes counts them
+ * (30 days, 4.345 weeks), so CLV figures can be compared with it.
+ */
+static double
+periods_per_month(text *unit)
+{
+	char	   *s = text_to_cstring(unit);
+
+	if (strcmp(s, "day") == 0)
+		return 30.0;
+	if (strcmp(s, "week") == 0)
+		return 4.345;
+	if (strcmp(s, "month") == 0)
+		return 1.0;
+	clm_invalid_arg(errmsg("unit must be 'day', 'week' or 'month'"),
+					errdetail("The value is '%s'.", s),
+					errhint("It is the time unit of frequency, recency and tenure the model was fitted on."));
+	return 0;
+}
+
+/*
+ * model CLV: clv_estimate(model, gg_model, x, tx, T, m, horizon_months,
+ * discount_rate [, unit])
+ */
+static Datum
+clv_model(FunctionCallInfo fcinfo, btyd_model model)
+{
+	double		bg[4],
+				gg[3],
+				out;
+	float8		x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4),
+				m = PG_GETARG_FLOAT8(5);
+	int32		horizon = PG_GETARG_INT32(6);
+	float8		d = PG_GETARG_FLOAT8(7);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, bg, "model");
+	model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gg, "gg_model");
+	fit_check_row(x, tx, T, true);
+	check_monetary(x, m);
+	if (horizon < 0)
+		clm_invalid_arg(errmsg("horizon_months must not be negative"),
+						errdetail("The value is %d.", horizon));
+	clm_check_finite("discount_rate", d);
+	if (d < 0)
+		clm_invalid_arg(errmsg("discount_rate must not be negative"),
+						errdetail("The value is %g.", d),
+						errhint("It is the monthly discount rate, e.g. 0.01."));
+	check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
+					  periods_per_month(PG_GETARG_TEXT_PP(8)), &out),
+			 "clv_estimate");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_clv);
+Datum
+clm_bgnbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv_model(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_clv);
+Datum
+clm_mbgnbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv_model(fcinfo, BTYD_MBGNBD);
+}
+
+/*
+ * The business formula:
+ *		CLV = annual_value * margin * (1 + d) / (d + churn_rate) - acquisition_cost
+ * the sum over years k = 0, 1, ... of the yearly margin, received at the
+ * start of each year the customer is still there (probability
+ * (1 - churn_rate)^k), discounted by (1 + d)^k.  With d = 0 it is
+ * annual_value * margin / churn_rate: the yearly margin times the expected
+ * lifetime 1 / churn_rate.
+ */
+PG_FUNCTION_INFO_V1(clm_clv_formula);
+Datum
+clm_clv_formula(PG_FUNCTION_ARGS)
+{
+	float8		value = PG_GETARG_FLOAT8(0),
+				margin = PG_GETARG_FLOAT8(1),
+				churn = PG_GETARG_FLOAT8(2),
+				cac = PG_GETARG_FLOAT8(3),
+				d = PG_GETARG_FLOAT8(4);
+
+	clm_check_finite("annual_value", value);
+	clm_check_finite("margin", margin);
+	clm_check_finite("churn_rate", churn);
+	clm_check_finite("acquisition_cost", cac);
+	clm_check_finite("discount_rate", d);
+	if (margin < 0 || margin > 1)
+		clm_invalid_arg(errmsg("margin must be between 0 and 1"),
+						errdetail("The value is %g.", margin),
+						errhint("Pass the margin as a fraction: 0.3 for 30%%."));
+	if (!(churn > 0) || churn > 1)
+		clm_invalid_arg(errmsg("churn_rate must be greater than 0 and at most 1"),
+						errdetail("The value is %g.", churn),
+						errhint("It is the yearly share of customers lost: 0.2 for 20%%."));
+	if (d < 0)
+		clm_invalid_arg(errmsg("discount_rate must not be negative"),
+						errdetail("The value is %g.", d));
+	PG_RETURN_FLOAT8(value * margin * (1.0 + d) / (d + churn) - cac);
+}
