@@ -7,7 +7,7 @@
 # "N passed, N failed".  Exit status is non-zero on any failure.
 . "$(dirname "$0")/common.sh"
 
-ensure_packages "${BASE_PACKAGES[@]}"
+ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy
 make -C "$CLM_TOP" -s clean
 WERROR=1 build
 make_workdir
@@ -30,6 +30,12 @@ log "pg_regress suite"
 R=$WORK/regress
 mkdir -p "$R"
 cp -r "$CLM_TOP/sql" "$CLM_TOP/expected" "$CLM_TOP/test" "$R/"
+# the independent reference: the same likelihoods maximised with scipy
+log "scipy reference fits (test/btyd/scipy_reference.py)"
+ref=$CLM_TOP/test/btyd/scipy_reference.py
+/usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/cdnow_summary.csv" >"$R/test/data/ref_fit_cdnow.jsonl"
+/usr/bin/python3 "$ref" score "$CLM_TOP/test/data/cdnow_summary.csv" | grep -v '^#' >"$R/test/data/ref_score_cdnow.csv"
+/usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/sim_bgnbd_20k.csv" >"$R/test/data/ref_fit_sim.jsonl"
 [ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R"
 cat >"$R/regress.conf" <<CONF
 timezone = 'UTC'

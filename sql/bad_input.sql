@@ -86,3 +86,87 @@ SELECT clm.abc_class(v) OVER () FROM (VALUES (1.0::float8), ('NaN')) t(v);
 \echo :LAST_ERROR_SQLSTATE
 SELECT clm.abc_class(v) OVER () FROM (VALUES (1.0::float8), ('Infinity')) t(v);
 \echo :LAST_ERROR_SQLSTATE
+
+-- CLV models
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (-1::float8, 0::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (1.5::float8, 1::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (1::float8, 6::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (1::float8, 0::float8, 0::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (1::float8, -1::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (0::float8, 2::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES ('NaN'::float8, 0::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt) FROM (VALUES (1::float8, 1::float8, 'Infinity'::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt, -0.1) FROM (VALUES (1::float8, 1::float8, 5::float8)) v(x, t, tt);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit(x, t, tt, p) FROM (VALUES (1::float8, 1::float8, 5::float8, 0.1::float8), (1, 1, 5, 0.2)) v(x, t, tt, p);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit('{(1,1,5,1)}'::clm.fit_data, -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.gamma_gamma_fit(x, m) FROM (VALUES (1::float8, 'NaN'::float8)) v(x, m);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.gamma_gamma_fit('{(1,1,5,1)}'::clm.fit_data);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.bgnbd_fit('{(1,2,1)}'::clm.fit_data);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.fit_data_merge(d) FROM (VALUES ('{(1,1,5,1)}'::clm.fit_data), ('{(1,2,1)}')) v(d);
+\echo :LAST_ERROR_SQLSTATE
+-- fit_data text input
+SELECT '{(1,1,5)'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{(1,1,5,1),(1,1,5,1,1)}'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{(1,1,5,0)}'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{(1,6,5,1)}'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{(1,1)}'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{(1,nan,5,1)}'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT 'penalizer=-1;{}'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+SELECT '{} x'::clm.fit_data;
+\echo :LAST_ERROR_SQLSTATE
+-- per-customer functions
+SELECT clm.p_alive(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model, 2, 6, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.p_alive(ROW(-0.2, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model, 2, 1, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.p_alive(ROW(NULL, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model, 2, 1, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.expected_purchases(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model, -1, 2, 1, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.expected_avg_value(ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.expected_avg_value(ROW(6, 0.5, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 0, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model,
+						ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 1, 5, 20, -1, 0.01);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model,
+						ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 1, 5, 20, 12, -0.01);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true)::clm.bgnbd_model,
+						ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 1, 5, 20, 12, 0.01, 'year');
+\echo :LAST_ERROR_SQLSTATE
+-- the business formula
+SELECT clm.clv_estimate(1000, 0.3, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(1000, 0.3, 1.5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(1000, 1.3, 0.2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(1000, -0.1, 0.2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate(1000, 0.3, 0.2, 0, -0.05);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.clv_estimate('NaN', 0.3, 0.2);
+\echo :LAST_ERROR_SQLSTATE
