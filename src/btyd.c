@@ -208,10 +208,12 @@ hyp_series(double first, double p1, double p2, double q1, double q2,
 		   double z, long cap, double *out)
 {
 	double		sum = first,
+				comp = 0.0,
 				term = first,
 				ratio,
 				rho,
-				nmin;
+				nmin,
+				tsum;
 	long		n;
 
 	nmin = fmax(fmax(fabs(p1), fabs(p2)), fmax(fabs(q1), fabs(q2))) + 2.0;
@@ -219,10 +221,16 @@ hyp_series(double first, double p1, double p2, double q1, double q2,
 	{
 		ratio = (p1 + n) * (p2 + n) / ((q1 + n) * (q2 + n)) * z;
 		term *= ratio;
-		sum += term;
+		/* Neumaier compensated summation: long series near z = 1 */
+		tsum = sum + term;
+		if (fabs(sum) >= fabs(term))
+			comp += (sum - tsum) + term;
+		else
+			comp += (term - tsum) + sum;
+		sum = tsum;
 		if (term == 0.0)
 		{
-			*out = sum;
+			*out = sum + comp;
 			return BTYD_OK;
 		}
 		if (!isfinite(sum))
@@ -233,7 +241,7 @@ hyp_series(double first, double p1, double p2, double q1, double q2,
 			if (rho < 1.0 &&
 				fabs(term) * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * fabs(sum))
 			{
-				*out = sum;
+				*out = sum + comp;
 				return BTYD_OK;
 			}
 		}
@@ -771,6 +779,75 @@ find_sorted(const double *xv, size_t n, double v)
 }
 
 /*
+ * Map values xs[0..n-1] to indexes into their sorted distinct values.
+ * Integer values up to a modest maximum use a dense lookup table (O(n));
+ * anything else is sorted.  On success *xv_out (allocated, nx entries)
+ * holds the distinct values and k[i] the index of xs[i].
+ */
+static int
+build_xindex(const allocator *al, const double *xs, size_t n,
+			 double **xv_out, size_t *nx_out, int32_t *k)
+{
+	size_t		i,
+				nd = 0;
+	double		xmax = 0.0;
+	int			dense = 1;
+	double	   *xv;
+
+	for (i = 0; i < n; i++)
+	{
+		if (xs[i] != floor(xs[i]) || xs[i] < 0.0)
+			dense = 0;
+		if (xs[i] > xmax)
+			xmax = xs[i];
+	}
+	if (dense && xmax <= 4.0 * (double) n + 1024.0 && xmax < 1e8)
+	{
+		size_t		len = (size_t) xmax + 1,
+					v;
+		int32_t    *map = xalloc(al, len * sizeof(int32_t));
+
+		if (map == NULL)
+			return BTYD_ENOMEM;
+		for (v = 0; v < len; v++)
+			map[v] = -1;
+		for (i = 0; i < n; i++)
+			map[(size_t) xs[i]] = 0;
+		for (v = 0; v < len; v++)
+			if (map[v] == 0)
+				map[v] = (int32_t) nd++;
+		xv = xalloc(al, nd * sizeof(double));
+		if (xv == NULL)
+		{
+			xfree(al, map);
+			return BTYD_ENOMEM;
+		}
+		for (v = 0; v < len; v++)
+			if (map[v] >= 0)
+				xv[map[v]] = (double) v;
+		for (i = 0; i < n; i++)
+			k[i] = map[(size_t) xs[i]];
+		xfree(al, map);
+	}
+	else
+	{
+		xv = xalloc(al, n * sizeof(double));
+		if (xv == NULL)
+			return BTYD_ENOMEM;
+		memcpy(xv, xs, n * sizeof(double));
+		qsort(xv, n, sizeof(double), cmp_double);
+		for (i = 0; i < n; i++)
+			if (nd == 0 || xv[i] != xv[nd - 1])
+				xv[nd++] = xv[i];
+		for (i = 0; i < n; i++)
+			k[i] = (int32_t) find_sorted(xv, nd, xs[i]);
+	}
+	*xv_out = xv;
+	*nx_out = nd;
+	return BTYD_OK;
+}
+
+/*
  * Validate rows and build the evaluation layout (rows with w == 0 are
  * dropped).  Returns BTYD_EINVAL on a bad row.
  */
@@ -780,9 +857,9 @@ bg_prepare(const allocator *al, btyd_model model, const btyd_row *rows,
 {
 	size_t		i,
 				n0 = 0,
-				n1 = 0,
-				nd;
+				n1 = 0;
 	double	   *tmp;
+	int			rc;
 
 	memset(d, 0, sizeof(*d));
 	d->model = model;
@@ -841,42 +918,24 @@ bg_prepare(const allocator *al, btyd_model model, const btyd_row *rows,
 			d->n1++;
 		}
 	}
-	/* distinct x values */
+	/* distinct x values and each row's index into them */
+	rc = build_xindex(al, tmp, n1, &d->xv, &d->nx, d->k1);
+	xfree(al, tmp);
+	if (rc != BTYD_OK)
 	{
-		double	   *srt = xalloc(al, n1 * sizeof(double));
-
-		if (srt == NULL)
-		{
-			xfree(al, tmp);
-			bg_free(al, d);
-			return BTYD_ENOMEM;
-		}
-		memcpy(srt, tmp, n1 * sizeof(double));
-		qsort(srt, n1, sizeof(double), cmp_double);
-		nd = 0;
-		for (i = 0; i < n1; i++)
-			if (nd == 0 || srt[i] != srt[nd - 1])
-				srt[nd++] = srt[i];
-		d->nx = nd;
-		d->xv = srt;
+		bg_free(al, d);
+		return rc;
 	}
 	d->xw = xalloc(al, d->nx * sizeof(double));
 	d->tab = xalloc(al, d->nx * sizeof(xtab));
 	if (!d->xw || !d->tab)
 	{
-		xfree(al, tmp);
 		bg_free(al, d);
 		return BTYD_ENOMEM;
 	}
 	memset(d->xw, 0, d->nx * sizeof(double));
 	for (i = 0; i < n1; i++)
-	{
-		size_t		k = find_sorted(d->xv, d->nx, tmp[i]);
-
-		d->k1[i] = (int32_t) k;
-		d->xw[k] += d->w1[i];
-	}
-	xfree(al, tmp);
+		d->xw[d->k1[i]] += d->w1[i];
 	return BTYD_OK;
 }
 
@@ -1125,9 +1184,9 @@ static int
 gg_prepare(const allocator *al, const gg_row *rows, size_t n, ggdata *d)
 {
 	size_t		i,
-				m = 0,
-				nd;
-	double	   *srt;
+				m = 0;
+	int32_t    *k;
+	int			rc;
 
 	memset(d, 0, sizeof(*d));
 	d->owns_xv = 1;
@@ -1146,10 +1205,10 @@ gg_prepare(const allocator *al, const gg_row *rows, size_t n, ggdata *d)
 	d->xm = xalloc(al, m * sizeof(double));
 	d->xr = xalloc(al, m * sizeof(double));
 	d->w = xalloc(al, m * sizeof(double));
-	srt = xalloc(al, m * sizeof(double));
-	if (!d->xm || !d->xr || !d->w || !srt)
+	k = xalloc(al, m * sizeof(int32_t));
+	if (!d->xm || !d->xr || !d->w || !k)
 	{
-		xfree(al, srt);
+		xfree(al, k);
 		gg_free(al, d);
 		return BTYD_ENOMEM;
 	}
@@ -1162,29 +1221,29 @@ gg_prepare(const allocator *al, const gg_row *rows, size_t n, ggdata *d)
 		d->xm[d->n] = r->x * r->m;
 		d->xr[d->n] = r->x;
 		d->w[d->n] = r->w;
-		srt[d->n] = r->x;
 		d->W += r->w;
 		d->C0 += r->w * log(r->m);
 		d->C1 += r->w * r->x * log(r->m);
 		d->Wm += r->w * r->m;
 		d->n++;
 	}
-	qsort(srt, d->n, sizeof(double), cmp_double);
-	nd = 0;
-	for (i = 0; i < d->n; i++)
-		if (nd == 0 || srt[i] != srt[nd - 1])
-			srt[nd++] = srt[i];
-	d->xv = srt;
-	d->nx = nd;
-	d->xw = xalloc(al, nd * sizeof(double));
-	if (!d->xw)
+	rc = build_xindex(al, d->xr, d->n, &d->xv, &d->nx, k);
+	if (rc == BTYD_OK)
 	{
-		gg_free(al, d);
-		return BTYD_ENOMEM;
+		d->xw = xalloc(al, d->nx * sizeof(double));
+		if (d->xw == NULL)
+			rc = BTYD_ENOMEM;
 	}
-	memset(d->xw, 0, nd * sizeof(double));
+	if (rc != BTYD_OK)
+	{
+		xfree(al, k);
+		gg_free(al, d);
+		return rc;
+	}
+	memset(d->xw, 0, d->nx * sizeof(double));
 	for (i = 0; i < d->n; i++)
-		d->xw[find_sorted(d->xv, nd, d->xr[i])] += d->w[i];
+		d->xw[k[i]] += d->w[i];
+	xfree(al, k);
 	return BTYD_OK;
 }
 
@@ -1810,11 +1869,17 @@ run_fit(objctx *full, objctx *work, const double starts[][NPMAX], int nstarts,
 			return rc;
 	}
 	path_iters = best.iters;
-	/* polish on all rows */
+	/*
+	 * Polish on all rows.  If the subsample run did not converge (typically
+	 * a likelihood that keeps improving towards a boundary), a long run on
+	 * all rows would be expensive and equally inconclusive: cap it.
+	 */
 	if (work != full)
 	{
 		best.iters = 0;
-		rc = bfgs(full, &best, opt->gtol, opt->max_iter, opt->interrupt, opt->interrupt_ctx);
+		rc = bfgs(full, &best, opt->gtol,
+				  best.converged ? opt->max_iter : (opt->max_iter < 50 ? opt->max_iter : 50),
+				  opt->interrupt, opt->interrupt_ctx);
 		if (rc != BTYD_OK)
 			return rc;
 		path_iters += best.iters;

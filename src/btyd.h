@@ -109,7 +109,12 @@ typedef struct btyd_fit_options
 								 * stage on a systematic subsample of about
 								 * this many rows, then polish on all rows;
 								 * 0 = default (20000) */
-	/* optional allocator (default malloc/free); ctx is passed through */
+	/*
+	 * Optional allocator (default malloc/free); ctx is passed through.  With
+	 * alloc set and dealloc NULL nothing is freed by btyd, which suits arena
+	 * allocators (e.g. palloc in a short-lived memory context).  All memory
+	 * is released before a fitter returns.
+	 */
 	void	   *(*alloc) (void *ctx, size_t size);
 	void		(*dealloc) (void *ctx, void *ptr);
 	void	   *alloc_ctx;
@@ -174,7 +179,13 @@ extern size_t btyd_gg_group_rows(gg_row *rows, size_t n);
 /* P(customer still alive at T | x, tx, T) */
 extern int	btyd_p_alive(btyd_model model, const double params[4],
 						 double x, double tx, double T, double *out);
-/* E[number of purchases in (T, T+t] | x, tx, T] */
+/*
+ * E[number of purchases in (T, T+t] | x, tx, T].  Cost grows with
+ * t/(alpha+T) only when |a - 1| < 0.01 or r + x - a is within 0.01 of an
+ * integer (then a convergent series of about 40 t/(alpha+T) terms is
+ * summed); beyond t/(alpha+T) of about 5e5 in that case BTYD_ENOCONV is
+ * returned rather than an inaccurate value.
+ */
 extern int	btyd_expected_purchases(btyd_model model, const double params[4],
 									double t, double x, double tx, double T,
 									double *out);

@@ -39,11 +39,18 @@ btyd_pfree(void *ctx, void *ptr)
 	pfree(ptr);
 }
 
-/* let a long fit be cancelled: the fitter polls this once per iteration */
+/*
+ * Let a long fit be cancelled: the fitter polls this once per iteration.
+ * InterruptPending is also set for harmless events (messages from parallel
+ * workers), so let CHECK_FOR_INTERRUPTS decide: it returns for those and
+ * throws for a real cancel.  Throwing through the fitter is safe: it has no
+ * global state and allocates only from our memory context.
+ */
 static int
 btyd_interrupted(void *ctx)
 {
-	return InterruptPending ? 1 : 0;
+	CHECK_FOR_INTERRUPTS();
+	return 0;
 }
 
 static void

@@ -1,0 +1,511 @@
+#!/usr/bin/python3
+"""Independent scipy reference for the btyd C core (src/btyd.c).
+
+The likelihoods are written here from the papers in the form lifetimes uses
+(log-sum-exp of the two likelihood branches, scipy.special.betaln/gammaln),
+not in the hoisted/softplus form of the C code, with their own analytic
+gradients; per-customer quantities use scipy.special.hyp2f1 in the textbook
+formulas, and the conditional expectation is also checked against direct
+numerical integration (scipy.integrate.quad) of its definition.
+
+Subcommands (FILE: CSV with columns ID/id, x, t_x, T, zbar/m):
+  fit FILE [--penalizer L]   maximise all three likelihoods, print JSON
+  score FILE [--t 10]        per-customer values at the scipy MLE, CSV
+  compare FILE --cli PATH    run the C CLI and compare fits and per-customer
+                             values; ends with "N passed, M failed"
+  check-ep --cli PATH        C conditional expectations vs hyp2f1 and quad
+  recovery --cli PATH        simulate several seeds, fit with C, report spread
+  bench N --cli PATH         simulate N customers, time scipy and C fits
+
+Always run with /usr/bin/python3 (needs python3-numpy, python3-scipy).
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+from scipy import integrate, optimize, special
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simulate  # noqa: E402
+
+NAMES = {"bgnbd": ["r", "alpha", "a", "b"], "mbgnbd": ["r", "alpha", "a", "b"],
+         "gg": ["p", "q", "v"]}
+
+
+# --------------------------------------------------------------------------
+# data
+# --------------------------------------------------------------------------
+def load(path):
+    """Read the customer CSV into float arrays id, x, tx, T, m."""
+    with open(path) as f:
+        header = [h.strip().strip('"') for h in f.readline().strip().split(",")]
+    raw = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    col = {}
+    for j, h in enumerate(header):
+        for key, alias in (("id", ("id", "ID", "customer_id")), ("x", ("x", "frequency")),
+                           ("tx", ("t_x", "tx", "recency")), ("T", ("T", "age")),
+                           ("m", ("zbar", "m", "monetary_value"))):
+            if h in alias:
+                col[key] = raw[:, j]
+    n = raw.shape[0]
+    col.setdefault("id", np.arange(1, n + 1, dtype=float))
+    col.setdefault("m", np.zeros(n))
+    return col
+
+
+# --------------------------------------------------------------------------
+# likelihoods and gradients (natural parameters)
+# --------------------------------------------------------------------------
+def bg_ll(theta, x, tx, T, mbg):
+    """Per-customer LL of BG/NBD (FHL 2005 sec. 7) or MBG/NBD and dLL/dtheta.
+
+    BG/NBD:  LL = A1 + A2 + logaddexp(A3, A4 if x > 0)
+             A1 = lnG(r+x) - lnG(r) + r ln alpha,  A2 = lnB(a, b+x) - lnB(a, b)
+             A3 = -(r+x) ln(alpha+T),  A4 = ln a - ln(b+x-1) - (r+x) ln(alpha+tx)
+    MBG/NBD: A2 = lnB(a, b+x+1) - lnB(a, b), A4 = ln a - ln(b+x) - (r+x) ln(alpha+tx)
+             and the A4 branch is present for every x (tx = 0 when x = 0).
+    """
+    r, al, a, b = theta
+    xb = x + 1.0 if mbg else x
+    A1 = special.gammaln(r + x) - special.gammaln(r) + r * np.log(al)
+    A2 = special.betaln(a, b + xb) - special.betaln(a, b)
+    A3 = -(r + x) * np.log(al + T)
+    bden = b + xb - 1.0
+    has4 = np.ones_like(x, dtype=bool) if mbg else (x > 0)
+    A4 = np.where(has4, np.log(a) - np.log(np.where(has4, bden, 1.0))
+                  - (r + x) * np.log(al + tx), -np.inf)
+    lse = np.logaddexp(A3, A4)
+    ll = A1 + A2 + lse
+    s3 = np.exp(A3 - lse)
+    s4 = np.exp(A4 - lse)
+    psi = special.digamma
+    g = np.empty((4, x.size))
+    g[0] = psi(r + x) - psi(r) + np.log(al) - s3 * np.log(al + T) - s4 * np.log(al + tx)
+    g[1] = r / al - s3 * (r + x) / (al + T) - s4 * (r + x) / (al + tx)
+    g[2] = psi(a + b) - psi(a + b + xb) + s4 / a
+    g[3] = psi(b + xb) - psi(b) + psi(a + b) - psi(a + b + xb) \
+        - s4 / np.where(has4, bden, 1.0)
+    return ll, g
+
+
+def gg_ll(theta, x, m):
+    """Gamma-Gamma LL of the mean spend m over x transactions (note 025 eq. 1a,
+    lifetimes GammaGammaFitter) and its gradient."""
+    p, q, v = theta
+    px = p * x
+    ll = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q)
+          + q * np.log(v) + (px - 1) * np.log(m) + px * np.log(x)
+          - (px + q) * np.log(x * m + v))
+    psi = special.digamma
+    g = np.empty((3, x.size))
+    g[0] = x * (psi(px + q) - psi(px) + np.log(m) + np.log(x) - np.log(x * m + v))
+    g[1] = psi(px + q) - psi(q) + np.log(v) - np.log(x * m + v)
+    g[2] = q / v - (px + q) / (x * m + v)
+    return ll, g
+
+
+class Problem:
+    """Mean negative log-likelihood (+ lifetimes-style L2 penalty) on log-params."""
+
+    def __init__(self, kind, d, penalizer=0.0):
+        self.kind = kind
+        self.pen = penalizer
+        if kind == "gg":
+            keep = (d["x"] > 0) & (d["m"] > 0)
+            self.args = (d["x"][keep], d["m"][keep])
+            self.pscale = np.ones(3)
+        else:
+            self.args = (d["x"], d["tx"], d["T"], kind == "mbgnbd")
+            # lifetimes rescales time to max(T) = 1 before penalising alpha
+            self.pscale = np.array([1.0, d["T"].max(), 1.0, 1.0])
+        self.W = float(self.args[0].size)
+
+    def ll(self, theta):
+        if self.kind == "gg":
+            return gg_ll(theta, *self.args)
+        return bg_ll(theta, *self.args)
+
+    def fg(self, lt):
+        th = np.exp(lt)
+        ll, g = self.ll(th)
+        s = th / self.pscale
+        f = -ll.sum() / self.W + self.pen * np.sum(s ** 2)
+        grad = -th * g.sum(axis=1) / self.W + 2 * self.pen * s ** 2
+        if not np.isfinite(f):
+            return np.inf, np.zeros_like(lt)
+        return f, grad
+
+    def hess(self, lt, h=1e-5):
+        """Hessian of the mean objective by central differences of the gradient."""
+        n = lt.size
+        H = np.empty((n, n))
+        for j in range(n):
+            e = np.zeros(n)
+            e[j] = h
+            H[:, j] = (self.fg(lt + e)[1] - self.fg(lt - e)[1]) / (2 * h)
+        return 0.5 * (H + H.T)
+
+    def starts(self):
+        if self.kind == "gg":
+            x, m = self.args
+            mbar = m.mean()
+            pq = [(2.0, 3.0), (1.0, 2.0), (6.0, 4.0), (15.0, 10.0)]
+            return [np.log([p, q, mbar * (q - 1) / p]) for p, q in pq]
+        x, tx, T, _ = self.args
+        rate = x.sum() / T.sum()
+        rab = [(1.0, 1.0, 3.0), (0.25, 0.8, 2.5), (3.0, 2.0, 8.0), (0.5, 0.3, 1.0)]
+        return [np.log([r, r / rate, a, b]) for r, a, b in rab]
+
+
+def fit(prob, nstarts=4):
+    """Multi-start L-BFGS-B -> BFGS -> Newton polish; returns a result dict."""
+    t0 = time.time()
+    best = None
+    for lt0 in prob.starts()[:nstarts]:
+        r1 = optimize.minimize(prob.fg, lt0, jac=True, method="L-BFGS-B",
+                               options=dict(ftol=1e-15, gtol=1e-12, maxiter=5000, maxcor=20))
+        r2 = optimize.minimize(prob.fg, r1.x, jac=True, method="BFGS",
+                               options=dict(gtol=1e-11, maxiter=5000))
+        lt = r2.x if r2.fun <= r1.fun else r1.x
+        f, g = prob.fg(lt)
+        for _ in range(20):  # Newton polish on the analytic gradient
+            if np.max(np.abs(g)) < 1e-14:
+                break
+            step = np.linalg.solve(prob.hess(lt), g)
+            f2, g2 = prob.fg(lt - step)
+            if not (np.isfinite(f2) and np.max(np.abs(g2)) < np.max(np.abs(g))):
+                break
+            lt, f, g = lt - step, f2, g2
+        if best is None or f < best[1]:
+            best = (lt, f, g)
+    lt, f, g = best
+    th = np.exp(lt)
+    ll = prob.ll(th)[0].sum()
+    # standard errors: inverse Hessian of -LL_total in log space, delta method
+    try:
+        cov = np.linalg.inv(prob.W * prob.hess(lt))
+        se = th * np.sqrt(np.diag(cov))
+    except np.linalg.LinAlgError:
+        se = np.full(th.size, np.nan)
+    return dict(model=prob.kind, params=dict(zip(NAMES[prob.kind], th.tolist())),
+                loglik=float(ll), objective=float(f), grad_norm=float(np.max(np.abs(g))),
+                se=dict(zip(NAMES[prob.kind], se.tolist())), customers=int(prob.W),
+                seconds=time.time() - t0)
+
+
+# --------------------------------------------------------------------------
+# per-customer formulas (textbook / lifetimes form)
+# --------------------------------------------------------------------------
+def p_alive(th, x, tx, T, mbg):
+    r, al, a, b = th
+    if mbg:
+        return 1.0 / (1 + a / (b + x) * ((al + T) / (al + tx)) ** (r + x))
+    return np.where(x == 0, 1.0,
+                    1.0 / (1 + a / (b + np.maximum(x, 1) - 1) * ((al + T) / (al + tx)) ** (r + x)))
+
+
+def expected_purchases(th, t, x, tx, T, mbg):
+    """FHL 2005 eq. 10 (BG/NBD) / Wagner & Hoppe 2008 (MBG/NBD) via hyp2f1."""
+    r, al, a, b = th
+    z = t / (al + T + t)
+    if mbg:
+        hyp = special.hyp2f1(r + x, b + x + 1, a + b + x, z)
+        first = (a + b + x) / (a - 1)
+    else:
+        hyp = special.hyp2f1(r + x, b + x, a + b + x - 1, z)
+        first = (a + b + x - 1) / (a - 1)
+    return first * (1 - hyp * ((al + T) / (al + T + t)) ** (r + x)) * p_alive(th, x, tx, T, mbg)
+
+
+def gg_value(th, x, m):
+    """lifetimes conditional_expected_average_profit."""
+    p, q, v = th
+    w = p * x / (p * x + q - 1)
+    return (1 - w) * v * p / (q - 1) + w * m
+
+
+def clv(bg, gg, x, tx, T, m, months=12, discount=0.01, factor=4.345):
+    """lifetimes _customer_lifetime_value with freq='W' (factor 4.345)."""
+    val = gg_value(gg, x, m)
+    out = np.zeros_like(x)
+    for i in np.arange(1, months + 1) * factor:
+        e = (expected_purchases(bg, i, x, tx, T, False)
+             - expected_purchases(bg, i - factor, x, tx, T, False))
+        out += val * e / (1 + discount) ** (i / factor)
+    return out
+
+
+def ep_quad(th, t, x, tx, T, mbg):
+    """Conditional expectation from its definition: P(alive) *
+    E_p[(1 - (1 + p t/(alpha+T))^-(r+x)) / p], p ~ Beta(a, b+x(+1))."""
+    r, al, a, b = th
+    B = b + x + (1 if mbg else 0)
+    k = t / (al + T)
+    lb = special.betaln(a, B)
+
+    def g(p):
+        return -np.expm1(-(r + x) * np.log1p(p * k)) / p if p > 0 else (r + x) * k
+
+    # QUADPACK QAWS: the Beta kernel p^(a-1) (1-p)^(B-1) is the weight function,
+    # so its endpoint singularities are integrated exactly
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", integrate.IntegrationWarning)
+        val, _ = integrate.quad(g, 0, 1, weight="alg", wvar=(a - 1, B - 1),
+                                epsabs=0, epsrel=1e-13, limit=1000)
+    val = val * np.exp(-lb)
+    return float(p_alive(th, x, tx, T, mbg)) * val
+
+
+def score(fits, d, t):
+    bg = np.array(list(fits["bgnbd"]["params"].values()))
+    mb = np.array(list(fits["mbgnbd"]["params"].values()))
+    gg = np.array(list(fits["gg"]["params"].values()))
+    x, tx, T, m = d["x"], d["tx"], d["T"], d["m"]
+    return dict(p_alive_bgnbd=p_alive(bg, x, tx, T, False),
+                exp_bgnbd=expected_purchases(bg, t, x, tx, T, False),
+                p_alive_mbgnbd=p_alive(mb, x, tx, T, True),
+                exp_mbgnbd=expected_purchases(mb, t, x, tx, T, True),
+                gg_value=gg_value(gg, x, m),
+                clv_bgnbd=clv(bg, gg, x, tx, T, m))
+
+
+def fit_all(d, penalizer=0.0, nstarts=4):
+    return {k: fit(Problem(k, d, penalizer), nstarts) for k in ("bgnbd", "mbgnbd", "gg")}
+
+
+# --------------------------------------------------------------------------
+# C side
+# --------------------------------------------------------------------------
+def run_cli(cli, *args, stdin=None):
+    res = subprocess.run([cli] + [str(a) for a in args], input=stdin, capture_output=True,
+                         text=True, check=False)
+    if res.returncode not in (0, 1):
+        raise RuntimeError("%s %s failed: %s" % (cli, args, res.stderr))
+    return res.stdout
+
+
+def cli_fit(cli, kind, path, penalizer=0.0):
+    return json.loads(run_cli(cli, "fit-" + kind, path, penalizer).strip().splitlines()[-1])
+
+
+def cli_score(cli, path, t):
+    lines = run_cli(cli, "score", path, -1, t).splitlines()
+    params = json.loads(lines[0][2:])
+    header = lines[1].split(",")
+    arr = np.array([[float(v) for v in ln.split(",")] for ln in lines[2:]])
+    return params, {h: arr[:, j] for j, h in enumerate(header)}
+
+
+# --------------------------------------------------------------------------
+# subcommands
+# --------------------------------------------------------------------------
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, msg):
+        print(("ok - " if ok else "not ok - ") + msg)
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+
+
+def rel(a, b):
+    return float(np.max(np.abs(np.asarray(a) - np.asarray(b)) / np.maximum(np.abs(b), 1e-300)))
+
+
+def cmd_compare(args):
+    d = load(args.file)
+    tally = Tally()
+    ref = fit_all(d)
+    for kind in ("bgnbd", "mbgnbd", "gg"):
+        c = cli_fit(args.cli, kind, args.file)
+        s = ref[kind]
+        worst = max(rel(c["params"][k], s["params"][k]) for k in NAMES[kind])
+        tally.check(worst < 1e-4 and c["converged"],
+                    "%s params C vs scipy: max rel diff %.2e (C %s; scipy %s)" % (
+                        kind, worst,
+                        ", ".join("%s=%.9g" % (k, c["params"][k]) for k in NAMES[kind]),
+                        ", ".join("%s=%.9g" % (k, s["params"][k]) for k in NAMES[kind])))
+        tally.check(abs(c["loglik"] - s["loglik"]) < 1e-6 * abs(s["loglik"]),
+                    "%s loglik C %.10f vs scipy %.10f (scipy |grad| %.1e, C |grad| %.1e)" % (
+                        kind, c["loglik"], s["loglik"], s["grad_norm"], c["grad_norm"]))
+    # penalised fit (lifetimes convention, alpha penalised on the max(T) scale)
+    for kind, lam in (("bgnbd", 0.05), ("gg", 0.001)):
+        c = cli_fit(args.cli, kind, args.file, lam)
+        s = fit(Problem(kind, d, lam))
+        worst = max(rel(c["params"][k], s["params"][k]) for k in NAMES[kind])
+        tally.check(worst < 1e-4, "%s penalizer %g params C vs scipy: max rel diff %.2e" % (
+            kind, lam, worst))
+    # per-customer values at each side's own MLE, and at identical params
+    cparams, cvals = cli_score(args.cli, args.file, args.t)
+    sv = score(ref, d, args.t)
+    same = {"bgnbd": {"params": dict(zip(NAMES["bgnbd"], cparams["bgnbd"]))},
+            "mbgnbd": {"params": dict(zip(NAMES["mbgnbd"], cparams["mbgnbd"]))},
+            "gg": {"params": dict(zip(NAMES["gg"], cparams["gg"]))}}
+    sv_same = score(same, d, args.t)
+    for col in ("p_alive_bgnbd", "exp_bgnbd", "p_alive_mbgnbd", "exp_mbgnbd",
+                "gg_value", "clv_bgnbd"):
+        r_own = rel(cvals[col], sv[col])
+        r_same = rel(cvals[col], sv_same[col])
+        tally.check(r_own < 1e-6 and r_same < 1e-10,
+                    "%-15s %d customers: max rel diff %.2e at own MLEs, %.2e at identical params"
+                    % (col, len(cvals[col]), r_own, r_same))
+    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    return 1 if tally.failed else 0
+
+
+def cmd_check_ep(args):
+    """Random (params, history, t) cases including a < 1, a ~ 1 and z near 1."""
+    rng = np.random.Generator(np.random.PCG64(7))
+    cases = []
+    for _ in range(args.n):
+        th = np.exp(rng.uniform(np.log([0.05, 0.5, 0.1, 0.2]), np.log([5, 50, 6, 20])))
+        if rng.uniform() < 0.15:
+            th[2] = 1.0 + rng.choice([0.0, 1e-9, -1e-6, 3e-3])
+        x = float(rng.integers(0, 30))
+        T = float(rng.uniform(0, 100))
+        tx = 0.0 if x == 0 else float(rng.uniform(0, T))
+        t = float(np.exp(rng.uniform(np.log(0.1), np.log(5000))))
+        cases.append((str(rng.choice(["bgnbd", "mbgnbd"])), th, t, x, tx, T))
+    inp = "".join("%s %.17g %.17g %.17g %.17g %.17g %.17g %.17g %.17g\n" %
+                  (m, *th, t, x, tx, T) for m, th, t, x, tx, T in cases)
+    out = run_cli(args.cli, "eval-batch", stdin=inp).splitlines()
+    worst_q = worst_h = worst_pa = 0.0
+    nh = 0
+    errors = 0
+    for (m, th, t, x, tx, T), line in zip(cases, out):
+        if line.startswith("ERR"):
+            errors += 1
+            continue
+        pa_c, ep_c = map(float, line.split())
+        mbg = m == "mbgnbd"
+        worst_pa = max(worst_pa, rel(pa_c, float(p_alive(th, x, tx, T, mbg))))
+        worst_q = max(worst_q, rel(ep_c, ep_quad(th, t, x, tx, T, mbg)))
+        z = t / (th[1] + T + t)
+        if abs(th[2] - 1) > 1e-2 and z < 0.9:   # where scipy's hyp2f1 is reliable
+            worst_h = max(worst_h, rel(ep_c, float(expected_purchases(th, t, x, tx, T, mbg))))
+            nh += 1
+    tally = Tally()
+    tally.check(errors == 0, "%d random cases evaluated without error (%d errors)" % (len(cases), errors))
+    tally.check(worst_pa < 1e-12, "P(alive) C vs numpy: max rel diff %.2e" % worst_pa)
+    tally.check(worst_q < 1e-10, "E[purchases] C vs quad of the definition: max rel diff %.2e" % worst_q)
+    tally.check(worst_h < 1e-9, "E[purchases] C vs scipy hyp2f1 formula (%d cases, a!=1, z<0.9): "
+                "max rel diff %.2e" % (nh, worst_h))
+    print("%d passed, %d failed" % (tally.passed, tally.failed))
+    return 1 if tally.failed else 0
+
+
+def cmd_recovery(args):
+    """Fit simulated data of several seeds with the C fitter; report spread."""
+    truth = dict(bgnbd=[0.25, 4.0, 0.8, 2.5], gg=[6.0, 3.5, 15.0])
+    rows = {"bgnbd": [], "gg": []}
+    ses = {"bgnbd": [], "gg": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.seed0, args.seed0 + args.seeds):
+            sim = simulate.simulate(args.n, seed)
+            path = os.path.join(tmp, "sim_%d.csv" % seed)
+            simulate.write_summary(path, sim)
+            d = load(path)
+            for kind in ("bgnbd", "gg"):
+                c = cli_fit(args.cli, kind, path)
+                rows[kind].append([c["params"][k] for k in NAMES[kind]])
+                if args.se:
+                    ses[kind].append(list(fit(Problem(kind, d), 1)["se"].values()))
+    out = {}
+    for kind in ("bgnbd", "gg"):
+        arr = np.array(rows[kind])
+        z = (arr.mean(axis=0) - truth[kind]) / (arr.std(axis=0, ddof=1) / np.sqrt(len(arr)))
+        out[kind] = dict(truth=dict(zip(NAMES[kind], truth[kind])),
+                         mean=dict(zip(NAMES[kind], arr.mean(axis=0).round(4).tolist())),
+                         sd=dict(zip(NAMES[kind], arr.std(axis=0, ddof=1).round(4).tolist())),
+                         z_of_mean=dict(zip(NAMES[kind], z.round(2).tolist())),
+                         per_seed=arr.round(4).tolist())
+        if args.se:
+            out[kind]["mean_asymptotic_se"] = dict(zip(NAMES[kind],
+                                                       np.mean(ses[kind], axis=0).round(4).tolist()))
+    print(json.dumps(dict(n=args.n, seeds=args.seeds, **out), indent=1))
+    return 0
+
+
+def cmd_bench(args):
+    sim = simulate.simulate(args.n, args.seed)
+    d = dict(id=np.arange(1, args.n + 1, dtype=float), x=sim["x"].astype(float),
+             tx=sim["t_x"], T=sim["T"], m=sim["m"])
+    res = {}
+    for kind in ("bgnbd", "mbgnbd", "gg"):
+        r = fit(Problem(kind, d), args.starts)
+        res[kind] = dict(seconds=round(r["seconds"], 3), params=r["params"])
+        print(json.dumps({"scipy": kind, "customers": args.n, "starts": args.starts, **res[kind]}))
+        sys.stdout.flush()
+    if args.cli:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "bench.csv")
+            np.savetxt(path, np.column_stack([d["id"], d["x"], d["tx"], d["T"], d["m"]]),
+                       fmt=["%d", "%d", "%.9f", "%.9f", "%.9f"], delimiter=",",
+                       header="id,x,t_x,T,m", comments="")
+            print(run_cli(args.cli, "bench-file", path), end="")
+    return 0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("fit")
+    p.add_argument("file")
+    p.add_argument("--penalizer", type=float, default=0.0)
+    p = sub.add_parser("score")
+    p.add_argument("file")
+    p.add_argument("--t", type=float, default=10.0)
+    p = sub.add_parser("compare")
+    p.add_argument("file")
+    p.add_argument("--cli", required=True)
+    p.add_argument("--t", type=float, default=10.0)
+    p = sub.add_parser("check-ep")
+    p.add_argument("--cli", required=True)
+    p.add_argument("--n", type=int, default=400)
+    p = sub.add_parser("recovery")
+    p.add_argument("--cli", required=True)
+    p.add_argument("--n", type=int, default=20000)
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--seed0", type=int, default=1)
+    p.add_argument("--se", action="store_true", help="also asymptotic SEs (scipy)")
+    p = sub.add_parser("bench")
+    p.add_argument("n", type=int)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--starts", type=int, default=1)
+    p.add_argument("--cli", default=None)
+    a = ap.parse_args(argv)
+
+    if a.cmd == "fit":
+        d = load(a.file)
+        for kind in ("bgnbd", "mbgnbd", "gg"):
+            print(json.dumps(fit(Problem(kind, d, a.penalizer))))
+        return 0
+    if a.cmd == "score":
+        d = load(a.file)
+        fits = fit_all(d)
+        sv = score(fits, d, a.t)
+        print("# " + json.dumps({k: list(v["params"].values()) for k, v in fits.items()}))
+        cols = list(sv)
+        print("id,x,t_x,T,m," + ",".join(cols))
+        for i in range(d["x"].size):
+            print("%d,%.17g,%.17g,%.17g,%.17g," % (d["id"][i], d["x"][i], d["tx"][i], d["T"][i],
+                                                  d["m"][i])
+                  + ",".join("%.17g" % sv[c][i] for c in cols))
+        return 0
+    return {"compare": cmd_compare, "check-ep": cmd_check_ep, "recovery": cmd_recovery,
+            "bench": cmd_bench}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
