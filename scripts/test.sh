@@ -25,6 +25,34 @@ count_results() {
 	failed=$((failed + f))
 }
 
+# --- numerical core: C self-test and the scipy cross-check -------------
+# each prints "N passed, N failed"; their counts join the total
+run_counted() {
+	local out
+	set +e
+	out=$("$@" 2>&1)
+	local rc=$?
+	set -e
+	echo "$out" | tail -n 5
+	local line
+	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+	else
+		passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+		failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+	fi
+	[ $rc -eq 0 ] || [ -n "$line" ] || failed=$((failed + 1))
+}
+log "btyd.c self-test and scipy cross-check"
+cli=$WORK/btyd_cli
+cc -O2 -Wall -Wextra -Werror -I"$CLM_TOP/src" "$CLM_TOP/test/btyd/btyd_cli.c" \
+	"$CLM_TOP/src/btyd.c" -lm -o "$cli"
+run_counted "$cli" selftest
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" compare \
+	"$CLM_TOP/test/data/cdnow_summary.csv" --cli "$cli"
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" check-ep --cli "$cli" --n 400
+
 # --- pg_regress ---------------------------------------------------------
 log "pg_regress suite"
 R=$WORK/regress
