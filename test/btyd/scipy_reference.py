@@ -9,7 +9,8 @@ formulas, and the conditional expectation is also checked against direct
 numerical integration (scipy.integrate.quad) of its definition.
 
 Subcommands (FILE: CSV with columns ID/id, x, t_x, T, zbar/m):
-  fit FILE [--penalizer L]   maximise all three likelihoods, print JSON
+  fit FILE [--penalizer L] [--starts K] [--models bgnbd,mbgnbd,gg]
+                             maximise the likelihoods, print JSON (with seconds)
   score FILE [--t 10]        per-customer values at the scipy MLE, CSV
   compare FILE --cli PATH    run the C CLI and compare fits and per-customer
                              values; ends with "N passed, M failed"
@@ -463,6 +464,8 @@ def main(argv=None):
     p = sub.add_parser("fit")
     p.add_argument("file")
     p.add_argument("--penalizer", type=float, default=0.0)
+    p.add_argument("--starts", type=int, default=4)
+    p.add_argument("--models", default="bgnbd,mbgnbd,gg")
     p = sub.add_parser("score")
     p.add_argument("file")
     p.add_argument("--t", type=float, default=10.0)
@@ -488,8 +491,8 @@ def main(argv=None):
 
     if a.cmd == "fit":
         d = load(a.file)
-        for kind in ("bgnbd", "mbgnbd", "gg"):
-            print(json.dumps(fit(Problem(kind, d, a.penalizer))))
+        for kind in a.models.split(","):
+            print(json.dumps(fit(Problem(kind, d, a.penalizer), a.starts)))
         return 0
     if a.cmd == "score":
         d = load(a.file)
