@@ -170,3 +170,45 @@ SELECT clm.clv_estimate(1000, 0.3, 0.2, 0, -0.05);
 \echo :LAST_ERROR_SQLSTATE
 SELECT clm.clv_estimate('NaN', 0.3, 0.2);
 \echo :LAST_ERROR_SQLSTATE
+
+-- churn risk, activity trend, health score
+SELECT clm.churn_risk(-1, 10, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, -10, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, 10, -5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk('NaN', 10, 5);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, 10, 5, 0);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, 10, 5, 30, -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, 10, 5, NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.activity_trend(ts, 1, '2024-03-01', '-30 days') FROM (VALUES ('2024-02-01'::timestamptz)) v(ts);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.activity_trend(ts, 1, '2024-03-01', '30 days') FROM (VALUES ('2024-04-01'::timestamptz)) v(ts);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.activity_trend(ts, 'Infinity', '2024-03-01', '30 days') FROM (VALUES ('2024-02-01'::timestamptz)) v(ts);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.activity_trend(ts, 1, ts + interval '1 day', '30 days') FROM (VALUES ('2024-02-01'::timestamptz), ('2024-02-02')) v(ts);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(1.5, 1, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, -1, 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 1, -1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 1, 0, 11);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 'NaN');
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 1, 0, 5, '{"recency": -1}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 1, 0, 5, '{"mood": 1}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 1, 0, 5, '{"nps": "high"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.health_score(0.5, 1, 1, 0, 5, '[]');
+\echo :LAST_ERROR_SQLSTATE

@@ -1,0 +1,408 @@
+/*-------------------------------------------------------------------------
+ *
+ * churn.c
+ *		Churn risk from warning signals (when no model is fitted), the
+ *		activity-trend aggregate and the health score.  (The model form of
+ *		churn risk, 1 - P(alive), is plain SQL over clm.p_alive.)
+ *
+ * Signal form of churn risk.  A customer who is still active is assumed to
+ * buy as a Poisson process with their own rate lambda (exponential gaps
+ * between purchase days).  Our belief about lambda is Gamma(a, b): a prior
+ * worth prior_weight gaps of prior_days days (a0 = prior_weight, b0 =
+ * prior_weight * prior_days), updated with the customer's n = orders - 1
+ * observed gaps that sum to S = n * avg_days_between days: a = a0 + n,
+ * b = b0 + S.  The chance that an active customer's next purchase would take
+ * longer than the d = days_since_last days already waited is then
+ *		P(gap > d) = (b / (b + d))^a		(a Lomax / Pareto II tail)
+ * and the risk is its complement, 1 - (b / (b + d))^a: 0 right after a
+ * purchase, rising with d, toward 1 for gaps that are long for this
+ * customer's rhythm.  Few orders lean on the prior; many orders on the
+ * customer's own rhythm.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "clm.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+/* ---------- churn risk, signal form ---------- */
+
+static void
+check_nonneg(const char *argname, float8 v)
+{
+	clm_check_finite(argname, v);
+	if (v < 0)
+		clm_invalid_arg(errmsg("%s must not be negative", argname),
+						errdetail("The value is %g.", v));
+}
+
+/*
+ * clm.churn_risk(days_since_last, avg_days_between, orders
+ *				  [, prior_days, prior_weight])
+ * NULL days_since_last gives NULL; no orders (a prospect) gives NULL; a
+ * NULL avg_days_between (a single purchase day) uses the prior alone.
+ */
+PG_FUNCTION_INFO_V1(clm_churn_risk_signals);
+Datum
+clm_churn_risk_signals(PG_FUNCTION_ARGS)
+{
+	float8		d,
+				gap,
+				prior_days,
+				prior_weight,
+				a,
+				b;
+	int64		orders;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		clm_invalid_arg(errmsg("prior_days and prior_weight must not be NULL"));
+	d = PG_GETARG_FLOAT8(0);
+	orders = PG_GETARG_INT64(2);
+	prior_days = PG_GETARG_FLOAT8(3);
+	prior_weight = PG_GETARG_FLOAT8(4);
+
+	check_nonneg("days_since_last", d);
+	if (orders < 0)
+		clm_invalid_arg(errmsg("orders must not be negative"),
+						errdetail("The value is " INT64_FORMAT ".", orders));
+	clm_check_finite("prior_days", prior_days);
+	clm_check_finite("prior_weight", prior_weight);
+	if (!(prior_days > 0))
+		clm_invalid_arg(errmsg("prior_days must be greater than 0"),
+						errdetail("The value is %g.", prior_days),
+						errhint("Use the typical number of days between purchases of your customers, e.g. their median avg_days_between."));
+	if (!(prior_weight > 0))
+		clm_invalid_arg(errmsg("prior_weight must be greater than 0"),
+						errdetail("The value is %g.", prior_weight),
+						errhint("It is the number of gaps the prior is worth; 1 is a weak prior."));
+	if (orders == 0)
+		PG_RETURN_NULL();
+
+	a = prior_weight;
+	b = prior_weight * prior_days;
+	if (!PG_ARGISNULL(1) && orders > 1)
+	{
+		gap = PG_GETARG_FLOAT8(1);
+		check_nonneg("avg_days_between", gap);
+		a += (float8) (orders - 1);
+		b += (float8) (orders - 1) * gap;
+	}
+	/* 1 - (b / (b + d))^a, computed as -expm1(a * log1p(-d / (b + d))) */
+	PG_RETURN_FLOAT8(-expm1(a * log1p(-d / (b + d))));
+}
+
+/* ---------- activity trend ---------- */
+
+/*
+ * State: float8[7] = {recent orders, recent amount, previous orders,
+ * previous amount, as_of, start of the recent window, start of the previous
+ * window} (times as float8 microseconds since 2000-01-01, exact to the
+ * microsecond for +-285 years).  A fixed-size array keeps the aggregate
+ * splittable by parallel query and Citus without serialization.
+ */
+#define TREND_NSTATE 7
+
+static float8 *
+trend_state_values(ArrayType *arr)
+{
+	if (ARR_NDIM(arr) != 1 || ARR_DIMS(arr)[0] != TREND_NSTATE ||
+		ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
+		elog(ERROR, "activity_trend: invalid state array");
+	/* one dimension and no NULLs (checked): the data follows the fixed header */
+	return (float8 *) ((char *) arr + ARR_OVERHEAD_NONULLS(1));
+}
+
+static ArrayType *
+trend_new_state(void)
+{
+	Datum		zeros[TREND_NSTATE];
+	int			i;
+
+	for (i = 0; i < TREND_NSTATE; i++)
+		zeros[i] = Float8GetDatum(0.0);
+	return construct_array(zeros, TREND_NSTATE, FLOAT8OID, sizeof(float8),
+						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+PG_FUNCTION_INFO_V1(clm_activity_trend_trans);
+Datum
+clm_activity_trend_trans(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr;
+	float8	   *st;
+	TimestampTz ts,
+				as_of;
+	float8		amount;
+	Interval   *window;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "activity_trend_trans called in non-aggregate context");
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	ts = PG_GETARG_TIMESTAMPTZ(1);
+	amount = PG_GETARG_FLOAT8(2);
+	as_of = PG_GETARG_TIMESTAMPTZ(3);
+	window = PG_GETARG_INTERVAL_P(4);
+
+	if (TIMESTAMP_NOT_FINITE(ts) || TIMESTAMP_NOT_FINITE(as_of))
+		clm_invalid_arg(errmsg("ts and as_of must be finite timestamps"));
+	clm_check_finite("amount", amount);
+	if (ts > as_of)
+	{
+		char	   *ts_str = pstrdup(timestamptz_to_str(ts));
+
+		clm_invalid_arg(errmsg("ts must not be after as_of"),
+						errdetail("Transaction at %s is after as_of %s.",
+								  ts_str, timestamptz_to_str(as_of)),
+						errhint("Filter the transactions with WHERE ts <= as_of, or pass a later as_of."));
+	}
+
+	if (PG_ARGISNULL(0))
+	{
+		/* first row: fix the two windows, (as_of - 2w, as_of - w] and (as_of - w, as_of] */
+		TimestampTz b1,
+					b2;
+
+		b1 = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(as_of),
+													 PointerGetDatum(window)));
+		b2 = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(b1),
+													 PointerGetDatum(window)));
+		if (!(b1 < as_of && b2 < b1))
+			clm_invalid_arg(errmsg("window must be a positive interval"),
+							errdetail("The value is %s.",
+									  DatumGetCString(DirectFunctionCall1(interval_out,
+																		  PointerGetDatum(window)))));
+		arr = trend_new_state();
+		st = trend_state_values(arr);
+		st[4] = (float8) as_of;
+		st[5] = (float8) b1;
+		st[6] = (float8) b2;
+		/* a new array: return it and let the executor copy it into its context */
+	}
+	else
+	{
+		/* in an aggregate the state is ours to change in place */
+		arr = PG_GETARG_ARRAYTYPE_P(0);
+		st = trend_state_values(arr);
+		if (st[4] != (float8) as_of)
+			clm_invalid_arg(errmsg("as_of must be the same for every row of a customer"));
+	}
+
+	if ((float8) ts > st[5])
+	{
+		st[0] += 1;
+		st[1] += amount;
+	}
+	else if ((float8) ts > st[6])
+	{
+		st[2] += 1;
+		st[3] += amount;
+	}
+	PG_RETURN_ARRAYTYPE_P(arr);
+}
+
+PG_FUNCTION_INFO_V1(clm_activity_trend_combine);
+Datum
+clm_activity_trend_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a,
+			   *b;
+	float8	   *sa,
+			   *sb;
+	int			i;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "activity_trend_combine called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_DATUM(PG_GETARG_DATUM(0));
+	}
+	if (PG_ARGISNULL(0))
+		PG_RETURN_DATUM(PG_GETARG_DATUM(1));	/* copied by the executor */
+	a = PG_GETARG_ARRAYTYPE_P(0);
+	b = PG_GETARG_ARRAYTYPE_P(1);
+	sa = trend_state_values(a);
+	sb = trend_state_values(b);
+	if (sa[4] != sb[4] || sa[5] != sb[5] || sa[6] != sb[6])
+		clm_invalid_arg(errmsg("as_of and window must be the same for every row of a customer"));
+	for (i = 0; i < 4; i++)
+		sa[i] += sb[i];
+	PG_RETURN_ARRAYTYPE_P(a);
+}
+
+static void
+set_ratio(Datum *values, bool *nulls, int i, float8 num, float8 den)
+{
+	if (den > 0)
+		values[i] = Float8GetDatum(num / den);
+	else
+		nulls[i] = true;
+}
+
+PG_FUNCTION_INFO_V1(clm_activity_trend_final);
+Datum
+clm_activity_trend_final(PG_FUNCTION_ARGS)
+{
+	float8	   *st;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = trend_state_values(PG_GETARG_ARRAYTYPE_P(0));
+	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
+	if (tupdesc == NULL)
+	{
+		tupdesc = clm_result_tupdesc(fcinfo);
+		fcinfo->flinfo->fn_extra = tupdesc;
+	}
+	values[0] = Int64GetDatum((int64) st[0]);
+	values[1] = Int64GetDatum((int64) st[2]);
+	values[2] = Float8GetDatum(st[1]);
+	values[3] = Float8GetDatum(st[3]);
+	set_ratio(values, nulls, 4, st[0], st[2]);
+	set_ratio(values, nulls, 5, st[1], st[3]);
+	/* average order value, recent over previous: "order values are shrinking" */
+	if (st[0] > 0 && st[2] > 0 && st[3] / st[2] > 0)
+		values[6] = Float8GetDatum((st[1] / st[0]) / (st[3] / st[2]));
+	else
+		nulls[6] = true;
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* ---------- health score ---------- */
+
+/*
+ * The components, each in [0, 1] (1 = healthy), and their default weights:
+ *	recency   1 - churn_risk                               0.35
+ *	activity  min(orders_ratio, 1)                         0.20
+ *	spend     min(amount_ratio, 1)                         0.15
+ *	tickets   1 / (1 + tickets)                            0.15
+ *	nps       nps / 10 (an NPS answer 0..10)               0.15
+ * score = 100 * sum(w_i c_i) / sum(w_i) over the known (non-NULL) components.
+ */
+#define HEALTH_N 5
+static const char *const health_names[HEALTH_N] = {"recency", "activity", "spend", "tickets", "nps"};
+static const float8 health_default_weights[HEALTH_N] = {0.35, 0.20, 0.15, 0.15, 0.15};
+
+static void
+health_weights(Jsonb *jb, float8 *w)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			i;
+
+	memcpy(w, health_default_weights, sizeof(health_default_weights));
+	if (jb == NULL)
+		return;
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		clm_invalid_arg(errmsg("weights must be a JSON object"),
+						errhint("For example '{\"recency\": 0.5, \"nps\": 0}'; keys: recency, activity, spend, tickets, nps."));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+		float8		val;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		for (i = 0; i < HEALTH_N; i++)
+			if (strcmp(key, health_names[i]) == 0)
+				break;
+		if (i == HEALTH_N)
+			clm_invalid_arg(errmsg("weights has an unknown key \"%s\"", key),
+							errhint("Keys: recency, activity, spend, tickets, nps."));
+		if (v.type != jbvNumeric)
+			clm_invalid_arg(errmsg("weight \"%s\" must be a number", key));
+		val = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
+		if (!(val >= 0) || isinf(val))
+			clm_invalid_arg(errmsg("weight \"%s\" must be a finite number >= 0", key),
+							errdetail("The value is %g.", val));
+		w[i] = val;
+	}
+}
+
+/*
+ * clm.health_score(churn_risk, orders_ratio, amount_ratio [, tickets, nps,
+ * weights]): NULL signals are unknown and their weight is shared out among
+ * the others; all unknown gives NULL.
+ */
+PG_FUNCTION_INFO_V1(clm_health_score);
+Datum
+clm_health_score(PG_FUNCTION_ARGS)
+{
+	float8		w[HEALTH_N],
+				c[HEALTH_N];
+	bool		known[HEALTH_N];
+	float8		num = 0,
+				den = 0;
+	int			i;
+
+	health_weights(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), w);
+	for (i = 0; i < HEALTH_N; i++)
+	{
+		float8		v;
+
+		known[i] = !PG_ARGISNULL(i);
+		if (!known[i])
+			continue;
+		v = PG_GETARG_FLOAT8(i);
+		clm_check_finite(i == 0 ? "churn_risk" : i == 1 ? "orders_ratio" :
+						 i == 2 ? "amount_ratio" : i == 3 ? "tickets" : "nps", v);
+		switch (i)
+		{
+			case 0:
+				if (v < 0 || v > 1)
+					clm_invalid_arg(errmsg("churn_risk must be between 0 and 1"),
+									errdetail("The value is %g.", v));
+				c[i] = 1 - v;
+				break;
+			case 1:
+			case 2:
+				if (v < 0)
+					clm_invalid_arg(errmsg("%s must not be negative", i == 1 ? "orders_ratio" : "amount_ratio"),
+									errdetail("The value is %g.", v));
+				c[i] = Min(v, 1.0);
+				break;
+			case 3:
+				if (v < 0)
+					clm_invalid_arg(errmsg("tickets must not be negative"),
+									errdetail("The value is %g.", v));
+				c[i] = 1 / (1 + v);
+				break;
+			case 4:
+				if (v < 0 || v > 10)
+					clm_invalid_arg(errmsg("nps must be between 0 and 10"),
+									errdetail("The value is %g.", v),
+									errhint("Pass the customer's answer to \"how likely are you to recommend us\", 0 to 10."));
+				c[i] = v / 10;
+				break;
+		}
+		num += w[i] * c[i];
+		den += w[i];
+	}
+	if (den <= 0)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(100 * num / den);
+}
