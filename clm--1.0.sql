@@ -525,12 +525,12 @@ COMMENT ON FUNCTION @extschema@.churn_risk(@extschema@.mbgnbd_model, float8, flo
 
 CREATE FUNCTION @extschema@.churn_risk(
 	days_since_last float8, avg_days_between float8, orders bigint,
-	prior_days float8 DEFAULT 30, prior_weight float8 DEFAULT 1)
+	prior_days float8 DEFAULT 30, prior_weight float8 DEFAULT 1, dropout float8 DEFAULT 0.05)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'clm_churn_risk_signals'
 LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.churn_risk(float8, float8, bigint, float8, float8) IS
-'churn risk without a model: 1 - (b / (b + days_since_last))^a, how unlikely a gap this long is for an active customer buying at their own rhythm (Poisson purchases, Gamma belief about the rate: a = prior_weight + orders - 1, b = prior_weight * prior_days + (orders - 1) * avg_days_between)';
+COMMENT ON FUNCTION @extschema@.churn_risk(float8, float8, bigint, float8, float8, float8) IS
+'churn risk without a fitted model: p / (p + (1 - p) (b / (b + days_since_last))^a), the probability of having dropped out given a silence this long for the customer''s own rhythm (Poisson purchases, Gamma belief about the rate: a = prior_weight + orders - 1, b = prior_weight * prior_days + (orders - 1) * avg_days_between; p = dropout)';
 
 CREATE TYPE @extschema@.activity AS (
 	recent_orders bigint,

@@ -186,6 +186,10 @@ SELECT clm.churn_risk(10, 10, 5, 30, -1);
 \echo :LAST_ERROR_SQLSTATE
 SELECT clm.churn_risk(10, 10, 5, NULL);
 \echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, 10, 5, dropout => 1);
+\echo :LAST_ERROR_SQLSTATE
+SELECT clm.churn_risk(10, 10, 5, dropout => 0);
+\echo :LAST_ERROR_SQLSTATE
 SELECT clm.activity_trend(ts, 1, '2024-03-01', '-30 days') FROM (VALUES ('2024-02-01'::timestamptz)) v(ts);
 \echo :LAST_ERROR_SQLSTATE
 SELECT clm.activity_trend(ts, 1, '2024-03-01', '30 days') FROM (VALUES ('2024-04-01'::timestamptz)) v(ts);

@@ -9,22 +9,29 @@ SELECT count(*) FILTER (WHERE clm.churn_risk(bg, x, t_x, "T") <> 1 - clm.p_alive
 	   round(clm.churn_risk((SELECT bg FROM m), 2, 30.43, 38.86)::numeric, 4) AS customer_1
 FROM cdnow_summary, m;
 
--- signal form, by hand: risk = 1 - (b / (b + d))^a with a = prior_weight +
--- orders - 1, b = prior_weight * prior_days + (orders - 1) * avg_days_between
---   one order, prior 30 days x 1: a = 1, b = 30; d = 30: 1 - 30/60 = 0.5
+-- signal form, by hand: risk = p / (p + (1 - p) G) with G = (b / (b + d))^a,
+-- a = prior_weight + orders - 1, b = prior_weight * prior_days + (orders - 1)
+-- * avg_days_between, p = dropout = 0.05:
+--   one order, prior 30 days x 1: a = 1, b = 30; d = 30: G = 30/60 = 0.5,
+--     risk = 0.05 / (0.05 + 0.95 x 0.5) = 0.095238
 --   five orders 10 days apart: a = 5, b = 30 + 40 = 70;
---     d = 10: 1 - (70/80)^5 = 0.487091; d = 70: 1 - 0.5^5 = 0.96875
+--     d = 10: G = (70/80)^5 = 0.512909, risk = 0.05 / (0.05 + 0.487264) = 0.093064
+--     d = 70: G = 0.5^5 = 0.03125, risk = 0.05 / (0.05 + 0.0296875) = 0.627451
+--   prior 60 days x 2, d = 30: G = (120/150)^2 = 0.64, risk = 0.05 / 0.658 = 0.075988
+--   dropout 0.2, one order, d = 30: 0.2 / (0.2 + 0.8 x 0.5) = 0.333333
 SELECT round(clm.churn_risk(30, NULL, 1)::numeric, 6) AS one_order_30d,
 	   round(clm.churn_risk(10, 10, 5)::numeric, 6) AS five_orders_10d,
 	   round(clm.churn_risk(70, 10, 5)::numeric, 6) AS five_orders_70d,
-	   round(clm.churn_risk(30, NULL, 1, prior_days => 60, prior_weight => 2)::numeric, 6) AS custom_prior; -- 1 - (120/150)^2 = 0.36
+	   round(clm.churn_risk(30, NULL, 1, prior_days => 60, prior_weight => 2)::numeric, 6) AS custom_prior,
+	   round(clm.churn_risk(30, NULL, 1, dropout => 0.2)::numeric, 6) AS dropout_02;
 
--- properties: 0 right after a purchase; non-decreasing in the days since
--- the last purchase; toward 1 for very long gaps; within [0, 1]
+-- properties: near 0 right after a purchase (exactly the dropout
+-- probability, 0.05); non-decreasing in the days since the last purchase;
+-- toward 1 for very long gaps; within [0, 1]
 CREATE TABLE risk_grid AS
 SELECT o AS orders, g AS gap, d AS days, clm.churn_risk(d, g, o) AS risk
 FROM generate_series(1, 30, 3) o, unnest('{0.5, 3, 14, 60, 365}'::float8[]) g, generate_series(0, 2000, 5) d;
-SELECT bool_and(risk = 0) AS zero_at_purchase FROM risk_grid WHERE days = 0;
+SELECT bool_and(risk = 0.05) AS dropout_at_purchase FROM risk_grid WHERE days = 0;
 SELECT count(*) AS decreasing_steps
 FROM (SELECT risk - lag(risk) OVER (PARTITION BY orders, gap ORDER BY days) AS step FROM risk_grid) s
 WHERE step < 0;
@@ -34,9 +41,9 @@ SELECT round(clm.churn_risk(1e6, 14, 10)::numeric, 6) AS very_long_gap;
 -- ordinary for a quarterly one
 SELECT round(clm.churn_risk(30, 7, 20)::numeric, 4) AS weekly_buyer,
 	   round(clm.churn_risk(30, 90, 20)::numeric, 4) AS quarterly_buyer;
--- with many orders the prior fades: risk approaches 1 - exp(-d / gap)
+-- with many orders the prior fades: G approaches exp(-d / gap)
 SELECT round(clm.churn_risk(14, 7, 100000)::numeric, 4) AS many_orders,
-	   round((1 - exp(-14.0 / 7))::numeric, 4) AS exponential_limit;
+	   round((0.05 / (0.05 + 0.95 * exp(-14.0 / 7)))::numeric, 4) AS exponential_limit;
 -- NULLs: unknown days -> NULL; no orders (a prospect) -> NULL; unknown
 -- average gap -> the prior alone (as for a single order)
 SELECT clm.churn_risk(NULL, 10, 5) IS NULL AS null_days,

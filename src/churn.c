@@ -5,19 +5,22 @@
  *		activity-trend aggregate and the health score.  (The model form of
  *		churn risk, 1 - P(alive), is plain SQL over clm.p_alive.)
  *
- * Signal form of churn risk.  A customer who is still active is assumed to
- * buy as a Poisson process with their own rate lambda (exponential gaps
- * between purchase days).  Our belief about lambda is Gamma(a, b): a prior
+ * Signal form of churn risk.  The model is BG/NBD's, applied to one
+ * customer with what we know of them.  While active, the customer buys as a
+ * Poisson process with their own rate lambda (exponential gaps between
+ * purchase days); after any purchase they may drop out for good with
+ * probability p (dropout).  Our belief about lambda is Gamma(a, b): a prior
  * worth prior_weight gaps of prior_days days (a0 = prior_weight, b0 =
  * prior_weight * prior_days), updated with the customer's n = orders - 1
  * observed gaps that sum to S = n * avg_days_between days: a = a0 + n,
- * b = b0 + S.  The chance that an active customer's next purchase would take
- * longer than the d = days_since_last days already waited is then
- *		P(gap > d) = (b / (b + d))^a		(a Lomax / Pareto II tail)
- * and the risk is its complement, 1 - (b / (b + d))^a: 0 right after a
- * purchase, rising with d, toward 1 for gaps that are long for this
- * customer's rhythm.  Few orders lean on the prior; many orders on the
- * customer's own rhythm.
+ * b = b0 + S.  An active customer's next purchase takes longer than the
+ * d = days_since_last days already waited with probability
+ *		G(d) = (b / (b + d))^a				(a Lomax / Pareto II tail)
+ * so, by Bayes, the probability that the customer has dropped out is
+ *		risk = p / (p + (1 - p) G(d))
+ * It is p right after a purchase (d = 0: "near 0" for the default 0.05),
+ * rises with d, and tends to 1 for gaps that are long for this customer's
+ * rhythm.  Few orders lean on the prior; many on the customer's own rhythm.
  *
  *-------------------------------------------------------------------------
  */
@@ -44,7 +47,7 @@ check_nonneg(const char *argname, float8 v)
 
 /*
  * clm.churn_risk(days_since_last, avg_days_between, orders
- *				  [, prior_days, prior_weight])
+ *				  [, prior_days, prior_weight, dropout])
  * NULL days_since_last gives NULL; no orders (a prospect) gives NULL; a
  * NULL avg_days_between (a single purchase day) uses the prior alone.
  */
@@ -56,18 +59,21 @@ clm_churn_risk_signals(PG_FUNCTION_ARGS)
 				gap,
 				prior_days,
 				prior_weight,
+				p,
 				a,
-				b;
+				b,
+				tail;
 	int64		orders;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
-		clm_invalid_arg(errmsg("prior_days and prior_weight must not be NULL"));
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		clm_invalid_arg(errmsg("prior_days, prior_weight and dropout must not be NULL"));
 	d = PG_GETARG_FLOAT8(0);
 	orders = PG_GETARG_INT64(2);
 	prior_days = PG_GETARG_FLOAT8(3);
 	prior_weight = PG_GETARG_FLOAT8(4);
+	p = PG_GETARG_FLOAT8(5);
 
 	check_nonneg("days_since_last", d);
 	if (orders < 0)
@@ -83,6 +89,11 @@ clm_churn_risk_signals(PG_FUNCTION_ARGS)
 		clm_invalid_arg(errmsg("prior_weight must be greater than 0"),
 						errdetail("The value is %g.", prior_weight),
 						errhint("It is the number of gaps the prior is worth; 1 is a weak prior."));
+	clm_check_finite("dropout", p);
+	if (!(p > 0 && p < 1))
+		clm_invalid_arg(errmsg("dropout must be greater than 0 and less than 1"),
+						errdetail("The value is %g.", p),
+						errhint("It is the chance that a customer stops after any purchase; a BG/NBD fit estimates it as a / (a + b)."));
 	if (orders == 0)
 		PG_RETURN_NULL();
 
@@ -95,8 +106,9 @@ clm_churn_risk_signals(PG_FUNCTION_ARGS)
 		a += (float8) (orders - 1);
 		b += (float8) (orders - 1) * gap;
 	}
-	/* 1 - (b / (b + d))^a, computed as -expm1(a * log1p(-d / (b + d))) */
-	PG_RETURN_FLOAT8(-expm1(a * log1p(-d / (b + d))));
+	/* G(d) = (b / (b + d))^a, in log space */
+	tail = exp(a * log1p(-d / (b + d)));
+	PG_RETURN_FLOAT8(p / (p + (1 - p) * tail));
 }
 
 /* ---------- activity trend ---------- */
