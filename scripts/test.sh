@@ -87,5 +87,52 @@ if [ $rc -ne 0 ]; then
 	[ $failed -eq 0 ] && failed=1
 fi
 
+# --- isolation tests (specs/*.spec) ----------------------------------------
+log "isolation tests (specs/)"
+cp -r "$CLM_TOP/specs" "$R/"
+[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R/specs"
+specs=$(cd "$CLM_TOP/specs" && ls *.spec | sed 's/\.spec$//')
+set +e
+(cd "$R" && as_user "$PG_SYS_LIB/pgxs/src/test/isolation/pg_isolation_regress" \
+	--temp-instance="$R/tmp_iso" --temp-config="$R/regress.conf" \
+	--bindir="$STAGE_BIN" --inputdir=. --outputdir=output_iso \
+	--dbname=isolation_regression $specs) >"$R/isolation.log" 2>&1
+rc=$?
+set -e
+cat "$R/isolation.log"
+count_results "$R/isolation.log"
+rm -rf "$CLM_TOP/output_iso" && cp -r "$R/output_iso" "$CLM_TOP/output_iso" 2>/dev/null || true
+if [ $rc -ne 0 ]; then
+	[ -f "$R/output_iso/regression.diffs" ] && cat "$R/output_iso/regression.diffs"
+	grep -q FAILED "$R/isolation.log" || failed=$((failed + 1))
+fi
+
+# --- TAP: the background workers on a real server (as RUN_USER) --------
+log "TAP tests (t/*.pl)"
+ensure_packages libipc-run-perl
+T=$WORK/tap
+mkdir -p "$T"
+cp -r "$CLM_TOP/t" "$T/"
+[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$T"
+set +e
+(cd "$T" && as_user env PATH="$STAGE_BIN:$PATH" PG_REGRESS="$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" \
+	prove -I "$PG_SYS_LIB/pgxs/src/test/perl" t/*.pl) >"$T/prove.log" 2>&1
+rc=$?
+set -e
+cat "$T/prove.log"
+tap_total=$(grep -oE 'Tests=[0-9]+' "$T/prove.log" | tail -n 1 | cut -d= -f2 || true)
+tap_failed=$( (grep -oE 'Failed [0-9]+/[0-9]+ subtests' "$T/prove.log" || true) | awk '{split($2, a, "/"); s += a[1]} END {print s + 0}')
+[ "${tap_total:-0}" -gt 0 ] || tap_total=
+if [ -z "$tap_total" ]; then
+	failed=$((failed + 1))
+else
+	passed=$((passed + tap_total - tap_failed))
+	failed=$((failed + tap_failed))
+	if [ $rc -ne 0 ] && [ "$tap_failed" -eq 0 ]; then failed=$((failed + 1)); fi
+fi
+if [ $rc -ne 0 ]; then
+	for f in "$T"/tmp_check/log/*; do echo "== $f"; tail -n 60 "$f"; done
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -288,6 +288,9 @@ clm_launcher_main(Datum arg)
 
 /* ---------- per-database worker ---------- */
 
+/* the last error met while reading the due jobs, to log each one once */
+static char *last_error = NULL;
+
 typedef struct DueJob
 {
 	int64		job_id;
@@ -432,6 +435,11 @@ due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
+		if (last_error)
+		{
+			pfree(last_error);
+			last_error = NULL;
+		}
 	}
 	PG_CATCH();
 	{
@@ -441,7 +449,14 @@ due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
 		edata = CopyErrorData();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		ereport(LOG, (errmsg("clm: could not read the due jobs: %s", edata->message)));
+		/* the same failure every naptime (e.g. an old clm version) is logged once */
+		if (last_error == NULL || strcmp(last_error, edata->message) != 0)
+		{
+			ereport(LOG, (errmsg("clm: could not read the due jobs: %s", edata->message)));
+			if (last_error)
+				pfree(last_error);
+			last_error = MemoryContextStrdup(TopMemoryContext, edata->message);
+		}
 		FreeErrorData(edata);
 		*njobs = 0;
 	}

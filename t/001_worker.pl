@@ -1,0 +1,218 @@
+# t/001_worker.pl - the clm background workers on a real server.
+#
+# Jobs run by themselves; failures (missing source, permission denied,
+# statement timeout) are recorded and the others go on; configuration
+# reload; crash restart; a worker killed mid-run leaves no partial state and
+# no duplicate alerts; 50 jobs due at once; NOTIFY; dropping the extension
+# and the database.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('main');
+$node->init;
+$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'clm'
+clm.database = 'postgres, clm_other'
+clm.naptime = 1
+max_worker_processes = 20
+restart_after_crash = on
+});
+$node->start;
+
+sub sql { return $node->safe_psql('postgres', $_[0]); }
+
+sub worker_count
+{
+	my ($db) = @_;
+	return sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = '$db'");
+}
+
+# the launcher and the worker are up and visible
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm launcher'"),
+	'launcher is running');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = 'postgres'"),
+	'worker for database postgres is running');
+ok($node->log_contains(qr/database "clm_other" does not exist/),
+	'a database named in clm.database that does not exist gets no worker');
+
+sql(q{
+CREATE EXTENSION clm;
+CREATE TABLE tx (customer_id bigint, ts timestamptz, amount float8);
+INSERT INTO tx
+SELECT c, now() - (d * (1 + c % 7)) * interval '1 day', 10 + c % 13
+FROM generate_series(1, 200) c, generate_series(1, 8) d;
+});
+
+# 1. a job runs by itself, through the worker
+sql("SELECT clm.create_job('auto', 'tx', schedule => '1 hour')");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'auto' AND trigger = 'worker' AND status = 'succeeded'"),
+	'the worker runs a due job');
+is(sql("SELECT customers FROM clm.job_runs WHERE job_name = 'auto'"), '200', 'every customer processed');
+is(sql("SELECT count(*) FROM clm.customer_state"), '200', 'state written');
+sleep 2;
+is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name = 'auto'"), '1',
+	'not run again before its schedule');
+
+# 2. failing jobs are recorded and the worker goes on with the others
+sql(q{
+CREATE TABLE gone_tx AS SELECT * FROM tx;
+CREATE ROLE regress_clm_user LOGIN;
+CREATE TABLE secret_tx AS SELECT * FROM tx;
+REVOKE ALL ON secret_tx FROM PUBLIC;
+GRANT CREATE ON SCHEMA public TO regress_clm_user;
+CREATE FUNCTION slowly(id bigint) RETURNS bigint VOLATILE LANGUAGE sql
+	AS 'SELECT pg_sleep(0.005); SELECT id';
+CREATE VIEW slow_tx AS SELECT slowly(customer_id) AS customer_id, ts, amount FROM tx;
+});
+sql(q{
+SELECT clm.create_job('gone', 'gone_tx', schedule => '1 hour', enabled => false);
+DROP TABLE gone_tx;
+SELECT clm.alter_job('gone', enabled => true);
+SELECT clm.create_job('slow', 'slow_tx', schedule => '1 hour', timeout => '200 ms');
+SELECT clm.create_job('after_failures', 'tx', schedule => '1 hour');
+});
+$node->safe_psql('postgres',
+	"SELECT clm.create_job('denied', 'secret_tx', schedule => '1 hour')",
+	extra_params => [ '-U', 'regress_clm_user' ]);
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 4 FROM clm.job_runs WHERE job_name IN ('gone', 'slow', 'denied', 'after_failures')"),
+	'all four jobs ran');
+like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'gone'"),
+	qr/^failed: 42P01: source relation public.gone_tx does not exist/, 'missing source table recorded as failed');
+like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'denied'"),
+	qr/^failed: 42501: permission denied for table secret_tx/, 'permission denied recorded: the job runs as its owner');
+like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'slow'"),
+	qr/^failed: canceling statement due to statement timeout/, 'statement timeout recorded as failed');
+is(sql("SELECT status FROM clm.job_runs WHERE job_name = 'after_failures'"), 'succeeded',
+	'the job after the failures succeeded');
+is(sql("SELECT count(*) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name IN ('gone', 'slow', 'denied')"),
+	'0', 'failed runs leave no state');
+ok(sql("SELECT bool_and(next_run_at > now()) FROM clm.jobs WHERE name IN ('gone', 'slow', 'denied')") eq 't',
+	'failed jobs are rescheduled, not retried in a loop');
+ok($node->log_contains(qr/clm: job "slow" failed: canceling statement due to statement timeout/),
+	'the failure is in the server log');
+sql("SELECT clm.drop_job(n) FROM unnest('{gone,slow,denied,after_failures}'::text[]) n");
+sql("DROP VIEW slow_tx; DROP TABLE secret_tx");
+
+# 3. configuration reload: turning the worker off and on again
+$node->append_conf('postgresql.conf', "clm.worker_enabled = off\n");
+$node->reload;
+sleep 2;
+sql("SELECT clm.create_job('paused', 'tx', schedule => '1 hour')");
+sleep 3;
+is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name = 'paused'"), '0',
+	'clm.worker_enabled = off: due jobs wait');
+is(worker_count('postgres'), '1', 'the worker stays up while disabled');
+$node->append_conf('postgresql.conf', "clm.worker_enabled = on\n");
+$node->reload;
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'paused'"),
+	'after a reload with clm.worker_enabled = on the job runs');
+sql("SELECT clm.drop_job('paused')");
+
+# 4. alerts reach listeners with NOTIFY, once per episode
+# customer 6 bought every 7 days; without the last 30 days it is overdue
+sql("SELECT clm.run_job('auto')");
+sql("DELETE FROM tx WHERE customer_id = 6 AND ts > now() - interval '30 days'");
+my $out = $node->safe_psql('postgres', "LISTEN clm_alerts; SELECT status FROM clm.run_job('auto');");
+like($out, qr/Asynchronous notification "clm_alerts" with payload "\{(?=[^\n]*"customer_id": "6")(?=[^\n]*"kind": "entered_at_risk")/,
+	'an alert is delivered to LISTEN clm_alerts with a JSON payload');
+my $alerts_before = sql("SELECT count(*) FROM clm.alerts");
+sql("SELECT clm.run_job('auto')");
+is(sql("SELECT count(*) FROM clm.alerts"), $alerts_before, 'running again raises nothing new');
+
+# 5. a crash restart (kill -9 of a backend) brings the workers back
+my $victim = $node->background_psql('postgres');
+my $victim_pid = $victim->query_safe('SELECT pg_backend_pid()');
+my $old_worker = sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'clm worker'");
+kill 'KILL', $victim_pid;
+eval { $victim->quit; };
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm worker' AND pid <> $old_worker"),
+	'after a crash restart the worker is back');
+sql("SELECT clm.create_job('after_crash', 'tx', schedule => '1 hour')");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'after_crash' AND status = 'succeeded'"),
+	'jobs resume after the crash');
+sql("SELECT clm.drop_job('after_crash')");
+
+# 6. killing the worker mid-run: no partial state, no duplicate alerts
+sql(q{
+CREATE TABLE slowtx AS SELECT * FROM tx;
+CREATE VIEW slowtx_v AS SELECT slowly(customer_id) AS customer_id, ts, amount FROM slowtx;
+SELECT clm.create_job('killed', 'slowtx_v', schedule => '1 hour', enabled => false);
+SELECT clm.run_job('killed');
+DELETE FROM slowtx WHERE customer_id BETWEEN 1 AND 40 AND ts > now() - interval '30 days';
+SELECT clm.alter_job('killed', enabled => true);
+UPDATE clm.jobs SET next_run_at = now() WHERE name = 'killed';
+});
+my $state_before = sql("SELECT md5(string_agg(customer_id || stage, ',' ORDER BY customer_id)) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'");
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm worker' AND query LIKE 'clm: running job killed%' AND state = 'active'"),
+	'the worker is running the slow job');
+sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = 'postgres'");
+is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name = 'killed' AND trigger = 'worker'"), '0',
+	'the killed run left no run row');
+is(sql("SELECT md5(string_agg(customer_id || stage, ',' ORDER BY customer_id)) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'"),
+	$state_before, 'the killed run left the state as it was');
+is(sql("SELECT count(*) FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'"), '0',
+	'and raised no alert');
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'killed' AND trigger = 'worker' AND status = 'succeeded'", 't'),
+	'the launcher restarts the worker and the job runs to the end');
+my $alerts_killed = sql("SELECT count(*) FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'");
+ok($alerts_killed > 0, 'the completed run raised the alerts');
+is(sql("SELECT count(*) FROM (SELECT customer_id, kind FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed' GROUP BY 1, 2 HAVING count(*) > 1) d"),
+	'0', 'no duplicate alerts');
+sql("SELECT clm.run_job('killed')");
+is(sql("SELECT count(*) FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'"), $alerts_killed,
+	'a further run raises none');
+sql("SELECT clm.drop_job('killed'); DROP VIEW slowtx_v; DROP TABLE slowtx;");
+
+# 7. fifty jobs due at once all run within the schedule tolerance
+sql("SELECT clm.create_job('many_' || i, 'tx', schedule => '1 hour') FROM generate_series(1, 50) i");
+my $t0 = time;
+ok($node->poll_query_until('postgres',
+	"SELECT count(DISTINCT job_name) = 50 FROM clm.job_runs WHERE job_name LIKE 'many\\_%' AND status = 'succeeded'"),
+	'50 jobs due at once all ran');
+my $elapsed = time - $t0;
+ok($elapsed < 60, "the 50 jobs ran within 60 s (took ${elapsed} s)");
+is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name LIKE 'many\\_%'"), '50', 'each exactly once');
+sql("SELECT clm.drop_job('many_' || i) FROM generate_series(1, 50) i");
+
+# 8. dropping the extension: the worker idles, and resumes when it is back
+my $worker_pid = sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = 'postgres'");
+sql("DROP EXTENSION clm CASCADE");
+ok($node->wait_for_log(qr/extension clm is not installed in database "postgres"; the worker waits/),
+	'dropping the extension: the worker notices');
+sleep 2;
+is(sql("SELECT pid FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = 'postgres'"), $worker_pid,
+	'and keeps running, without crashing');
+sql("CREATE EXTENSION clm; SELECT clm.create_job('again', 'tx', schedule => '1 hour')");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'again'"),
+	'after CREATE EXTENSION the jobs run again');
+
+# 9. a database named in clm.database: created -> worker; dropped -> gone for good
+sql("CREATE DATABASE clm_other");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = 'clm_other'"),
+	'a worker starts for a database created later');
+$node->safe_psql('clm_other', "CREATE EXTENSION clm");
+sql("DROP DATABASE clm_other WITH (FORCE)");
+sleep 3;
+is(worker_count('clm_other'), '0', 'dropping the database ends its worker');
+is(sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'clm launcher'"), '1', 'the launcher lives on');
+ok($node->log_contains(qr/database "clm_other" does not exist or does not accept connections; no worker for it/),
+	'and is not restarted');
+is(worker_count('postgres'), '1', 'the other worker is unaffected');
+
+# 10. SIGTERM: a fast shutdown stops the workers promptly
+my $t1 = time;
+$node->stop('fast');
+ok(time - $t1 < 30, 'the server with its workers stops promptly');
+
+done_testing();
