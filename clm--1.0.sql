@@ -650,8 +650,11 @@ CREATE TABLE @extschema@.job_runs (
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
 COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, rows, alerts, error';
 
+-- customer_state, stage_history and alerts have no foreign key to jobs: a
+-- per-row RI check costs more than the rest of a run's insert; the trigger
+-- below removes a dropped job's rows instead
 CREATE TABLE @extschema@.customer_state (
-	job_id bigint NOT NULL REFERENCES @extschema@.jobs ON DELETE CASCADE,
+	job_id bigint NOT NULL,
 	customer_id text NOT NULL,
 	first_purchase timestamptz,
 	last_purchase timestamptz,
@@ -682,7 +685,7 @@ COMMENT ON TABLE @extschema@.customer_state IS 'current state of every customer 
 
 CREATE TABLE @extschema@.stage_history (
 	id bigserial PRIMARY KEY,
-	job_id bigint NOT NULL REFERENCES @extschema@.jobs ON DELETE CASCADE,
+	job_id bigint NOT NULL,
 	customer_id text NOT NULL,
 	from_stage @extschema@.stage,
 	to_stage @extschema@.stage NOT NULL,
@@ -694,7 +697,7 @@ COMMENT ON TABLE @extschema@.stage_history IS 'every stage change (from_stage NU
 
 CREATE TABLE @extschema@.alerts (
 	alert_id bigserial PRIMARY KEY,
-	job_id bigint NOT NULL REFERENCES @extschema@.jobs ON DELETE CASCADE,
+	job_id bigint NOT NULL,
 	customer_id text NOT NULL,
 	kind text NOT NULL CHECK (kind IN ('entered_at_risk', 'churned', 'reactivated', 'high_value_at_risk')),
 	episode_start timestamptz NOT NULL,
@@ -705,6 +708,23 @@ CREATE TABLE @extschema@.alerts (
 	UNIQUE (job_id, customer_id, kind, episode_start)
 );
 COMMENT ON TABLE @extschema@.alerts IS 'alerts, one per customer episode; also sent with NOTIFY clm_alerts';
+
+CREATE FUNCTION @extschema@.jobs_cleanup()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	DELETE FROM @extschema@.customer_state s WHERE s.job_id = OLD.job_id;
+	DELETE FROM @extschema@.stage_history h WHERE h.job_id = OLD.job_id;
+	DELETE FROM @extschema@.alerts a WHERE a.job_id = OLD.job_id;
+	RETURN OLD;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.jobs_cleanup() IS
+'trigger: a deleted job takes its state, history and alerts with it';
+CREATE TRIGGER jobs_cleanup AFTER DELETE ON @extschema@.jobs
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.jobs_cleanup();
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.jobs_job_id_seq', '');
@@ -957,6 +977,7 @@ DECLARE
 	tx_sql text;
 	purchase_text text;
 	purchase_type text;
+	fit_rows @extschema@.fit_data;
 	spend_text text;
 	model_ok boolean := false;
 	p_alive_sql text := 'NULL::float8';
@@ -989,7 +1010,8 @@ BEGIN
 		IF src IS NULL THEN
 			RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
 		END IF;
-		tx_sql := format('SELECT (%I)::text AS customer_id, (%I)::timestamptz AS ts, (%I)::float8 AS amount '
+		-- group on the key as it is (cheaper to hash than text), cast per customer
+		tx_sql := format('SELECT %I AS customer_key, (%I)::timestamptz AS ts, (%I)::float8 AS amount '
 						 'FROM %s WHERE %I IS NOT NULL AND %I <= %L',
 						 j.customer_column, j.ts_column, j.amount_column, src,
 						 j.customer_column, j.ts_column, as_of);
@@ -999,9 +1021,9 @@ BEGIN
 			DROP TABLE pg_temp.clm_run_summary;
 		END IF;
 		EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
-					   'SELECT t.customer_id, (@extschema@.customer_summary(t.ts, t.amount, %L, ''week'')).*, '
+					   'SELECT (t.customer_key)::text AS customer_id, (@extschema@.customer_summary(t.ts, t.amount, %L, ''week'')).*, '
 					   '(@extschema@.activity_trend(t.ts, t.amount, %L, %L)).* '
-					   'FROM (%s) t GROUP BY t.customer_id',
+					   'FROM (%s) t GROUP BY t.customer_key',
 					   as_of, as_of, make_interval(secs => window_days * 86400), tx_sql);
 		-- prospects: known customers without a purchase
 		IF j.customers_source IS NOT NULL THEN
@@ -1027,16 +1049,20 @@ BEGIN
 				RAISE EXCEPTION 'purchase_model % is not a stored bgnbd or mbgnbd model', j.purchase_model
 					USING ERRCODE = 'undefined_object';
 			END IF;
-		ELSE
-			purchase_type := 'mbgnbd';
-			SELECT @extschema@.mbgnbd_fit(s.frequency, s.recency, s.tenure)::text INTO purchase_text
+		END IF;
+		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
+			-- one pass over the customers serves both fits
+			SELECT @extschema@.fit_data(s.frequency, s.recency, s.tenure, s.repeat_avg_amount) INTO fit_rows
 			FROM clm_run_summary s WHERE s.tenure > 0;
+		END IF;
+		IF j.purchase_model IS NULL THEN
+			purchase_type := 'mbgnbd';
+			purchase_text := @extschema@.mbgnbd_fit(fit_rows)::text;
 		END IF;
 		IF j.spend_model IS NOT NULL THEN
 			spend_text := @extschema@.get_gamma_gamma_model(j.spend_model)::text;
 		ELSE
-			SELECT @extschema@.gamma_gamma_fit(s.frequency, s.repeat_avg_amount)::text INTO spend_text
-			FROM clm_run_summary s WHERE s.tenure > 0;
+			spend_text := @extschema@.gamma_gamma_fit(fit_rows)::text;
 		END IF;
 		IF purchase_text IS NOT NULL THEN
 			EXECUTE format('SELECT (%L::@extschema@.%s_model).converged', purchase_text, purchase_type) INTO model_ok;
@@ -1059,7 +1085,8 @@ BEGIN
 		EXECUTE format($q$
 			CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
 			WITH s AS (
-				SELECT s.*, old.stage AS prev_stage, old.high_value_at_risk AS prev_hv
+				SELECT s.*, old.stage AS prev_stage, old.high_value_at_risk AS prev_hv,
+					   old.stage_since AS prev_since
 				FROM clm_run_summary s
 				LEFT JOIN @extschema@.customer_state old
 					   ON old.job_id = %s AND old.customer_id = s.customer_id),
@@ -1097,7 +1124,9 @@ BEGIN
 				   jsonb_build_object('from_stage', n.prev_stage, 'stage', n.stage,
 									  'churn_risk', n.churn_risk, 'clv', n.clv, 'health', n.health,
 									  'segment', (n.rfm).segment)
-			FROM clm_run_new n,
+			FROM (SELECT * FROM clm_run_new n
+				  WHERE n.prev_stage IS DISTINCT FROM n.stage
+					 OR (n.hv_at_risk AND NOT coalesce(n.prev_hv, false))) n,
 				 LATERAL (VALUES
 					('entered_at_risk', n.stage = 'at_risk' AND n.prev_stage <> 'at_risk'),
 					('churned', n.stage = 'churned' AND n.prev_stage <> 'churned'),
@@ -1114,30 +1143,20 @@ BEGIN
 			n_alerts := n_alerts + 1;
 		END LOOP;
 
-		DELETE FROM @extschema@.customer_state cs
-		WHERE cs.job_id = j.job_id
-		  AND NOT EXISTS (SELECT 1 FROM clm_run_new n WHERE n.customer_id = cs.customer_id);
-		INSERT INTO @extschema@.customer_state AS cs (
+		-- the state is rewritten as a whole: one DELETE and one INSERT are far
+		-- cheaper than a per-row upsert, and customers gone from the source go
+		DELETE FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id;
+		INSERT INTO @extschema@.customer_state (
 			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
 			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
 			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, updated_at)
 		SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
 			   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
 			   (n.rfm).r, (n.rfm).f, (n.rfm).m, (n.rfm).cell, (n.rfm).segment, n.abc,
-			   n.p_alive, n.clv, n.churn_risk, n.health, n.stage, as_of, n.hv_at_risk, as_of
-		FROM clm_run_new n
-		ON CONFLICT (job_id, customer_id) DO UPDATE SET
-			first_purchase = excluded.first_purchase, last_purchase = excluded.last_purchase,
-			orders = excluded.orders, frequency = excluded.frequency,
-			recency_weeks = excluded.recency_weeks, tenure_weeks = excluded.tenure_weeks,
-			days_since_last = excluded.days_since_last, total_amount = excluded.total_amount,
-			avg_amount = excluded.avg_amount, r = excluded.r, f = excluded.f, m = excluded.m,
-			rfm_cell = excluded.rfm_cell, segment = excluded.segment, abc = excluded.abc,
-			p_alive = excluded.p_alive, clv = excluded.clv, churn_risk = excluded.churn_risk,
-			health = excluded.health, stage = excluded.stage,
-			stage_since = CASE WHEN cs.stage IS DISTINCT FROM excluded.stage
-							   THEN excluded.stage_since ELSE cs.stage_since END,
-			high_value_at_risk = excluded.high_value_at_risk, updated_at = excluded.updated_at;
+			   n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
+			   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE as_of END,
+			   n.hv_at_risk, as_of
+		FROM clm_run_new n;
 		SELECT count(*) INTO n_customers FROM clm_run_new;
 
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),

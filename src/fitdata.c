@@ -194,15 +194,26 @@ make_room(FitData *fd, int64 extra)
 
 	if ((int64) fd->nrows + extra <= fd->capacity)
 		return fd;
-	fit_data_group(fd);
+	if (!fd->no_regroup)
+	{
+		/*
+		 * Merge identical rows before growing.  When that frees less than
+		 * half the array (continuous recency and tenure: few duplicates), stop
+		 * trying: the final function groups the rows once anyway.
+		 */
+		fit_data_group(fd);
+		need = (int64) fd->nrows + extra;
+		if (need <= fd->capacity && fd->nrows <= fd->capacity / 2)
+			return fd;
+		fd->no_regroup = 1;
+	}
 	need = (int64) fd->nrows + extra;
-	if (need <= fd->capacity && fd->nrows <= fd->capacity / 2)
-		return fd;
 	bigger = fit_data_alloc(CurrentMemoryContext, fd->flags,
 							Max(need, (int64) fd->capacity * 2));
 	memcpy(bigger->rows, fd->rows, fd->nrows * sizeof(FitRow));
 	bigger->nrows = fd->nrows;
 	bigger->penalizer = fd->penalizer;
+	bigger->no_regroup = fd->no_regroup;
 	return bigger;
 }
 

@@ -35,7 +35,7 @@ typedef struct FitData
 	uint16		spare;
 	int32		nrows;			/* rows in use */
 	int32		capacity;		/* rows allocated (all counted in vl_len_) */
-	int32		spare2;
+	int32		no_regroup;		/* 1: merging rows while growing did not pay */
 	float8		penalizer;		/* set by the one-step fitting aggregates */
 	FitRow		rows[FLEXIBLE_ARRAY_MEMBER];
 } FitData;
