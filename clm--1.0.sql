@@ -258,21 +258,24 @@ COMMENT ON TYPE @extschema@.gamma_gamma_model IS
 'fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005); v is the paper''s gamma; skipped = customers without repeat purchases or with monetary <= 0';
 
 -- fits of a fit_data value
-CREATE FUNCTION @extschema@.bgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0)
+CREATE FUNCTION @extschema@.bgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.bgnbd_model DEFAULT NULL)
 RETURNS @extschema@.bgnbd_model
-AS 'MODULE_PATHNAME', 'clm_bgnbd_fit' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.bgnbd_fit(@extschema@.fit_data, float8) IS
-'maximum-likelihood BG/NBD fit of a fit_data value';
-CREATE FUNCTION @extschema@.mbgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0)
+AS 'MODULE_PATHNAME', 'clm_bgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgnbd_fit(@extschema@.fit_data, float8, @extschema@.bgnbd_model) IS
+'maximum-likelihood BG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.mbgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.mbgnbd_model DEFAULT NULL)
 RETURNS @extschema@.mbgnbd_model
-AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.mbgnbd_fit(@extschema@.fit_data, float8) IS
-'maximum-likelihood MBG/NBD fit of a fit_data value';
-CREATE FUNCTION @extschema@.gamma_gamma_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0)
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mbgnbd_fit(@extschema@.fit_data, float8, @extschema@.mbgnbd_model) IS
+'maximum-likelihood MBG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.gamma_gamma_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.gamma_gamma_model DEFAULT NULL)
 RETURNS @extschema@.gamma_gamma_model
-AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
-COMMENT ON FUNCTION @extschema@.gamma_gamma_fit(@extschema@.fit_data, float8) IS
-'maximum-likelihood Gamma-Gamma fit of a fit_data value (repeat customers with positive monetary only)';
+AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gamma_gamma_fit(@extschema@.fit_data, float8, @extschema@.gamma_gamma_model) IS
+'maximum-likelihood Gamma-Gamma fit of a fit_data value (repeat customers with positive monetary only); init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
 
 -- one-step fitting aggregates
 CREATE FUNCTION @extschema@.bgnbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.bgnbd_model
@@ -630,10 +633,14 @@ CREATE TABLE @extschema@.jobs (
 	enabled boolean NOT NULL DEFAULT true,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	last_run_at timestamptz,
-	next_run_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+	next_run_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	last_purchase_fit @extschema@.mbgnbd_model,
+	last_spend_fit @extschema@.gamma_gamma_model
 );
 COMMENT ON TABLE @extschema@.jobs IS
 'scheduled reclassification jobs: each belongs to and runs as its owner';
+COMMENT ON COLUMN @extschema@.jobs.last_purchase_fit IS
+'the models fitted by the last run (when the job fits its own); the next run starts from them';
 
 CREATE TABLE @extschema@.job_runs (
 	run_id bigserial PRIMARY KEY,
@@ -1055,14 +1062,22 @@ BEGIN
 			SELECT @extschema@.fit_data(s.frequency, s.recency, s.tenure, s.repeat_avg_amount) INTO fit_rows
 			FROM clm_run_summary s WHERE s.tenure > 0;
 		END IF;
+		-- fits start from the last run's models (a warm start; the full
+		-- search is the fallback), so a steady job refits quickly
 		IF j.purchase_model IS NULL THEN
 			purchase_type := 'mbgnbd';
-			purchase_text := @extschema@.mbgnbd_fit(fit_rows)::text;
+			purchase_text := @extschema@.mbgnbd_fit(fit_rows, 0,
+				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END)::text;
+			UPDATE @extschema@.jobs SET last_purchase_fit = purchase_text::@extschema@.mbgnbd_model
+			WHERE jobs.job_id = j.job_id;
 		END IF;
 		IF j.spend_model IS NOT NULL THEN
 			spend_text := @extschema@.get_gamma_gamma_model(j.spend_model)::text;
 		ELSE
-			spend_text := @extschema@.gamma_gamma_fit(fit_rows)::text;
+			spend_text := @extschema@.gamma_gamma_fit(fit_rows, 0,
+				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END)::text;
+			UPDATE @extschema@.jobs SET last_spend_fit = spend_text::@extschema@.gamma_gamma_model
+			WHERE jobs.job_id = j.job_id;
 		END IF;
 		IF purchase_text IS NOT NULL THEN
 			EXECUTE format('SELECT (%L::@extschema@.%s_model).converged', purchase_text, purchase_type) INTO model_ok;

@@ -100,6 +100,8 @@ check_rc(int rc, const char *what)
 	}
 }
 
+static void model_params(HeapTupleHeader model, int n, double *params, const char *argname);
+
 /* ---------- fitting ---------- */
 
 static FitData *
@@ -123,7 +125,8 @@ get_fit_data(Datum d, uint8 need, const char *fn)
  * empty data.
  */
 static Datum
-purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model model)
+purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model model,
+			 const double *init)
 {
 	const char *what = (model == BTYD_BGNBD) ? "bgnbd_fit" : "mbgnbd_fit";
 	btyd_row   *rows;
@@ -152,7 +155,21 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	n = btyd_group_rows(rows, fd->nrows);
 
 	fit_options(&opt, penalizer);
-	rc = btyd_fit(model, rows, n, &opt, &res);
+	if (init != NULL)
+	{
+		/* warm start: one run from the given parameters, the full search if it fails */
+		opt.use_init = 1;
+		opt.n_starts = 1;
+		memcpy(opt.init, init, 4 * sizeof(double));
+		rc = btyd_fit(model, rows, n, &opt, &res);
+		if (rc != BTYD_OK || !res.converged)
+		{
+			fit_options(&opt, penalizer);
+			rc = btyd_fit(model, rows, n, &opt, &res);
+		}
+	}
+	else
+		rc = btyd_fit(model, rows, n, &opt, &res);
 	check_rc(rc, what);
 	if (rc == BTYD_EDATA)
 		ereport(NOTICE,
@@ -177,7 +194,7 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
  * positive monetary value; the others are counted in "skipped".
  */
 static Datum
-spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer)
+spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, const double *init)
 {
 	gg_row	   *rows;
 	size_t		n = 0;
@@ -212,7 +229,20 @@ spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer)
 	n = btyd_gg_group_rows(rows, n);
 
 	fit_options(&opt, penalizer);
-	rc = btyd_fit_gg(rows, n, &opt, &res);
+	if (init != NULL)
+	{
+		opt.use_init = 1;
+		opt.n_starts = 1;
+		memcpy(opt.init, init, 3 * sizeof(double));
+		rc = btyd_fit_gg(rows, n, &opt, &res);
+		if (rc != BTYD_OK || !res.converged)
+		{
+			fit_options(&opt, penalizer);
+			rc = btyd_fit_gg(rows, n, &opt, &res);
+		}
+	}
+	else
+		rc = btyd_fit_gg(rows, n, &opt, &res);
 	check_rc(rc, "gamma_gamma_fit");
 	if (rc == BTYD_EDATA)
 		ereport(NOTICE,
@@ -231,29 +261,63 @@ spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/* clm.bgnbd_fit(fit_data, penalizer) and the one-step aggregate's final */
+/*
+ * init_params: the parameters of an optional model argument to start from
+ * (a warm start), or NULL.
+ */
+static const double *
+init_params(FunctionCallInfo fcinfo, int argno, int n, double *buf)
+{
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	model_params(PG_GETARG_HEAPTUPLEHEADER(argno), n, buf, "init");
+	return buf;
+}
+
+/* penalizer argument: NULL is an error, not "no penalty" */
+static float8
+penalizer_arg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(1))
+		clm_invalid_arg(errmsg("penalizer must not be NULL"));
+	return PG_GETARG_FLOAT8(1);
+}
+
+/* clm.bgnbd_fit(fit_data [, penalizer [, init]]) and its siblings */
 PG_FUNCTION_INFO_V1(clm_bgnbd_fit);
 Datum
 clm_bgnbd_fit(PG_FUNCTION_ARGS)
 {
+	double		buf[4];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "bgnbd_fit"),
-						PG_GETARG_FLOAT8(1), BTYD_BGNBD);
+						penalizer_arg(fcinfo), BTYD_BGNBD, init_params(fcinfo, 2, 4, buf));
 }
 
 PG_FUNCTION_INFO_V1(clm_mbgnbd_fit);
 Datum
 clm_mbgnbd_fit(PG_FUNCTION_ARGS)
 {
+	double		buf[4];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "mbgnbd_fit"),
-						PG_GETARG_FLOAT8(1), BTYD_MBGNBD);
+						penalizer_arg(fcinfo), BTYD_MBGNBD, init_params(fcinfo, 2, 4, buf));
 }
 
 PG_FUNCTION_INFO_V1(clm_gamma_gamma_fit);
 Datum
 clm_gamma_gamma_fit(PG_FUNCTION_ARGS)
 {
+	double		buf[3];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
 	return spend_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_MONETARY, "gamma_gamma_fit"),
-					 PG_GETARG_FLOAT8(1));
+					 penalizer_arg(fcinfo), init_params(fcinfo, 2, 3, buf));
 }
 
 /* final functions of the one-step aggregates: the penalizer is in the state */
@@ -266,7 +330,7 @@ clm_bgnbd_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "bgnbd_fit");
-	return purchase_fit(fcinfo, fd, fd->penalizer, BTYD_BGNBD);
+	return purchase_fit(fcinfo, fd, fd->penalizer, BTYD_BGNBD, NULL);
 }
 
 PG_FUNCTION_INFO_V1(clm_mbgnbd_fit_final);
@@ -278,7 +342,7 @@ clm_mbgnbd_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "mbgnbd_fit");
-	return purchase_fit(fcinfo, fd, fd->penalizer, BTYD_MBGNBD);
+	return purchase_fit(fcinfo, fd, fd->penalizer, BTYD_MBGNBD, NULL);
 }
 
 PG_FUNCTION_INFO_V1(clm_gamma_gamma_fit_final);
@@ -290,7 +354,7 @@ clm_gamma_gamma_fit_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_MONETARY, "gamma_gamma_fit");
-	return spend_fit(fcinfo, fd, fd->penalizer);
+	return spend_fit(fcinfo, fd, fd->penalizer, NULL);
 }
 
 /* ---------- per-customer functions ---------- */
