@@ -34,6 +34,6 @@ test:
 demo:
 	bash scripts/demo.sh
 bench:
-	bash bench/summary_rfm.sh
+	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh
 print-regress:
 	@echo $(REGRESS)
