@@ -15,9 +15,10 @@
  * are none: the "monetary value" the Gamma-Gamma model expects.
  *
  * The transition state keeps the distinct purchase days as a sorted array of
- * day numbers (inside the state for up to ten days, so most customers cost
- * one allocation) and the running total of the earliest day.  Time-ordered
- * input, the common case, costs one comparison per row.
+ * day numbers (inside the state for up to 14 days, which makes the state
+ * fill a 128-byte allocation exactly, so most customers cost one allocation)
+ * and the running total of the earliest day.  Time-ordered input, the
+ * common case, costs one comparison per row.
  *
  *-------------------------------------------------------------------------
  */
@@ -30,7 +31,7 @@
 #include "utils/builtins.h"
 
 #define SUMMARY_STATE_VERSION 2
-#define SUMMARY_INLINE_DAYS 10
+#define SUMMARY_INLINE_DAYS 14
 
 /*
  * The state.  Only the first purchase day's amount is needed per day
