@@ -1171,7 +1171,8 @@ BEGIN
 			   n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
 			   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE as_of END,
 			   n.hv_at_risk, as_of
-		FROM clm_run_new n;
+		FROM clm_run_new n
+		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
 		SELECT count(*) INTO n_customers FROM clm_run_new;
 
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),

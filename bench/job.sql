@@ -7,12 +7,19 @@ SET jit = off;
 SET work_mem = '256MB';
 SET timezone = 'UTC';
 CREATE EXTENSION IF NOT EXISTS clm;
-DROP TABLE IF EXISTS bench_tx;
+DROP TABLE IF EXISTS bench_tx, sim_sum, sim_tx;
+-- customers who buy at their own rate and then stop, drawn from the BG/NBD
+-- process (test/btyd/simulate.py): times are weeks since each customer's
+-- first purchase, observed for T weeks up to now
+CREATE TABLE sim_sum (id bigint, x float8, t_x float8, "T" float8, m float8);
+CREATE TABLE sim_tx (id bigint, time float8, amount float8, repeat int);
+COPY sim_sum FROM :'sumfile' WITH (FORMAT csv, HEADER true);
+COPY sim_tx FROM :'txfile' WITH (FORMAT csv, HEADER true);
 CREATE TABLE bench_tx AS
-SELECT (hashint8(i) & 2147483647) % :customers AS customer_id,
-	   now() - ((hashint8(i + 1) & 2147483647) % (730 * 86400)) * interval '1 second' AS ts,
-	   1 + ((hashint8(i + 2) & 2147483647) % 50000) / 100.0::float8 AS amount
-FROM generate_series(1, :rows) i;
+SELECT t.id AS customer_id, now() - (s."T" - t.time) * interval '7 days' AS ts, t.amount
+FROM sim_tx t JOIN sim_sum s USING (id);
+DROP TABLE sim_sum, sim_tx;
+SELECT count(*) AS rows, count(DISTINCT customer_id) AS customers FROM bench_tx \gset
 VACUUM ANALYZE bench_tx;
 SELECT clm.create_job('bench', 'bench_tx', schedule => '1 day', enabled => false) AS job_id \gset
 
@@ -43,7 +50,7 @@ SELECT status FROM clm.run_job('bench') \gset
 INSERT INTO run_ms SELECT 3, extract(epoch FROM clock_timestamp() - :'t0') * 1000, :'status', (SELECT customers FROM clm.job_runs ORDER BY run_id DESC LIMIT 1);
 
 \echo
-\echo 'Full job run,' :rows 'transactions,' :customers 'customers'
+\echo 'Full job run,' :rows 'transactions,' :customers 'customers (simulated BG/NBD shoppers)'
 SELECT r.run, r.status, r.customers, round(r.ms::numeric, 0) AS run_ms,
 	   round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms)::numeric, 0) AS floor_ms,
 	   round((r.ms / (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms))::numeric, 2) AS vs_floor
