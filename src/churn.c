@@ -172,15 +172,7 @@ clm_activity_trend_trans(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(ts) || TIMESTAMP_NOT_FINITE(as_of))
 		clm_invalid_arg(errmsg("ts and as_of must be finite timestamps"));
 	clm_check_finite("amount", amount);
-	if (ts > as_of)
-	{
-		char	   *ts_str = pstrdup(timestamptz_to_str(ts));
-
-		clm_invalid_arg(errmsg("ts must not be after as_of"),
-						errdetail("Transaction at %s is after as_of %s.",
-								  ts_str, timestamptz_to_str(as_of)),
-						errhint("Filter the transactions with WHERE ts <= as_of, or pass a later as_of."));
-	}
+	clm_check_not_after(ts, as_of);
 
 	if (PG_ARGISNULL(0))
 	{
@@ -315,44 +307,34 @@ clm_activity_trend_final(PG_FUNCTION_ARGS)
 static const char *const health_names[HEALTH_N] = {"recency", "activity", "spend", "tickets", "nps"};
 static const float8 health_default_weights[HEALTH_N] = {0.35, 0.20, 0.15, 0.15, 0.15};
 
+/* one field of the weights object */
+static void
+health_weight(void *arg, const char *key, double value)
+{
+	float8	   *w = (float8 *) arg;
+	int			i;
+
+	for (i = 0; i < HEALTH_N; i++)
+		if (strcmp(key, health_names[i]) == 0)
+			break;
+	if (i == HEALTH_N)
+		clm_invalid_arg(errmsg("weights has an unknown key \"%s\"", key),
+						errhint("Keys: recency, activity, spend, tickets, nps."));
+	if (value < 0)
+		clm_invalid_arg(errmsg("weights field \"%s\" must not be negative", key),
+						errdetail("The value is %g.", value));
+	w[i] = value;
+}
+
+/* the default weights, overridden by the fields of a jsonb object */
 static void
 health_weights(Jsonb *jb, float8 *w)
 {
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	int			i;
-
 	memcpy(w, health_default_weights, sizeof(health_default_weights));
-	if (jb == NULL)
-		return;
-	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
-		clm_invalid_arg(errmsg("weights must be a JSON object"),
-						errhint("For example '{\"recency\": 0.5, \"nps\": 0}'; keys: recency, activity, spend, tickets, nps."));
-	it = JsonbIteratorInit(&jb->root);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		char	   *key;
-		float8		val;
-
-		if (tok != WJB_KEY)
-			continue;
-		key = pnstrdup(v.val.string.val, v.val.string.len);
-		tok = JsonbIteratorNext(&it, &v, true);
-		for (i = 0; i < HEALTH_N; i++)
-			if (strcmp(key, health_names[i]) == 0)
-				break;
-		if (i == HEALTH_N)
-			clm_invalid_arg(errmsg("weights has an unknown key \"%s\"", key),
-							errhint("Keys: recency, activity, spend, tickets, nps."));
-		if (v.type != jbvNumeric)
-			clm_invalid_arg(errmsg("weight \"%s\" must be a number", key));
-		val = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
-		if (!(val >= 0) || isinf(val))
-			clm_invalid_arg(errmsg("weight \"%s\" must be a finite number >= 0", key),
-							errdetail("The value is %g.", val));
-		w[i] = val;
-	}
+	if (jb != NULL)
+		clm_jsonb_numbers(jb, "weights",
+						  "For example '{\"recency\": 0.5, \"nps\": 0}'; keys: recency, activity, spend, tickets, nps.",
+						  health_weight, w);
 }
 
 /*

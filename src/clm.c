@@ -10,7 +10,9 @@
 #include <math.h>
 
 #include "pgtime.h"
+#include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/jsonb.h"
 
 PG_MODULE_MAGIC;
 
@@ -29,6 +31,59 @@ clm_check_finite(const char *argname, double value)
 						errdetail("The value is %g.", value),
 						errhint("Filter out or repair rows whose %s is NaN or infinite.",
 								argname));
+}
+
+/*
+ * clm_check_not_after: transactions after as_of are an error, with both
+ * times in the detail.
+ */
+void
+clm_check_not_after(TimestampTz ts, TimestampTz as_of)
+{
+	if (ts > as_of)
+	{
+		/* timestamptz_to_str returns a static buffer: copy the first */
+		char	   *ts_str = pstrdup(timestamptz_to_str(ts));
+
+		clm_invalid_arg(errmsg("ts must not be after as_of"),
+						errdetail("Transaction at %s is after as_of %s.",
+								  ts_str, timestamptz_to_str(as_of)),
+						errhint("Filter the transactions with WHERE ts <= as_of, or pass a later as_of."));
+	}
+}
+
+/*
+ * clm_jsonb_numbers: walk an options object whose values are numbers.
+ */
+void
+clm_jsonb_numbers(Jsonb *jb, const char *argname, const char *hint,
+				  ClmNumberField fn, void *arg)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		clm_invalid_arg(errmsg("%s must be a JSON object", argname),
+						errhint("%s", hint));
+	it = JsonbIteratorInit(&jb->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		char	   *key;
+		double		val;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(v.val.string.val, v.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		if (v.type != jbvNumeric)
+			clm_invalid_arg(errmsg("%s field \"%s\" must be a number", argname, key));
+		val = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+												 NumericGetDatum(v.val.numeric)));
+		if (isnan(val) || isinf(val))
+			clm_invalid_arg(errmsg("%s field \"%s\" must be a finite number", argname, key));
+		fn(arg, key, val);
+	}
 }
 
 /*

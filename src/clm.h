@@ -15,6 +15,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 /* Error helpers: every user-facing check names the argument it rejects. */
@@ -23,6 +24,17 @@
 
 /* check that a float8 argument is a finite number (not NaN, not +-Infinity) */
 extern void clm_check_finite(const char *argname, double value);
+
+/* a transaction time must not be after the as_of it is summarised at */
+extern void clm_check_not_after(TimestampTz ts, TimestampTz as_of);
+
+/*
+ * Options objects ({"key": number, ...}): call fn for each field, after
+ * checking the value is a finite number; errors name argname.
+ */
+typedef void (*ClmNumberField) (void *arg, const char *key, double value);
+extern void clm_jsonb_numbers(Jsonb *jb, const char *argname, const char *hint,
+							  ClmNumberField fn, void *arg);
 
 /*
  * Local calendar day of a timestamptz in the session time zone, as days since

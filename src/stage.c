@@ -67,8 +67,10 @@ typedef struct StageCache
 } StageCache;
 
 static void
-policy_field(StagePolicy *p, const char *key, float8 val)
+policy_field(void *arg, const char *key, double val)
 {
+	StagePolicy *p = (StagePolicy *) arg;
+
 	if (strcmp(key, "new_days") == 0)
 		p->new_days = val;
 	else if (strcmp(key, "loyal_min_orders") == 0)
@@ -129,35 +131,11 @@ check_policy(const StagePolicy *p)
 static void
 parse_policy(Jsonb *jb, StagePolicy *p)
 {
-	JsonbIterator *it;
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-
 	*p = default_policy;
 	if (jb != NULL)
-	{
-		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
-			clm_invalid_arg(errmsg("policy must be a JSON object"),
-							errhint("For example '{\"churn_days\": 365}'; see clm.stage_policy_defaults()."));
-		it = JsonbIteratorInit(&jb->root);
-		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-		{
-			char	   *key;
-			float8		val;
-
-			if (tok != WJB_KEY)
-				continue;
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-			tok = JsonbIteratorNext(&it, &v, true);
-			if (v.type != jbvNumeric)
-				clm_invalid_arg(errmsg("policy field %s must be a number", key));
-			val = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-													 NumericGetDatum(v.val.numeric)));
-			if (isnan(val) || isinf(val))
-				clm_invalid_arg(errmsg("policy field %s must be a finite number", key));
-			policy_field(p, key, val);
-		}
-	}
+		clm_jsonb_numbers(jb, "policy",
+						  "For example '{\"churn_days\": 365}'; see clm.stage_policy_defaults().",
+						  policy_field, p);
 	check_policy(p);
 }
 

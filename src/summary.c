@@ -207,15 +207,7 @@ summary_add(FunctionCallInfo fcinfo, int32 udays)
 		clm_invalid_arg(errmsg("as_of must be a finite timestamp"),
 						errdetail("The value is %s.", timestamptz_to_str(as_of)));
 	clm_check_finite("amount", amount);
-	if (ts > as_of)
-	{
-		char	   *ts_str = pstrdup(timestamptz_to_str(ts));
-
-		clm_invalid_arg(errmsg("ts must not be after as_of"),
-						errdetail("Transaction at %s is after as_of %s.",
-								  ts_str, timestamptz_to_str(as_of)),
-						errhint("Filter the transactions with WHERE ts <= as_of, or pass a later as_of."));
-	}
+	clm_check_not_after(ts, as_of);
 
 	cache = (ClmDayCache *) fcinfo->flinfo->fn_extra;
 	if (cache == NULL)

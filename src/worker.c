@@ -299,6 +299,22 @@ typedef struct DueJob
 } DueJob;
 
 /*
+ * abort_with_error: in a PG_CATCH block, take the error out of the error
+ * state and abort the transaction, so the worker can go on.
+ */
+static ErrorData *
+abort_with_error(MemoryContext oldcxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(oldcxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	return edata;
+}
+
+/*
  * report_failure: log an error caught while running a job and record it as
  * a failed run, in a transaction of its own.
  */
@@ -328,12 +344,8 @@ report_failure(int64 job_id, const char *name, const char *message)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = abort_with_error(oldcxt);
 
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		ereport(LOG,
 				(errmsg("clm: could not record the failure of job \"%s\": %s",
 						name, edata->message)));
@@ -380,10 +392,7 @@ run_job(const DueJob *job)
 		ErrorData  *edata;
 
 		disable_timeout(STATEMENT_TIMEOUT, false);
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
+		edata = abort_with_error(oldcxt);
 		report_failure(job->job_id, job->name, edata->message);
 		FreeErrorData(edata);
 	}
@@ -443,12 +452,8 @@ due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
 	}
 	PG_CATCH();
 	{
-		ErrorData  *edata;
+		ErrorData  *edata = abort_with_error(oldcxt);
 
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
 		/* the same failure every naptime (e.g. an old clm version) is logged once */
 		if (last_error == NULL || strcmp(last_error, edata->message) != 0)
 		{
