@@ -958,8 +958,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text) IS
-'record a failed run and schedule the next one (used by the background worker)';
-REVOKE ALL ON FUNCTION @extschema@.record_job_failure(bigint, text, text) FROM PUBLIC;
+'record a failed run and schedule the next one (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
 
 -- run_job_by_id: one run of a job, in the caller's transaction.  The same
 -- code serves clm.run_job() and the background worker.  The work runs as

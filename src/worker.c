@@ -11,11 +11,16 @@
  * simply gets no worker any more, so dropping it (WITH (FORCE), which ends
  * its worker) ends that worker for good, cleanly.
  *
- * A worker connects to its database and, every clm.naptime seconds, runs
- * the due jobs (clm.jobs.next_run_at <= now()) one by one, each in its own
- * transaction, through the same SQL function as clm.run_job().  A job whose
- * run fails is recorded as failed and rescheduled; the worker carries on
- * with the others.  Without the extension in its database the worker idles.
+ * A worker connects to its database and, every clm.naptime seconds, starts
+ * the due jobs (clm.jobs.next_run_at <= now()) one by one.  Each job runs in
+ * a "clm job" background worker of its own, connected as the job's owner:
+ * the owner's code (the views and functions of the job's source) never runs
+ * in a session authenticated as a superuser, where it could change the
+ * session authorization back to the superuser.  The job worker runs the
+ * job through the same SQL function as clm.run_job(), in one transaction; a
+ * run that fails is recorded as failed and rescheduled, and the worker
+ * carries on with the next job.  Without the extension in its database the
+ * worker idles.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,6 +32,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -42,6 +48,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timeout.h"
 #include "utils/varlena.h"
 
@@ -59,6 +66,7 @@ static bool clm_worker_enabled = true;
 
 PGDLLEXPORT void clm_launcher_main(Datum arg);
 PGDLLEXPORT void clm_worker_main(Datum arg);
+PGDLLEXPORT void clm_job_main(Datum arg);
 void		_PG_init(void);
 
 /*
@@ -296,7 +304,20 @@ typedef struct DueJob
 	int64		job_id;
 	int			timeout_ms;
 	char	   *name;
+	char	   *owner;
 } DueJob;
+
+/* what a job worker needs, passed in bgw_extra */
+typedef struct JobArgs
+{
+	Oid			dboid;
+	Oid			roleoid;
+	int64		job_id;
+	int32		timeout_ms;
+	char		name[NAMEDATALEN];
+} JobArgs;
+
+StaticAssertDecl(sizeof(JobArgs) <= BGW_EXTRALEN, "JobArgs must fit in bgw_extra");
 
 /*
  * abort_with_error: in a PG_CATCH block, take the error out of the error
@@ -360,7 +381,7 @@ report_failure(int64 job_id, const char *name, const char *message)
  * abort the transaction, which leaves no partial state, and are recorded.
  */
 static void
-run_job(const DueJob *job)
+run_job_here(const DueJob *job)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	int			timeout_ms = job->timeout_ms > 0 ? job->timeout_ms : StatementTimeout;
@@ -401,6 +422,85 @@ run_job(const DueJob *job)
 }
 
 /*
+ * owner_login_role: the OID of a job's owner if it is a role that can log
+ * in (a background worker can only connect as such a role), else InvalidOid
+ * with *why set.
+ */
+static Oid
+owner_login_role(const char *owner, const char **why)
+{
+	HeapTuple	tup;
+	Oid			roleoid = InvalidOid;
+
+	StartTransactionCommand();
+	tup = SearchSysCache1(AUTHNAME, CStringGetDatum(owner));
+	if (!HeapTupleIsValid(tup))
+		*why = "the job's owner role does not exist";
+	else
+	{
+		Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
+
+		if (!role->rolcanlogin)
+			*why = "the job's owner role cannot log in (LOGIN is needed to run jobs in the background)";
+		else
+			roleoid = role->oid;
+		ReleaseSysCache(tup);
+	}
+	CommitTransactionCommand();
+	return roleoid;
+}
+
+/*
+ * run_job_as_owner: start a "clm job" worker connected as the job's owner
+ * and wait for it to finish.  Returns false when no worker slot is free
+ * (the job stays due and is tried again next time).
+ */
+static bool
+run_job_as_owner(const DueJob *job)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	JobArgs		args;
+	const char *why = NULL;
+	pid_t		pid;
+
+	memset(&args, 0, sizeof(args));
+	args.roleoid = owner_login_role(job->owner, &why);
+	if (!OidIsValid(args.roleoid))
+	{
+		report_failure(job->job_id, job->name, why);
+		return true;
+	}
+	args.dboid = MyDatabaseId;
+	args.job_id = job->job_id;
+	args.timeout_ms = job->timeout_ms;
+	strlcpy(args.name, job->name, NAMEDATALEN);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "clm");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "clm_job_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "clm job %s", job->name);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "clm job");
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(WARNING,
+				(errmsg("clm: no background worker slot free for job \"%s\"; it stays due", job->name),
+				 errhint("Raise max_worker_processes.")));
+		return false;
+	}
+	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
+		(void) WaitForBackgroundWorkerShutdown(handle);
+	pfree(handle);
+	return true;
+}
+
+/*
  * due_jobs: the jobs to run now, oldest due first, read in a short
  * transaction; NULL (and *njobs = 0) when the extension is not installed.
  */
@@ -425,7 +525,7 @@ due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
 		*installed = (SPI_processed > 0);
 		if (*installed)
 		{
-			SPI_execute("SELECT job_id, coalesce(extract(epoch FROM timeout) * 1000, 0)::int4, name"
+			SPI_execute("SELECT job_id, coalesce(extract(epoch FROM timeout) * 1000, 0)::int4, name, owner"
 						" FROM clm.jobs WHERE enabled AND next_run_at <= pg_catalog.now()"
 						" ORDER BY next_run_at, job_id", true, 0);
 			jobs = MemoryContextAllocZero(mcxt, Max(SPI_processed, 1) * sizeof(DueJob));
@@ -438,6 +538,7 @@ due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
 				jobs[i].job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 				jobs[i].timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
 				jobs[i].name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
+				jobs[i].owner = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 4));
 			}
 			*njobs = (int) SPI_processed;
 		}
@@ -515,10 +616,33 @@ clm_worker_main(Datum arg)
 					if (!clm_worker_enabled)
 						break;
 				}
-				run_job(&jobs[i]);
+				if (!run_job_as_owner(&jobs[i]))
+					break;
 			}
 		}
 		pgstat_report_stat(true);
 		wait_naptime();
 	}
+}
+
+/* ---------- one job, as its owner ---------- */
+
+void
+clm_job_main(Datum arg)
+{
+	JobArgs		args;
+	DueJob		job;
+
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+	pgstat_report_appname("clm job");
+
+	job.job_id = args.job_id;
+	job.timeout_ms = args.timeout_ms;
+	job.name = args.name;
+	job.owner = NULL;
+	run_job_here(&job);
+	proc_exit(0);
 }

@@ -77,12 +77,28 @@ SELECT clm.alter_job('gone', enabled => true);
 SELECT clm.create_job('slow', 'slow_tx', schedule => '1 hour', timeout => '200 ms');
 SELECT clm.create_job('after_failures', 'tx', schedule => '1 hour');
 });
-$node->safe_psql('postgres',
-	"SELECT clm.create_job('denied', 'secret_tx', schedule => '1 hour')",
-	extra_params => [ '-U', 'regress_clm_user' ]);
+# the owner's code must not get the superuser back: a source whose function
+# tries SET SESSION AUTHORIZATION fails, because the job worker is
+# connected as the owner, not as a superuser that switched role
+sql(q{
+GRANT SELECT ON tx TO regress_clm_user;
+CREATE FUNCTION escalate(id bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('session_authorization', (SELECT rolname FROM pg_roles WHERE oid = 10), true);
+	RETURN id;
+END $$;
+});
+$node->safe_psql('postgres', q{
+CREATE VIEW escalate_tx AS SELECT escalate(customer_id) AS customer_id, ts, amount FROM tx;
+SELECT clm.create_job('denied', 'secret_tx', schedule => '1 hour');
+SELECT clm.create_job('escalate', 'escalate_tx', schedule => '1 hour');
+}, extra_params => [ '-U', 'regress_clm_user' ]);
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) = 4 FROM clm.job_runs WHERE job_name IN ('gone', 'slow', 'denied', 'after_failures')"),
-	'all four jobs ran');
+	"SELECT count(*) = 5 FROM clm.job_runs WHERE job_name IN ('gone', 'slow', 'denied', 'after_failures', 'escalate')"),
+	'all five jobs ran');
+like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'escalate'"),
+	qr/^failed: 42501: permission denied to set session authorization/,
+	'a job cannot switch to the superuser: it runs in a session of its owner');
 like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'gone'"),
 	qr/^failed: 42P01: source relation public.gone_tx does not exist/, 'missing source table recorded as failed');
 like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'denied'"),
@@ -91,14 +107,29 @@ like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'slo
 	qr/^failed: canceling statement due to statement timeout/, 'statement timeout recorded as failed');
 is(sql("SELECT status FROM clm.job_runs WHERE job_name = 'after_failures'"), 'succeeded',
 	'the job after the failures succeeded');
-is(sql("SELECT count(*) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name IN ('gone', 'slow', 'denied')"),
+is(sql("SELECT count(*) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name IN ('gone', 'slow', 'denied', 'escalate')"),
 	'0', 'failed runs leave no state');
-ok(sql("SELECT bool_and(next_run_at > now()) FROM clm.jobs WHERE name IN ('gone', 'slow', 'denied')") eq 't',
+ok(sql("SELECT bool_and(next_run_at > now()) FROM clm.jobs WHERE name IN ('gone', 'slow', 'denied', 'escalate')") eq 't',
 	'failed jobs are rescheduled, not retried in a loop');
 ok($node->log_contains(qr/clm: job "slow" failed: canceling statement due to statement timeout/),
 	'the failure is in the server log');
-sql("SELECT clm.drop_job(n) FROM unnest('{gone,slow,denied,after_failures}'::text[]) n");
+sql("SELECT clm.drop_job(n) FROM unnest('{gone,slow,denied,after_failures,escalate}'::text[]) n");
+sql("DROP VIEW escalate_tx");
 sql("DROP VIEW slow_tx; DROP TABLE secret_tx");
+
+# a job whose owner cannot log in is recorded as failed with the reason
+sql(q{
+CREATE ROLE regress_clm_nologin NOLOGIN;
+GRANT SELECT ON tx TO regress_clm_nologin;
+SET ROLE regress_clm_nologin;
+SELECT clm.create_job('nologin', 'tx', schedule => '1 hour');
+RESET ROLE;
+});
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'nologin'"),
+	'a job of a NOLOGIN owner is tried');
+like(sql("SELECT status || ': ' || error FROM clm.job_runs WHERE job_name = 'nologin'"),
+	qr/^failed: the job's owner role cannot log in/, 'and recorded as failed with the reason');
+sql("SELECT clm.drop_job('nologin')");
 
 # 3. configuration reload: turning the worker off and on again
 $node->append_conf('postgresql.conf', "clm.worker_enabled = off\n");
@@ -153,9 +184,11 @@ UPDATE clm.jobs SET next_run_at = now() WHERE name = 'killed';
 });
 my $state_before = sql("SELECT md5(string_agg(customer_id || stage, ',' ORDER BY customer_id)) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'");
 ok($node->poll_query_until('postgres',
-	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm worker' AND query LIKE 'clm: running job killed%' AND state = 'active'"),
-	'the worker is running the slow job');
-sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = 'postgres'");
+	"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'clm job' AND query LIKE 'clm: running job killed%' AND state = 'active'"),
+	'a job worker is running the slow job');
+is(sql("SELECT usename FROM pg_stat_activity WHERE backend_type = 'clm job'"),
+	sql("SELECT owner FROM clm.jobs WHERE name = 'killed'"), 'connected as the job owner');
+sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'clm job'");
 is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name = 'killed' AND trigger = 'worker'"), '0',
 	'the killed run left no run row');
 is(sql("SELECT md5(string_agg(customer_id || stage, ',' ORDER BY customer_id)) FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'"),
@@ -164,7 +197,7 @@ is(sql("SELECT count(*) FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j
 	'and raised no alert');
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'killed' AND trigger = 'worker' AND status = 'succeeded'", 't'),
-	'the launcher restarts the worker and the job runs to the end');
+	'the job, still due, is run again to the end');
 my $alerts_killed = sql("SELECT count(*) FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed'");
 ok($alerts_killed > 0, 'the completed run raised the alerts');
 is(sql("SELECT count(*) FROM (SELECT customer_id, kind FROM clm.alerts a JOIN clm.jobs j USING (job_id) WHERE j.name = 'killed' GROUP BY 1, 2 HAVING count(*) > 1) d"),
