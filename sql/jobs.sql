@@ -98,12 +98,12 @@ SELECT clm.create_job('analyst_secret', 'secret_tx') > 0 AS created;
 SELECT status, error FROM clm.run_job('analyst_secret'); -- permission denied, recorded
 SELECT clm.create_job('analyst_shop', 'shop_tx') > 0 AS created;
 SELECT status, customers FROM clm.run_job('analyst_shop');
-SELECT name, owner FROM clm.jobs ORDER BY name;
+SELECT name, CASE WHEN owner = session_user THEN '(the superuser)' ELSE owner END AS owner FROM clm.jobs ORDER BY name;
 UPDATE clm.jobs SET owner = 'postgres' WHERE name = 'analyst_shop';  -- cannot give jobs away
 SELECT count(*) AS stages FROM clm.stage_summary;
 RESET ROLE;
 -- a superuser sees all jobs; running someone else's job runs it as its owner
-SELECT name, owner FROM clm.jobs ORDER BY name;
+SELECT name, CASE WHEN owner = session_user THEN '(the superuser)' ELSE owner END AS owner FROM clm.jobs ORDER BY name;
 SELECT status, error FROM clm.run_job('analyst_secret');
 
 -- validation
