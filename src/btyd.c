@@ -456,6 +456,113 @@ ep_core(double A, double B, double a, double k, double *out)
 	return isfinite(*out) ? BTYD_OK : BTYD_ENOCONV;
 }
 
+/*
+ * ep_core_multi: ep_core at several k for one customer (CLV needs the
+ * expectation at the end of every month of the horizon).  Where ep_core
+ * would sum the series S, the coefficients of S depend only on the
+ * customer, so they are computed once and the series is summed at every z
+ * in the same pass: one division per term instead of one per term and z.
+ * Other k (z > 0.9 with the connection formula) go through ep_core.
+ */
+#define EP_MULTI_MAX 32
+
+static int
+ep_core_multi(double A, double B, double a, const double *k, int nk, double *out)
+{
+	double		eps = a - 1.0,
+				c = a + B - 1.0,
+				d = c - A,
+				m = A - eps,
+				z[EP_MULTI_MAX],
+				pw[EP_MULTI_MAX],
+				sum[EP_MULTI_MAX],
+				comp[EP_MULTI_MAX],
+				u = d,
+				nmin;
+	int			series[EP_MULTI_MAX],
+				active = 0,
+				i,
+				rc;
+	long		n;
+
+	if (nk > EP_MULTI_MAX)
+		return BTYD_EINVAL;
+	for (i = 0; i < nk; i++)
+	{
+		z[i] = k[i] / (1.0 + k[i]);
+		series[i] = (k[i] > 0.0 && d != 0.0 &&
+					 (z[i] <= 0.9 || fabs(eps) < 0.01 || near_int(m, 0.01)));
+		if (!series[i] && k[i] > 0.0 && d != 0.0)
+		{
+			rc = ep_core(A, B, a, k[i], &out[i]);
+			if (rc != BTYD_OK)
+				return rc;
+		}
+		pw[i] = z[i];
+		sum[i] = comp[i] = 0.0;
+		active += series[i];
+	}
+
+	/* S = sum_{n>=1} u_n z^n, u_1 = d, u_{n+1} = u_n (d+n)(eps+n) / ((c+n)(n+1)) */
+	nmin = fmax(fmax(fabs(d + 1.0), fabs(eps + 1.0)), fmax(fabs(c + 1.0), 2.0)) + 2.0;
+	for (n = 1; active > 0; n++)
+	{
+		double		r = (d + n) * (eps + n) / ((c + n) * (n + 1.0));
+
+		if (n > SERIES_CAP)
+			return BTYD_ENOCONV;
+		for (i = 0; i < nk; i++)
+		{
+			double		term,
+						tsum,
+						rho;
+
+			if (!series[i])
+				continue;
+			term = u * pw[i];
+			/* Neumaier compensated summation, as in hyp_series */
+			tsum = sum[i] + term;
+			if (fabs(sum[i]) >= fabs(term))
+				comp[i] += (sum[i] - tsum) + term;
+			else
+				comp[i] += (term - tsum) + sum[i];
+			sum[i] = tsum;
+			if (!isfinite(tsum))
+				return BTYD_ENOCONV;
+			rho = fmax(fabs(r * z[i]), z[i]);
+			if (term == 0.0 ||
+				((double) n >= nmin && rho < 1.0 &&
+				 fabs(term) * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * fabs(tsum)))
+			{
+				double		L = -log1p(k[i]),
+							em = (eps == 0.0) ? L : expm1(eps * L) / eps,
+							S = sum[i] + comp[i];
+
+				out[i] = -c * em - exp(eps * L) * S;
+				if (!isfinite(out[i]))
+					return BTYD_ENOCONV;
+				series[i] = 0;
+				active--;
+			}
+			pw[i] *= z[i];
+		}
+		u *= r;
+	}
+	/* k == 0 gives 0; d == 0 makes S vanish */
+	for (i = 0; i < nk; i++)
+	{
+		if (k[i] == 0.0)
+			out[i] = 0.0;
+		else if (d == 0.0)
+		{
+			double		L = -log1p(k[i]);
+
+			out[i] = -c * ((eps == 0.0) ? L : expm1(eps * L) / eps);
+		}
+	}
+	return BTYD_OK;
+}
+
 /* ------------------------------------------------------------------------
  * Per-customer functions
  * ------------------------------------------------------------------------
@@ -646,7 +753,10 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 	double		value,
 				prev = 0.0,
 				cur,
-				s,
+				pa,
+				B,
+				k[EP_MULTI_MAX],
+				n[EP_MULTI_MAX],
 				clv = 0.0;
 	int			i,
 				rc;
@@ -657,20 +767,30 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 	rc = btyd_gg_expected_avg_value(gg, x, m, &value);
 	if (rc != BTYD_OK)
 		return rc;
-	for (i = 1; i <= horizon_months; i++)
+	if (!check_bg_params(bg) || !check_history(x, tx, T) ||
+		(model != BTYD_BGNBD && model != BTYD_MBGNBD))
+		return BTYD_EINVAL;
+	/* E(s) = P(alive) N(s): P(alive) once, N at every month end */
+	rc = btyd_p_alive(model, bg, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	B = (model == BTYD_MBGNBD) ? bg[3] + x + 1.0 : bg[3] + x;
+	for (i = 1; i <= horizon_months; i += EP_MULTI_MAX)
 	{
-		s = i * periods_per_month;
-		if (i == 1)
-		{
-			rc = btyd_expected_purchases(model, bg, s - periods_per_month, x, tx, T, &prev);
-			if (rc != BTYD_OK)
-				return rc;
-		}
-		rc = btyd_expected_purchases(model, bg, s, x, tx, T, &cur);
+		int			nk = (horizon_months - i + 1 < EP_MULTI_MAX) ? horizon_months - i + 1 : EP_MULTI_MAX,
+					j;
+
+		for (j = 0; j < nk; j++)
+			k[j] = (i + j) * periods_per_month / (bg[1] + T);
+		rc = ep_core_multi(bg[0] + x, B, bg[2], k, nk, n);
 		if (rc != BTYD_OK)
 			return rc;
-		clv += value * (cur - prev) / pow(1.0 + monthly_discount_rate, s / periods_per_month);
-		prev = cur;
+		for (j = 0; j < nk; j++)
+		{
+			cur = pa * n[j];
+			clv += value * (cur - prev) / pow(1.0 + monthly_discount_rate, (double) (i + j));
+			prev = cur;
+		}
 	}
 	*out = clv;
 	return BTYD_OK;

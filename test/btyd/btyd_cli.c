@@ -895,6 +895,61 @@ run_selftest(tally *t)
 		check(t, reldiff(clv, acc) < 1e-12, "CLV = discounted monthly increments", clv, acc);
 		btyd_clv(BTYD_BGNBD, bg, gg, 3, 30, 38.86, m, 0, 0.01, f, &clv);
 		check(t, clv == 0.0, "CLV over 0 months = 0", clv, 0);
+		{
+			/*
+			 * btyd_clv sums the month-end expectations in one pass; it must
+			 * equal the month-by-month sum of btyd_expected_purchases for
+			 * random customers, both models, a near 1, horizons past one
+			 * 32-month block, and day, week and month units.
+			 */
+			double		worst = 0.0;
+			unsigned int seed = 42;
+			int			c;
+
+			for (c = 0; c < 2000; c++)
+			{
+				double		p4[4],
+							g3[3] = {6.25, 3.74, 15.44},
+							TT,
+							xx,
+							tt,
+							mm,
+							ppm,
+							d,
+							one,
+							sum = 0.0,
+							pv = 0.0,
+							e;
+				int			H,
+							mth;
+				btyd_model md = (c & 1) ? BTYD_MBGNBD : BTYD_BGNBD;
+
+				p4[0] = exp(-3 + 5 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1)));
+				p4[1] = exp(-2 + 6 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1)));
+				p4[2] = (c % 7 == 0) ? 1.0 + 0.004 * ((c % 5) - 2)
+					: exp(-3 + 5 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1)));
+				p4[3] = exp(-3 + 5 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1)));
+				TT = 0.1 + 200 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1));
+				xx = (double) (rand_r(&seed) % 30);
+				tt = xx > 0 ? TT * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1)) : 0;
+				mm = 1 + 100 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1));
+				H = 1 + rand_r(&seed) % 100;
+				ppm = (c % 3 == 0) ? 30 : (c % 3 == 1) ? 4.345 : 1;
+				d = 0.02 * ((rand_r(&seed) + 0.5) / ((double) RAND_MAX + 1));
+				if (btyd_clv(md, p4, g3, xx, tt, TT, mm, H, d, ppm, &one) != BTYD_OK)
+					continue;
+				btyd_gg_expected_avg_value(g3, xx, mm, &v);
+				for (mth = 1; mth <= H; mth++)
+				{
+					btyd_expected_purchases(md, p4, mth * ppm, xx, tt, TT, &e);
+					sum += v * (e - pv) / pow(1 + d, mth);
+					pv = e;
+				}
+				if (reldiff(one, sum) > worst)
+					worst = reldiff(one, sum);
+			}
+			check(t, worst < 1e-12, "CLV one pass = month by month (2000 random customers)", worst, 1e-12);
+		}
 		gg[1] = 0.9;
 		check(t, btyd_gg_expected_avg_value(gg, 0, 0, &v) == BTYD_EDOMAIN, "GG value q<1, x=0 -> EDOMAIN", 0, 0);
 	}
