@@ -383,16 +383,69 @@ model_params(HeapTupleHeader model, int n, double *params, const char *argname)
 	}
 }
 
+/*
+ * Per-call-site cache of parsed model arguments.  Scoring calls these
+ * functions once per customer with the same model; reading the composite's
+ * fields each time costs more than the formulas, so the parameters are kept
+ * with a copy of the composite's bytes and reused while the bytes match.
+ */
+typedef struct ModelCacheEntry
+{
+	HeapTupleHeader raw;		/* copy of the last composite seen, or NULL */
+	double		params[4];
+} ModelCacheEntry;
+
+typedef struct ModelCache
+{
+	ModelCacheEntry arg[2];		/* arguments 0 and 1 (CLV takes two models) */
+	double		periods_per_month;
+	text	   *unit;			/* copy of the last unit argument */
+} ModelCache;
+
+static ModelCache *
+model_cache(FunctionCallInfo fcinfo)
+{
+	if (fcinfo->flinfo->fn_extra == NULL)
+		fcinfo->flinfo->fn_extra = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt,
+														  sizeof(ModelCache));
+	return (ModelCache *) fcinfo->flinfo->fn_extra;
+}
+
+/*
+ * cached_params: the n parameters of model argument argno (0 or 1).
+ */
+static const double *
+cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+{
+	ModelCacheEntry *e = &model_cache(fcinfo)->arg[argno];
+	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(argno);
+	uint32		len = HeapTupleHeaderGetDatumLength(th);
+
+	if (e->raw == NULL || HeapTupleHeaderGetDatumLength(e->raw) != len ||
+		memcmp(e->raw, th, len) != 0)
+	{
+		double		params[4];
+
+		model_params(th, n, params, argname);	/* errors before caching */
+		if (e->raw)
+			pfree(e->raw);
+		e->raw = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len);
+		memcpy(e->raw, th, len);
+		memcpy(e->params, params, sizeof(params));
+	}
+	return e->params;
+}
+
 static Datum
 p_alive(FunctionCallInfo fcinfo, btyd_model model)
 {
-	double		params[4],
-				out;
+	const double *params;
+	double		out;
 	float8		x = PG_GETARG_FLOAT8(1),
 				tx = PG_GETARG_FLOAT8(2),
 				T = PG_GETARG_FLOAT8(3);
 
-	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	params = cached_params(fcinfo, 0, 4, "model");
 	fit_check_row(x, tx, T, true);
 	check_rc(btyd_p_alive(model, params, x, tx, T, &out), "p_alive");
 	PG_RETURN_FLOAT8(out);
@@ -424,14 +477,14 @@ check_horizon(float8 t)
 static Datum
 expected_purchases(FunctionCallInfo fcinfo, btyd_model model)
 {
-	double		params[4],
-				out;
+	const double *params;
+	double		out;
 	float8		t = PG_GETARG_FLOAT8(1),
 				x = PG_GETARG_FLOAT8(2),
 				tx = PG_GETARG_FLOAT8(3),
 				T = PG_GETARG_FLOAT8(4);
 
-	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	params = cached_params(fcinfo, 0, 4, "model");
 	check_horizon(t);
 	fit_check_row(x, tx, T, true);
 	check_rc(btyd_expected_purchases(model, params, t, x, tx, T, &out),
@@ -498,12 +551,12 @@ PG_FUNCTION_INFO_V1(clm_expected_avg_value);
 Datum
 clm_expected_avg_value(PG_FUNCTION_ARGS)
 {
-	double		params[3],
-				out;
+	const double *params;
+	double		out;
 	float8		x = PG_GETARG_FLOAT8(1),
 				m = PG_GETARG_FLOAT8(2);
 
-	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 3, params, "gg_model");
+	params = cached_params(fcinfo, 0, 3, "gg_model");
 	fit_check_row(x, 0, 0, false);
 	check_monetary(x, m);
 	check_rc(btyd_gg_expected_avg_value(params, x, m, &out), "expected_avg_value");
@@ -531,6 +584,26 @@ periods_per_month(text *unit)
 	return 0;
 }
 
+/* periods_per_month of the unit argument, parsed once per distinct value */
+static double
+cached_periods_per_month(FunctionCallInfo fcinfo, text *unit)
+{
+	ModelCache *c = model_cache(fcinfo);
+
+	if (c->unit == NULL || VARSIZE_ANY(c->unit) != VARSIZE_ANY(unit) ||
+		memcmp(c->unit, unit, VARSIZE_ANY(unit)) != 0)
+	{
+		double		ppm = periods_per_month(unit);
+
+		if (c->unit)
+			pfree(c->unit);
+		c->unit = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(unit));
+		memcpy(c->unit, unit, VARSIZE_ANY(unit));
+		c->periods_per_month = ppm;
+	}
+	return c->periods_per_month;
+}
+
 /*
  * model CLV: clv_estimate(model, gg_model, x, tx, T, m, horizon_months,
  * discount_rate [, unit])
@@ -538,9 +611,9 @@ periods_per_month(text *unit)
 static Datum
 clv_model(FunctionCallInfo fcinfo, btyd_model model)
 {
-	double		bg[4],
-				gg[3],
-				out;
+	const double *bg,
+			   *gg;
+	double		out;
 	float8		x = PG_GETARG_FLOAT8(2),
 				tx = PG_GETARG_FLOAT8(3),
 				T = PG_GETARG_FLOAT8(4),
@@ -548,8 +621,8 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 	int32		horizon = PG_GETARG_INT32(6);
 	float8		d = PG_GETARG_FLOAT8(7);
 
-	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, bg, "model");
-	model_params(PG_GETARG_HEAPTUPLEHEADER(1), 3, gg, "gg_model");
+	bg = cached_params(fcinfo, 0, 4, "model");
+	gg = cached_params(fcinfo, 1, 3, "gg_model");
 	fit_check_row(x, tx, T, true);
 	check_monetary(x, m);
 	if (horizon < 0)
@@ -561,7 +634,7 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 						errdetail("The value is %g.", d),
 						errhint("It is the monthly discount rate, e.g. 0.01."));
 	check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
-					  periods_per_month(PG_GETARG_TEXT_PP(8)), &out),
+					  cached_periods_per_month(fcinfo, PG_GETARG_TEXT_PP(8)), &out),
 			 "clv_estimate");
 	PG_RETURN_FLOAT8(out);
 }
