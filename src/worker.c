@@ -376,9 +376,10 @@ report_failure(int64 job_id, const char *name, const char *message)
 }
 
 /*
- * run_job: one job run in one transaction.  Errors the SQL function does
- * not catch itself (a statement timeout, a cancel, a missing owner role)
- * abort the transaction, which leaves no partial state, and are recorded.
+ * run_job_here: one job run in one transaction, in the job worker.  Errors
+ * the SQL function does not catch itself (the job's timeout, or the owner's
+ * statement_timeout; a cancel) abort the transaction, which leaves no
+ * partial state, and are recorded in a new one.
  */
 static void
 run_job_here(const DueJob *job)
