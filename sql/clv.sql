@@ -83,15 +83,18 @@ FROM ref_score,
 
 -- 3. Parameter recovery: 20,000 customers simulated from BG/NBD r = 0.25,
 -- alpha = 4, a = 0.8, b = 2.5 and Gamma-Gamma p = 6, q = 3.5, v = 15
--- (test/btyd/simulate.py, seed 20240).  Tolerances are about 3 standard
--- errors of each estimate at this sample size (see test/btyd/README.md).
+-- (test/btyd/simulate.py, seed 20240).  Tolerance: 5 standard deviations of
+-- each estimate over ten simulated samples of this size (seeds 1..10: r
+-- 0.0037, alpha 0.095, a 0.057, b 0.257, p 0.22, q 0.069, v 0.69).  This
+-- sample's a and b land 3.5 and 3.2 SD high (a = 1.00, b = 3.33), the others
+-- within 1.1 SD.
 CREATE TABLE sim (id int, x float8, t_x float8, "T" float8, m float8);
 \copy sim FROM 'test/data/sim_bgnbd_20k.csv' WITH (FORMAT csv, HEADER true)
-SELECT abs(r / 0.25 - 1) < 0.15 AS r_ok, abs(alpha / 4 - 1) < 0.20 AS alpha_ok,
-	   abs(a / 0.8 - 1) < 0.35 AS a_ok, abs(b / 2.5 - 1) < 0.45 AS b_ok, converged
+SELECT abs(r - 0.25) < 5 * 0.0037 AS r_ok, abs(alpha - 4) < 5 * 0.095 AS alpha_ok,
+	   abs(a - 0.8) < 5 * 0.057 AS a_ok, abs(b - 2.5) < 5 * 0.257 AS b_ok, converged
 FROM (SELECT (clm.bgnbd_fit(x, t_x, "T")).* FROM sim) f;
-SELECT abs(p / 6 - 1) < 0.25 AS p_ok, abs(q / 3.5 - 1) < 0.15 AS q_ok,
-	   abs(v / 15 - 1) < 0.30 AS v_ok, converged
+SELECT abs(p - 6) < 5 * 0.22 AS p_ok, abs(q - 3.5) < 5 * 0.069 AS q_ok,
+	   abs(v - 15) < 5 * 0.69 AS v_ok, converged
 FROM (SELECT (clm.gamma_gamma_fit(x, m)).* FROM sim) f;
 -- and scipy agrees on the simulated data too
 CREATE TABLE ref_fit_sim (j jsonb);
