@@ -272,12 +272,7 @@ clm_activity_trend_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = trend_state_values(PG_GETARG_ARRAYTYPE_P(0));
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		tupdesc = clm_result_tupdesc(fcinfo);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
+	tupdesc = clm_result_tupdesc(fcinfo);
 	values[0] = Int64GetDatum((int64) st[0]);
 	values[1] = Int64GetDatum((int64) st[2]);
 	values[2] = Float8GetDatum(st[1]);

@@ -164,18 +164,22 @@ clm_local_day(ClmDayCache *cache, TimestampTz ts)
 
 /*
  * clm_result_tupdesc: the blessed descriptor of the composite the calling
- * function returns, built once per call site and kept in fn_extra's context.
+ * function returns, built on the first call and kept in fn_extra (so a
+ * caller must not use fn_extra for anything else).
  */
 TupleDesc
 clm_result_tupdesc(FunctionCallInfo fcinfo)
 {
-	TupleDesc	tupdesc;
+	TupleDesc	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
 	MemoryContext old;
 
+	if (tupdesc != NULL)
+		return tupdesc;
 	old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	tupdesc = BlessTupleDesc(tupdesc);
 	MemoryContextSwitchTo(old);
+	fcinfo->flinfo->fn_extra = tupdesc;
 	return tupdesc;
 }

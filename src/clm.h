@@ -52,7 +52,7 @@ typedef struct ClmDayCache
 
 extern int32 clm_local_day(ClmDayCache *cache, TimestampTz ts);
 
-/* Build (once) and return a blessed tuple descriptor for the function's result. */
+/* The blessed tuple descriptor of the function's result, cached in fn_extra. */
 extern TupleDesc clm_result_tupdesc(FunctionCallInfo fcinfo);
 
 /* RFM segment names (rfm.c) */

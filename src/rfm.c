@@ -310,12 +310,7 @@ clm_rfm_score_window(PG_FUNCTION_ARGS)
 	if (!part->ready)
 		rfm_prepare(winobj, part, nrows, fcinfo->flinfo->fn_mcxt);
 
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		tupdesc = clm_result_tupdesc(fcinfo);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
+	tupdesc = clm_result_tupdesc(fcinfo);
 
 	pos = WinGetCurrentPosition(winobj);
 	k = part->k;
@@ -424,12 +419,7 @@ clm_rfm_score_cuts(PG_FUNCTION_ARGS)
 		m = 1 + count_below(mc, nm, v, false);
 	}
 
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		tupdesc = clm_result_tupdesc(fcinfo);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
+	tupdesc = clm_result_tupdesc(fcinfo);
 	PG_RETURN_DATUM(rfm_tuple(tupdesc, &map, r, f, m, nr + 1, nf + 1, nm + 1));
 }
 

@@ -445,12 +445,7 @@ clm_summary_final(PG_FUNCTION_ARGS)
 	if (st->orders == 0)
 		PG_RETURN_NULL();
 
-	tupdesc = (TupleDesc) fcinfo->flinfo->fn_extra;
-	if (tupdesc == NULL)
-	{
-		tupdesc = clm_result_tupdesc(fcinfo);
-		fcinfo->flinfo->fn_extra = tupdesc;
-	}
+	tupdesc = clm_result_tupdesc(fcinfo);
 
 	n = st->ndays;
 	freq = n - 1;
