@@ -1,21 +1,11 @@
 -- bench/fit.sql: model fits and scoring inside PostgreSQL.  Run by
 -- bench/fit.sh with -v file=... -v n=... -v runs=...
-\set ON_ERROR_STOP 1
-\pset footer off
-SET jit = off;
+\ir lib.sql
 SET max_parallel_workers_per_gather = 0;
-CREATE EXTENSION IF NOT EXISTS clm;
 DROP TABLE IF EXISTS sim;
 CREATE TABLE sim (id int, x float8, t_x float8, "T" float8, m float8);
 COPY sim FROM :'file' WITH (FORMAT csv, HEADER true);
 VACUUM ANALYZE sim;
-
-CREATE OR REPLACE FUNCTION pg_temp.exec_ms(q text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE plan json;
-BEGIN
-	EXECUTE 'EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ' || q INTO plan;
-	RETURN (plan -> 0 ->> 'Execution Time')::float8;
-END $$;
 
 CREATE TEMP TABLE models AS
 SELECT clm.bgnbd_fit(x, t_x, "T") AS bg, clm.gamma_gamma_fit(x, m) AS gg FROM sim;

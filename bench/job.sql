@@ -1,12 +1,8 @@
 -- bench/job.sql: a full job run (summary, models, RFM, CLV, churn, health,
 -- stage, history, alerts, state upsert) against the GROUP BY floor over the
 -- same transactions.  Run by bench/job.sh with -v rows=... -v customers=...
-\set ON_ERROR_STOP 1
-\pset footer off
-SET jit = off;
+\ir lib.sql
 SET work_mem = '256MB';
-SET timezone = 'UTC';
-CREATE EXTENSION IF NOT EXISTS clm;
 DROP TABLE IF EXISTS bench_tx, sim_sum, sim_tx;
 -- customers who buy at their own rate and then stop, drawn from the BG/NBD
 -- process (test/btyd/simulate.py): times are weeks since each customer's
@@ -22,13 +18,6 @@ DROP TABLE sim_sum, sim_tx;
 SELECT count(*) AS rows, count(DISTINCT customer_id) AS customers FROM bench_tx \gset
 VACUUM ANALYZE bench_tx;
 SELECT clm.create_job('bench', 'bench_tx', schedule => '1 day', enabled => false) AS job_id \gset
-
-CREATE OR REPLACE FUNCTION pg_temp.exec_ms(q text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE plan json;
-BEGIN
-	EXECUTE 'EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ' || q INTO plan;
-	RETURN (plan -> 0 ->> 'Execution Time')::float8;
-END $$;
 
 -- the floor, median of 3
 CREATE TEMP TABLE floor_ms AS

@@ -20,7 +20,6 @@ ensure_packages "${BASE_PACKAGES[@]}"
 build
 make_workdir
 stage
-cp "$CLM_TOP/bench/summary_rfm.sql" "$WORK/"
 start_server "shared_buffers = '1GB'" "max_parallel_workers_per_gather = 2"
 psql_run -q -d postgres -v rows="$rows" -v customers="$customers" -v runs="${RUNS:-5}" \
-	-f "$WORK/summary_rfm.sql"
+	-f "$CLM_TOP/bench/summary_rfm.sql"

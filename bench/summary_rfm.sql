@@ -1,13 +1,9 @@
 -- bench/summary_rfm.sql: customer_summary and RFM against the GROUP BY floor
 -- and the pure-SQL way.  Run by bench/summary_rfm.sh with -v rows=... -v
 -- customers=... -v runs=...
-\set ON_ERROR_STOP 1
-\pset footer off
-SET jit = off;
+\ir lib.sql
 SET work_mem = '256MB';
-SET timezone = 'UTC';
 
-CREATE EXTENSION IF NOT EXISTS clm;
 DROP TABLE IF EXISTS bench_tx;
 -- :rows transactions over :customers customers, two years, amounts 1..500
 CREATE TABLE bench_tx AS
@@ -16,15 +12,6 @@ SELECT (hashint8(i) & 2147483647) % :customers AS customer_id,
 	   1 + ((hashint8(i + 2) & 2147483647) % 50000) / 100.0::float8 AS amount
 FROM generate_series(1, :rows) i;
 VACUUM ANALYZE bench_tx;
-
--- median execution time (ms) of a query over n runs, from EXPLAIN ANALYZE
--- (the executor computes every output column; nothing is sent to a client)
-CREATE OR REPLACE FUNCTION pg_temp.exec_ms(q text) RETURNS float8 LANGUAGE plpgsql AS $$
-DECLARE plan json;
-BEGIN
-	EXECUTE 'EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ' || q INTO plan;
-	RETURN (plan -> 0 ->> 'Execution Time')::float8;
-END $$;
 
 CREATE TEMP TABLE queries (id text PRIMARY KEY, what text, q text);
 INSERT INTO queries VALUES

@@ -75,45 +75,42 @@ timezone = 'UTC'
 max_worker_processes = 16
 max_parallel_workers = 8
 CONF
-tests=$(make -C "$CLM_TOP" -s print-regress)
+# run_suite NAME RUNNER OUTDIR KEEP DBNAME TESTS...: one pg_regress-style
+# suite on its own throwaway server; its outputs are copied to $CLM_TOP/KEEP
+# where a developer can read (and accept) them
+run_suite() {
+	local name=$1 runner=$2 out=$3 keep=$4 db=$5 rc
+	shift 5
+	set +e
+	(cd "$R" && as_user "$runner" \
+		--temp-instance="$R/tmp_$name" --temp-config="$R/regress.conf" \
+		--bindir="$STAGE_BIN" --inputdir=. --outputdir="$out" \
+		--dbname="$db" "$@") >"$R/$name.log" 2>&1
+	rc=$?
+	set -e
+	cat "$R/$name.log"
+	count_results "$R/$name.log"
+	rm -rf "${CLM_TOP:?}/$keep" && cp -r "$R/$keep" "$CLM_TOP/$keep" 2>/dev/null || true
+	if [ $rc -ne 0 ]; then
+		[ -f "$R/$out/regression.diffs" ] && cat "$R/$out/regression.diffs"
+		# a crash that printed no FAILED line still counts
+		grep -q FAILED "$R/$name.log" || failed=$((failed + 1))
+	fi
+}
+
 if want regress; then
-set +e
-(cd "$R" && as_user "$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" \
-	--temp-instance="$R/tmp_check" --temp-config="$R/regress.conf" \
-	--bindir="$STAGE_BIN" --inputdir=. --outputdir=. \
-	--dbname=contrib_regression $tests) >"$R/pg_regress.log" 2>&1
-rc=$?
-set -e
-cat "$R/pg_regress.log"
-count_results "$R/pg_regress.log"
-# keep the outputs where a developer can read (and accept) them
-rm -rf "$CLM_TOP/results" && cp -r "$R/results" "$CLM_TOP/results" 2>/dev/null || true
-if [ $rc -ne 0 ]; then
-	[ -f "$R/regression.diffs" ] && cat "$R/regression.diffs"
-	[ $failed -eq 0 ] && failed=1
-fi
+	run_suite regress "$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" . results \
+		contrib_regression $(make -C "$CLM_TOP" -s print-regress)
 fi
 
 # --- isolation tests (specs/*.spec) ----------------------------------------
 if want isolation; then
-log "isolation tests (specs/)"
-cp -r "$CLM_TOP/specs" "$R/"
-[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R/specs"
-specs=$(cd "$CLM_TOP/specs" && ls *.spec | sed 's/\.spec$//')
-set +e
-(cd "$R" && as_user "$PG_SYS_LIB/pgxs/src/test/isolation/pg_isolation_regress" \
-	--temp-instance="$R/tmp_iso" --temp-config="$R/regress.conf" \
-	--bindir="$STAGE_BIN" --inputdir=. --outputdir=output_iso \
-	--dbname=isolation_regression $specs) >"$R/isolation.log" 2>&1
-rc=$?
-set -e
-cat "$R/isolation.log"
-count_results "$R/isolation.log"
-rm -rf "$CLM_TOP/output_iso" && cp -r "$R/output_iso" "$CLM_TOP/output_iso" 2>/dev/null || true
-if [ $rc -ne 0 ]; then
-	[ -f "$R/output_iso/regression.diffs" ] && cat "$R/output_iso/regression.diffs"
-	grep -q FAILED "$R/isolation.log" || failed=$((failed + 1))
-fi
+	log "isolation tests (specs/)"
+	cp -r "$CLM_TOP/specs" "$R/"
+	[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R/specs"
+	run_suite isolation "$PG_SYS_LIB/pgxs/src/test/isolation/pg_isolation_regress" \
+		output_iso output_iso isolation_regression \
+		$(cd "$CLM_TOP/specs" && ls *.spec | sed 's/\.spec$//')
 fi
 
 # --- TAP: the background workers on a real server (as RUN_USER) --------
