@@ -47,6 +47,24 @@ run_counted() {
 	fi
 	[ $rc -eq 0 ] || [ -n "$line" ] || failed=$((failed + 1))
 }
+# --- generated files: the committed install script and META.json must be
+# what make builds from src/sql/*.sql, META.json.in and clm.control
+if want core; then
+log "generated files (clm--VERSION.sql, META.json) up to date"
+version=$(make -C "$CLM_TOP" -s print-version)
+for f in "clm--$version.sql" META.json; do
+	cp "$CLM_TOP/$f" "$WORK/$f.committed"
+	make -C "$CLM_TOP" -s -B "$f" >/dev/null
+	if cmp -s "$CLM_TOP/$f" "$WORK/$f.committed"; then
+		passed=$((passed + 1))
+	else
+		echo "FAILED: $f differs from what make generates (commit the regenerated file):"
+		diff "$WORK/$f.committed" "$CLM_TOP/$f" | head -n 20 || true
+		failed=$((failed + 1))
+	fi
+done
+fi
+
 if want core; then
 log "btyd.c self-test and scipy cross-check"
 cli=$WORK/btyd_cli

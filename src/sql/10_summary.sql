@@ -1,0 +1,77 @@
+------------------------------------------------------------------------------
+-- Per-customer summary
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.summary AS (
+	first_purchase timestamptz,
+	last_purchase timestamptz,
+	orders bigint,
+	frequency integer,
+	recency float8,
+	tenure float8,
+	days_since_last integer,
+	total_amount float8,
+	avg_amount float8,
+	repeat_avg_amount float8,
+	avg_days_between float8
+);
+COMMENT ON TYPE @extschema@.summary IS
+'per-customer purchase summary: frequency = repeat purchase days, recency = first to last purchase day, tenure = first purchase day to as_of, in the chosen unit';
+
+-- Transition functions read the session TimeZone (purchases collapse per
+-- local calendar day), so they are STABLE, not IMMUTABLE.
+CREATE FUNCTION @extschema@.customer_summary_trans(internal, timestamptz, float8, timestamptz)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_summary_trans'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.customer_summary_trans(internal, timestamptz, float8, timestamptz, text)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_summary_trans_unit'
+LANGUAGE C CALLED ON NULL INPUT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.customer_summary_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_summary_combine'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.customer_summary_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_summary_serialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.customer_summary_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_summary_deserialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.customer_summary_final(internal)
+RETURNS @extschema@.summary
+AS 'MODULE_PATHNAME', 'clm_summary_final'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.customer_summary(ts timestamptz, amount float8, as_of timestamptz) (
+	SFUNC = @extschema@.customer_summary_trans,
+	STYPE = internal,
+	SSPACE = 160,
+	FINALFUNC = @extschema@.customer_summary_final,
+	COMBINEFUNC = @extschema@.customer_summary_combine,
+	SERIALFUNC = @extschema@.customer_summary_serialize,
+	DESERIALFUNC = @extschema@.customer_summary_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.customer_summary(timestamptz, float8, timestamptz) IS
+'per-customer summary of transactions (ts, amount) as of a date, recency and tenure in days';
+
+CREATE AGGREGATE @extschema@.customer_summary(ts timestamptz, amount float8, as_of timestamptz, unit text) (
+	SFUNC = @extschema@.customer_summary_trans,
+	STYPE = internal,
+	SSPACE = 160,
+	FINALFUNC = @extschema@.customer_summary_final,
+	COMBINEFUNC = @extschema@.customer_summary_combine,
+	SERIALFUNC = @extschema@.customer_summary_serialize,
+	DESERIALFUNC = @extschema@.customer_summary_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.customer_summary(timestamptz, float8, timestamptz, text) IS
+'per-customer summary of transactions (ts, amount) as of a date, recency and tenure in unit (''day'' or ''week'')';

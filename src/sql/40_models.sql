@@ -1,0 +1,229 @@
+------------------------------------------------------------------------------
+-- CLV: fit data, model fits, per-customer functions
+------------------------------------------------------------------------------
+
+-- clm.fit_data: grouped (frequency, recency, tenure[, monetary]) rows with
+-- weights; a concrete type so partial fits can be split and shipped.
+CREATE TYPE @extschema@.fit_data;
+
+CREATE FUNCTION @extschema@.fit_data_in(cstring) RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_in' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_out(@extschema@.fit_data) RETURNS cstring
+AS 'MODULE_PATHNAME', 'clm_fit_data_out' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_recv(internal) RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_recv' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_send(@extschema@.fit_data) RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_fit_data_send' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE TYPE @extschema@.fit_data (
+	INPUT = @extschema@.fit_data_in,
+	OUTPUT = @extschema@.fit_data_out,
+	RECEIVE = @extschema@.fit_data_recv,
+	SEND = @extschema@.fit_data_send,
+	INTERNALLENGTH = VARIABLE,
+	ALIGNMENT = double,
+	STORAGE = extended
+);
+COMMENT ON TYPE @extschema@.fit_data IS
+'customer rows for a model fit, identical rows grouped with weights: {(frequency,recency,tenure[,monetary],weight),...}';
+
+CREATE FUNCTION @extschema@.fit_data_rows(@extschema@.fit_data) RETURNS integer
+AS 'MODULE_PATHNAME', 'clm_fit_data_rows' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.fit_data_rows(@extschema@.fit_data) IS
+'number of distinct rows stored';
+CREATE FUNCTION @extschema@.fit_data_customers(@extschema@.fit_data) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_fit_data_customers' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.fit_data_customers(@extschema@.fit_data) IS
+'number of customers (sum of the weights)';
+
+-- transition, combine and final support functions (not for direct use)
+CREATE FUNCTION @extschema@.fit_data_trans(@extschema@.fit_data, float8, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_trans_monetary(@extschema@.fit_data, float8, float8, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans_monetary' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_trans_penalized(@extschema@.fit_data, float8, float8, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans_penalized' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_trans_gg(@extschema@.fit_data, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans_gg' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_trans_gg_penalized(@extschema@.fit_data, float8, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans_gg_penalized' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_combine(@extschema@.fit_data, @extschema@.fit_data)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_combine' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.fit_data_final(@extschema@.fit_data)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_final' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.fit_data(frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.fit_data_trans,
+	STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.fit_data_final,
+	COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.fit_data(float8, float8, float8) IS
+'collect (frequency, recency, tenure) rows for clm.bgnbd_fit / clm.mbgnbd_fit';
+
+CREATE AGGREGATE @extschema@.fit_data(frequency float8, recency float8, tenure float8, monetary float8) (
+	SFUNC = @extschema@.fit_data_trans_monetary,
+	STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.fit_data_final,
+	COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.fit_data(float8, float8, float8, float8) IS
+'collect (frequency, recency, tenure, monetary) rows for the purchase and Gamma-Gamma fits';
+
+CREATE AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) (
+	SFUNC = @extschema@.fit_data_combine,
+	STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.fit_data_final,
+	COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) IS
+'merge fit_data values built elsewhere (partitions, shards) into one';
+
+-- model types
+CREATE TYPE @extschema@.bgnbd_model AS (
+	r float8, alpha float8, a float8, b float8,
+	loglik float8, n bigint, iterations integer, converged boolean
+);
+COMMENT ON TYPE @extschema@.bgnbd_model IS
+'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)';
+CREATE TYPE @extschema@.mbgnbd_model AS (
+	r float8, alpha float8, a float8, b float8,
+	loglik float8, n bigint, iterations integer, converged boolean
+);
+COMMENT ON TYPE @extschema@.mbgnbd_model IS
+'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase';
+CREATE TYPE @extschema@.gamma_gamma_model AS (
+	p float8, q float8, v float8,
+	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
+);
+COMMENT ON TYPE @extschema@.gamma_gamma_model IS
+'fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005); v is the paper''s gamma; skipped = customers without repeat purchases or with monetary <= 0';
+
+-- fits of a fit_data value
+CREATE FUNCTION @extschema@.bgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.bgnbd_model DEFAULT NULL)
+RETURNS @extschema@.bgnbd_model
+AS 'MODULE_PATHNAME', 'clm_bgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgnbd_fit(@extschema@.fit_data, float8, @extschema@.bgnbd_model) IS
+'maximum-likelihood BG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.mbgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.mbgnbd_model DEFAULT NULL)
+RETURNS @extschema@.mbgnbd_model
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.mbgnbd_fit(@extschema@.fit_data, float8, @extschema@.mbgnbd_model) IS
+'maximum-likelihood MBG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.gamma_gamma_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.gamma_gamma_model DEFAULT NULL)
+RETURNS @extschema@.gamma_gamma_model
+AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.gamma_gamma_fit(@extschema@.fit_data, float8, @extschema@.gamma_gamma_model) IS
+'maximum-likelihood Gamma-Gamma fit of a fit_data value (repeat customers with positive monetary only); init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+
+-- one-step fitting aggregates
+CREATE FUNCTION @extschema@.bgnbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.bgnbd_model
+AS 'MODULE_PATHNAME', 'clm_bgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.mbgnbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.mbgnbd_model
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.gamma_gamma_fit_final(@extschema@.fit_data) RETURNS @extschema@.gamma_gamma_model
+AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+
+CREATE AGGREGATE @extschema@.bgnbd_fit(frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.bgnbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bgnbd_fit(float8, float8, float8) IS
+'maximum-likelihood BG/NBD fit over customers (frequency, recency, tenure)';
+CREATE AGGREGATE @extschema@.bgnbd_fit(frequency float8, recency float8, tenure float8, penalizer float8) (
+	SFUNC = @extschema@.fit_data_trans_penalized, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.bgnbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bgnbd_fit(float8, float8, float8, float8) IS
+'BG/NBD fit with an L2 penalizer on the parameters';
+CREATE AGGREGATE @extschema@.mbgnbd_fit(frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.mbgnbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.mbgnbd_fit(float8, float8, float8) IS
+'maximum-likelihood MBG/NBD fit over customers (frequency, recency, tenure)';
+CREATE AGGREGATE @extschema@.mbgnbd_fit(frequency float8, recency float8, tenure float8, penalizer float8) (
+	SFUNC = @extschema@.fit_data_trans_penalized, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.mbgnbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.mbgnbd_fit(float8, float8, float8, float8) IS
+'MBG/NBD fit with an L2 penalizer on the parameters';
+CREATE AGGREGATE @extschema@.gamma_gamma_fit(frequency float8, monetary float8) (
+	SFUNC = @extschema@.fit_data_trans_gg, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.gamma_gamma_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.gamma_gamma_fit(float8, float8) IS
+'maximum-likelihood Gamma-Gamma fit over customers (frequency, mean repeat purchase value)';
+CREATE AGGREGATE @extschema@.gamma_gamma_fit(frequency float8, monetary float8, penalizer float8) (
+	SFUNC = @extschema@.fit_data_trans_gg_penalized, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.gamma_gamma_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.gamma_gamma_fit(float8, float8, float8) IS
+'Gamma-Gamma fit with an L2 penalizer on the parameters';
+
+-- per-customer functions
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.bgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.bgnbd_model, float8, float8, float8) IS
+'probability that the customer is still active at tenure (BG/NBD)';
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.mbgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.mbgnbd_model, float8, float8, float8) IS
+'probability that the customer is still active at tenure (MBG/NBD)';
+
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'expected number of purchases in the next t time units, given the customer''s history (BG/NBD)';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'expected number of purchases in the next t time units, given the customer''s history (MBG/NBD)';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgnbd_model, t float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases_new' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgnbd_model, float8) IS
+'expected number of repeat purchases in the first t time units of a new customer (BG/NBD)';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.mbgnbd_model, t float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_new' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.mbgnbd_model, float8) IS
+'expected number of repeat purchases in the first t time units of a new customer (MBG/NBD)';
+
+CREATE FUNCTION @extschema@.expected_avg_value(gg_model @extschema@.gamma_gamma_model, frequency float8, monetary float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_expected_avg_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model, float8, float8) IS
+'expected average transaction value given frequency and mean repeat purchase value (Gamma-Gamma)';
+
+CREATE FUNCTION @extschema@.clv_estimate(
+	model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
+'discounted CLV over horizon_months: expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+CREATE FUNCTION @extschema@.clv_estimate(
+	model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
+'discounted CLV over horizon_months: expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+
+CREATE FUNCTION @extschema@.clv_estimate(
+	annual_value float8, margin float8, churn_rate float8,
+	acquisition_cost float8 DEFAULT 0, discount_rate float8 DEFAULT 0)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_clv_formula' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(float8, float8, float8, float8, float8) IS
+'business CLV: annual_value x margin x (1 + d) / (d + churn_rate) - acquisition_cost (= value x margin / churn_rate - cost when d = 0)';

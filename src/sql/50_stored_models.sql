@@ -1,0 +1,138 @@
+------------------------------------------------------------------------------
+-- Stored models: fit once, score from jobs and dashboards
+------------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.models (
+	name text PRIMARY KEY,
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'gamma_gamma')),
+	parameters jsonb NOT NULL,
+	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	n bigint,
+	loglik float8,
+	iterations integer,
+	converged boolean NOT NULL,
+	source text,
+	owner name NOT NULL DEFAULT CURRENT_USER
+);
+COMMENT ON TABLE @extschema@.models IS
+'fitted models by name: everyone can read them, only their owner can change them';
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
+ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
+CREATE POLICY models_insert ON @extschema@.models FOR INSERT
+	WITH CHECK (owner OPERATOR(pg_catalog.=) CURRENT_USER);
+CREATE POLICY models_update ON @extschema@.models FOR UPDATE
+	USING (owner OPERATOR(pg_catalog.=) CURRENT_USER)
+	WITH CHECK (owner OPERATOR(pg_catalog.=) CURRENT_USER);
+CREATE POLICY models_delete ON @extschema@.models FOR DELETE
+	USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
+GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.models TO PUBLIC;
+
+CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0)
+RETURNS @extschema@.models
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- no SET search_path: the source query is the caller's and names their tables
+-- exact float8 text in the jsonb parameters, whatever the session's setting
+SET extra_float_digits = 3
+AS $fn$
+DECLARE
+	result @extschema@.models;
+	params jsonb;
+	fit record;
+BEGIN
+	IF name IS NULL OR kind IS NULL OR source IS NULL OR penalizer IS NULL THEN
+		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF kind IN ('bgnbd', 'mbgnbd') THEN
+		EXECUTE format('SELECT (@extschema@.%s_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
+					   'FROM (%s) AS s(frequency, recency, tenure)', kind, penalizer, source)
+			INTO fit;
+		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
+	ELSIF kind = 'gamma_gamma' THEN
+		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
+					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
+			INTO fit;
+		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
+	ELSE
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
+	END IF;
+	IF fit.n IS NULL THEN
+		RAISE EXCEPTION 'source returned no customers to fit %', name
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source)
+	VALUES (fit_model.name, fit_model.kind, params, clock_timestamp(), fit.n, fit.loglik,
+			fit.iterations, fit.converged, fit_model.source)
+	ON CONFLICT ON CONSTRAINT models_pkey DO UPDATE
+		SET kind = excluded.kind, parameters = excluded.parameters, fitted_at = excluded.fitted_at,
+			n = excluded.n, loglik = excluded.loglik, iterations = excluded.iterations,
+			converged = excluded.converged, source = excluded.source
+	RETURNING * INTO result;
+	RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8) IS
+'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name';
+
+CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	found_kind text;
+	params jsonb;
+BEGIN
+	SELECT m.kind, m.parameters INTO found_kind, params
+	FROM @extschema@.models m WHERE m.name OPERATOR(pg_catalog.=) stored_model_params.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no model named %', name
+			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
+	END IF;
+	IF found_kind OPERATOR(pg_catalog.<>) kind THEN
+		RAISE EXCEPTION 'model % is a % model, not %', name, found_kind, kind
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	RETURN params;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.stored_model_params(text, text) IS
+'the parameters of a stored model, checked to be of the given kind';
+
+CREATE FUNCTION @extschema@.get_bgnbd_model(name text)
+RETURNS @extschema@.bgnbd_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
+			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
+			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.bgnbd_model
+	FROM @extschema@.stored_model_params($1, 'bgnbd') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_bgnbd_model(text) IS 'a stored BG/NBD model by name';
+
+CREATE FUNCTION @extschema@.get_mbgnbd_model(name text)
+RETURNS @extschema@.mbgnbd_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
+			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
+			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.mbgnbd_model
+	FROM @extschema@.stored_model_params($1, 'mbgnbd') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_mbgnbd_model(text) IS 'a stored MBG/NBD model by name';
+
+CREATE FUNCTION @extschema@.get_gamma_gamma_model(name text)
+RETURNS @extschema@.gamma_gamma_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'p')::float8, (p OPERATOR(pg_catalog.->>) 'q')::float8,
+			   (p OPERATOR(pg_catalog.->>) 'v')::float8,
+			   m.loglik, m.n, NULL::bigint, m.iterations, m.converged)::@extschema@.gamma_gamma_model
+	FROM @extschema@.stored_model_params($1, 'gamma_gamma') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
