@@ -610,6 +610,263 @@ COMMENT ON FUNCTION @extschema@.check_stage_policy(jsonb) IS
 'true for a valid stage policy; an error naming the field otherwise';
 
 ------------------------------------------------------------------------------
+-- The scoring engine: the one definition of every per-customer score.  The
+-- documented one-query path and the jobs both call these functions, so the
+-- two cannot drift.  Relative scores (RFM, ABC, high value) come from
+-- breakpoints computed once over all customers (clm.breakpoints); P(alive)
+-- and CLV from the models (clm.score_value); the rest from clm.score.
+-- The functions are small typed SQL functions that the planner inlines into
+-- the calling query (no per-row function-call overhead).
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.breakpoints AS (
+	r_cuts float8[],
+	f_cuts float8[],
+	m_cuts float8[],
+	abc_a float8,
+	abc_b float8,
+	high_value_clv float8,
+	customers bigint
+);
+COMMENT ON TYPE @extschema@.breakpoints IS
+'breakpoints of the relative scores, computed over all customers by clm.breakpoints(): RFM cut points (as clm.rfm_score takes them), the smallest total_amount of ABC classes A and B, and the smallest CLV of the high-value share';
+
+CREATE TYPE @extschema@.scoring AS (
+	purchase_bgnbd @extschema@.bgnbd_model,
+	purchase_mbgnbd @extschema@.mbgnbd_model,
+	spend @extschema@.gamma_gamma_model,
+	horizon_months integer,
+	discount_rate float8,
+	unit text,
+	policy jsonb,
+	rules jsonb
+);
+COMMENT ON TYPE @extschema@.scoring IS
+'what scoring needs besides the customer: the purchase model (BG/NBD or MBG/NBD; one of the two set, models that did not converge are ignored), the Gamma-Gamma spend model, the CLV horizon, monthly discount rate and model unit, and the complete stage policy and alert rules; build it with clm.scoring()';
+
+CREATE FUNCTION @extschema@.scoring(
+	purchase_model @extschema@.mbgnbd_model, spend_model @extschema@.gamma_gamma_model,
+	policy jsonb DEFAULT '{}', alert_rules jsonb DEFAULT '{}',
+	horizon_months integer DEFAULT 12, discount_rate float8 DEFAULT 0.01, unit text DEFAULT 'week')
+RETURNS @extschema@.scoring
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW(NULL, $1, $2, $5, $6, $7,
+			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
+			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
+	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
+$fn$;
+COMMENT ON FUNCTION @extschema@.scoring(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, jsonb, jsonb, integer, float8, text) IS
+'scoring context with an MBG/NBD purchase model: validates the policy and alert rules and fills in their defaults';
+
+CREATE FUNCTION @extschema@.scoring(
+	purchase_model @extschema@.bgnbd_model, spend_model @extschema@.gamma_gamma_model,
+	policy jsonb DEFAULT '{}', alert_rules jsonb DEFAULT '{}',
+	horizon_months integer DEFAULT 12, discount_rate float8 DEFAULT 0.01, unit text DEFAULT 'week')
+RETURNS @extschema@.scoring
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW($1, NULL, $2, $5, $6, $7,
+			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
+			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
+	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
+$fn$;
+COMMENT ON FUNCTION @extschema@.scoring(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, jsonb, jsonb, integer, float8, text) IS
+'scoring context with a BG/NBD purchase model: validates the policy and alert rules and fills in their defaults';
+
+-- score_value: P(alive) and CLV.  Customers whose first purchase is on the
+-- day of as_of (tenure 0) and prospects get NULL: the models say nothing yet,
+-- and scoring falls back to the signal form of churn risk.
+CREATE FUNCTION @extschema@.score_value(s @extschema@.summary, ctx @extschema@.scoring)
+RETURNS TABLE (p_alive float8, clv float8)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT CASE WHEN (s).tenure OPERATOR(pg_catalog.>) 0 THEN
+				CASE WHEN ((ctx).purchase_mbgnbd).converged
+					 THEN @extschema@.p_alive((ctx).purchase_mbgnbd, (s).frequency, (s).recency, (s).tenure)
+					 WHEN ((ctx).purchase_bgnbd).converged
+					 THEN @extschema@.p_alive((ctx).purchase_bgnbd, (s).frequency, (s).recency, (s).tenure) END
+		   END,
+		   CASE WHEN (s).tenure OPERATOR(pg_catalog.>) 0 AND ((ctx).spend).converged
+					 AND ((s).frequency OPERATOR(pg_catalog.=) 0 OR (s).repeat_avg_amount OPERATOR(pg_catalog.>) 0) THEN
+				CASE WHEN ((ctx).purchase_mbgnbd).converged
+					 THEN @extschema@.clv_estimate((ctx).purchase_mbgnbd, (ctx).spend, (s).frequency, (s).recency,
+												   (s).tenure, (s).repeat_avg_amount, (ctx).horizon_months,
+												   (ctx).discount_rate, (ctx).unit)
+					 WHEN ((ctx).purchase_bgnbd).converged
+					 THEN @extschema@.clv_estimate((ctx).purchase_bgnbd, (ctx).spend, (s).frequency, (s).recency,
+												   (s).tenure, (s).repeat_avg_amount, (ctx).horizon_months,
+												   (ctx).discount_rate, (ctx).unit) END
+		   END
+$fn$;
+COMMENT ON FUNCTION @extschema@.score_value(@extschema@.summary, @extschema@.scoring) IS
+'P(alive) and discounted CLV of a customer under the scoring context''s models (NULL without a converged model, for prospects and on the day of the first purchase)';
+
+-- breakpoints: the relative scores' cut points from every customer at once.
+-- The RFM cuts are read off the tie-safe quantile buckets of the window form
+-- of clm.rfm_score, so scoring everyone with them reproduces those buckets
+-- (when every customer ties, one cut makes two buckets, all in the best).
+CREATE FUNCTION @extschema@.breakpoints(
+	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
+	alert_rules jsonb DEFAULT '{}', a_share float8 DEFAULT 0.8, b_share float8 DEFAULT 0.95)
+RETURNS @extschema@.breakpoints
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	WITH u AS (
+		SELECT u.d, u.o, u.a, u.v
+		FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(d, o, a, v)
+		WHERE u.d IS NOT NULL AND u.o IS NOT NULL AND u.a IS NOT NULL),
+	s AS (
+		SELECT u.*, @extschema@.rfm_score(u.d, u.o, u.a) OVER () AS rfm,
+			   @extschema@.abc_class(greatest(u.a, 0), $6, $7) OVER () AS abc
+		FROM u),
+	hv AS (
+		SELECT u.v, pg_catalog.cume_dist() OVER (ORDER BY u.v) AS cd
+		FROM u WHERE u.v IS NOT NULL)
+	SELECT ROW(
+		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
+					(SELECT pg_catalog.max(s.d) AS c FROM s WHERE (s.rfm).r OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).r) x),
+				 ARRAY[coalesce((SELECT pg_catalog.max(s.d) FROM s), 0)]),
+		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
+					(SELECT pg_catalog.min(s.o) AS c FROM s WHERE (s.rfm).f OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).f) x),
+				 ARRAY[coalesce((SELECT pg_catalog.min(s.o) FROM s), 0)]),
+		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
+					(SELECT pg_catalog.min(s.a) AS c FROM s WHERE (s.rfm).m OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).m) x),
+				 ARRAY[coalesce((SELECT pg_catalog.min(s.a) FROM s), 0)]),
+		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'A'),
+		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'B'),
+		(SELECT pg_catalog.min(hv.v) FROM hv
+		 WHERE hv.cd OPERATOR(pg_catalog.>) (1 OPERATOR(pg_catalog.-)
+			   (@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8)),
+		(SELECT pg_catalog.count(*) FROM u))::@extschema@.breakpoints
+$fn$;
+COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
+'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
+
+-- risk crossings in closed form (src/review.c has the algebra)
+CREATE FUNCTION @extschema@.risk_crossing_tenure(
+	r float8, alpha float8, a float8, b float8, mbgnbd boolean,
+	frequency float8, recency float8, thr float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_risk_crossing_tenure'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.risk_crossing_tenure(float8, float8, float8, float8, boolean, float8, float8, float8) IS
+'the tenure (model units) at which 1 - P(alive) of a BG/NBD (mbgnbd false) or MBG/NBD customer with this frequency and recency reaches thr; NULL if never';
+
+CREATE FUNCTION @extschema@.risk_crossing_days(orders bigint, avg_days_between float8, thr float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_risk_crossing_days'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.risk_crossing_days(bigint, float8, float8) IS
+'the days of silence after which the signal form of clm.churn_risk (default prior) reaches thr; NULL if never';
+
+-- next_risk_crossing: the first local midnight after as_of at which churn
+-- risk reaches thr if the customer buys nothing more.  Risk only moves at
+-- local midnight (tenure and days_since_last count local days), so the
+-- crossing is rounded up to one; a customer on the day of their first
+-- purchase is scored by the signals today and by the model from tomorrow.
+CREATE FUNCTION @extschema@.next_risk_crossing(
+	s @extschema@.summary, p_alive float8, ctx @extschema@.scoring, thr float8, as_of timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT CASE WHEN y.days IS NULL OR y.days OPERATOR(pg_catalog.>) 1e6 THEN NULL
+				ELSE greatest(pg_catalog.date_trunc('day', y.base) OPERATOR(pg_catalog.+)
+								  pg_catalog.make_interval(days => pg_catalog.ceil(y.days)::integer),
+							  pg_catalog.date_trunc('day', as_of) OPERATOR(pg_catalog.+) interval '1 day') END
+	FROM (SELECT CASE WHEN p_alive IS NOT NULL THEN (s).first_purchase ELSE (s).last_purchase END AS base,
+				 CASE WHEN p_alive IS NOT NULL AND ((ctx).purchase_mbgnbd).converged
+					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
+								((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
+								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
+					  WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
+					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
+								((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
+								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
+					  WHEN (s).tenure OPERATOR(pg_catalog.=) 0
+						   AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
+					  THEN 1
+					  ELSE @extschema@.risk_crossing_days((s).orders, (s).avg_days_between, thr) END AS days
+		  FROM (SELECT CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+					   AS unit_days) x) y
+$fn$;
+COMMENT ON FUNCTION @extschema@.next_risk_crossing(@extschema@.summary, float8, @extschema@.scoring, float8, timestamptz) IS
+'the first local midnight after as_of at which the customer''s churn risk reaches thr if they buy nothing more; NULL if never';
+
+-- score: every other per-customer score, consistent by construction:
+--  * churn_risk is 1 - P(alive) when a model applies, else the signal form;
+--    the stage rules act on it, and the stage raises it to at least its own
+--    threshold (at_risk_risk for at_risk, churned_risk for churned: the day
+--    rules are business overrides of the model, and the reported risk honours
+--    them), so a customer is at_risk or churned exactly when churn_risk >=
+--    at_risk_risk;
+--  * health is clm.health_score of that same churn_risk and the activity
+--    ratios;
+--  * high_value_at_risk = CLV in the high-value share and churn_risk >=
+--    high_value_min_risk;
+--  * next_review is the earliest time at which the stage, the R score or the
+--    high-value flag can change if the customer buys nothing more (the day
+--    rules, the rhythm rule, the next R cut and the risk thresholds), which
+--    is when an incremental job scores the customer again.
+CREATE FUNCTION @extschema@.score(
+	s @extschema@.summary, activity @extschema@.activity, p_alive float8, clv float8,
+	ctx @extschema@.scoring, b @extschema@.breakpoints, as_of timestamptz,
+	previous_stage @extschema@.stage DEFAULT NULL)
+RETURNS TABLE (r integer, f integer, m integer, rfm_cell text, segment text, abc text,
+			   churn_risk float8, health float8, stage @extschema@.stage,
+			   high_value_at_risk boolean, next_review timestamptz)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT (k.rfm).r, (k.rfm).f, (k.rfm).m, (k.rfm).cell, (k.rfm).segment,
+		   CASE WHEN (s).total_amount IS NULL THEN NULL
+				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_a THEN 'A'
+				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_b THEN 'B' ELSE 'C' END,
+		   k.risk,
+		   @extschema@.health_score(k.risk, (activity).orders_ratio, (activity).amount_ratio),
+		   k.stage,
+		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
+		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN
+		   (SELECT pg_catalog.min(t) FROM (VALUES
+				((s).first_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.new_days OPERATOR(pg_catalog.*) 86400)),
+				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.at_risk_days OPERATOR(pg_catalog.*) 86400)),
+				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.churn_days OPERATOR(pg_catalog.*) 86400)),
+				(CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2 THEN
+					(s).last_purchase OPERATOR(pg_catalog.+)
+						(((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase)
+						 OPERATOR(pg_catalog.*) (k.rhythm OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8)) END),
+				-- the R score drops the day after days_since_last passes the next cut
+				((SELECT pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
+						 pg_catalog.make_interval(days => (pg_catalog.floor(pg_catalog.min(c))::integer OPERATOR(pg_catalog.+) 1))
+				  FROM pg_catalog.unnest((b).r_cuts) c WHERE c OPERATOR(pg_catalog.>=) (s).days_since_last)),
+				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
+					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END),
+				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
+					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END),
+				(CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
+					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END)) v(t)
+			WHERE t OPERATOR(pg_catalog.>) as_of) END
+	FROM (SELECT j.*, st.stage,
+				 CASE st.stage WHEN 'churned' THEN greatest(j.base_risk, j.churned_risk)
+							   WHEN 'at_risk' THEN greatest(j.base_risk, j.at_risk_risk)
+							   ELSE j.base_risk END AS risk
+		  FROM (SELECT coalesce(1 OPERATOR(pg_catalog.-) p_alive,
+								@extschema@.churn_risk((s).days_since_last::float8, (s).avg_days_between, (s).orders)) AS base_risk,
+					   @extschema@.rfm_score((s).days_since_last::float8, (s).orders::float8, (s).total_amount,
+											 (b).r_cuts, (b).f_cuts, (b).m_cuts) AS rfm,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 AS new_days,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 AS at_risk_days,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 AS churn_days,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 AS rhythm,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_risk')::float8 AS at_risk_risk,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churned_risk')::float8 AS churned_risk,
+					   ((ctx).rules OPERATOR(pg_catalog.->>) 'high_value_min_risk')::float8 AS hv_risk) j,
+			   LATERAL (SELECT @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
+														   j.base_risk, previous_stage, (ctx).policy) AS stage) st) k
+$fn$;
+COMMENT ON FUNCTION @extschema@.score(@extschema@.summary, @extschema@.activity, float8, float8, @extschema@.scoring, @extschema@.breakpoints, timestamptz, @extschema@.stage) IS
+'RFM, ABC, churn risk, health, stage, high value at risk and the next review time of one customer (see the README: one scoring engine)';
+
+------------------------------------------------------------------------------
 -- Jobs: scheduled reclassification and alerting
 ------------------------------------------------------------------------------
 
@@ -634,12 +891,32 @@ CREATE TABLE @extschema@.jobs (
 	last_run_at timestamptz,
 	next_run_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	last_purchase_fit @extschema@.mbgnbd_model,
-	last_spend_fit @extschema@.gamma_gamma_model
+	last_spend_fit @extschema@.gamma_gamma_model,
+	time_zone text NOT NULL DEFAULT pg_catalog.current_setting('TimeZone'),
+	incremental boolean NOT NULL DEFAULT true,
+	full_refresh_every interval NOT NULL DEFAULT '1 day' CHECK (full_refresh_every > interval '0'),
+	capture boolean NOT NULL DEFAULT false,
+	last_as_of timestamptz,
+	last_full_refresh_at timestamptz,
+	scoring @extschema@.scoring,
+	breakpoints @extschema@.breakpoints
 );
 COMMENT ON TABLE @extschema@.jobs IS
 'scheduled reclassification jobs: each belongs to and runs as its owner';
 COMMENT ON COLUMN @extschema@.jobs.last_purchase_fit IS
 'the models fitted by the last run (when the job fits its own); the next run starts from them';
+COMMENT ON COLUMN @extschema@.jobs.time_zone IS
+'the time zone every run of the job uses (purchases collapse per local day; day and review times are local); set from the creating session''s TimeZone';
+COMMENT ON COLUMN @extschema@.jobs.incremental IS
+'true: a run rescans only customers whose transactions changed (change capture) or whose review time is due; false: every run rescans every customer (still writing only changed rows)';
+COMMENT ON COLUMN @extschema@.jobs.full_refresh_every IS
+'how often a run is a full refresh: refit the models, recompute the breakpoints, rescore everyone';
+COMMENT ON COLUMN @extschema@.jobs.capture IS
+'whether change-capture triggers are installed on the source (a table); false for views: runs then scan the whole source';
+COMMENT ON COLUMN @extschema@.jobs.scoring IS
+'the models, policy and alert rules of the last full refresh, used by the incremental runs until the next one';
+COMMENT ON COLUMN @extschema@.jobs.breakpoints IS
+'the RFM, ABC and high-value breakpoints of the last full refresh, used by the incremental runs until the next one';
 
 CREATE TABLE @extschema@.job_runs (
 	run_id bigserial PRIMARY KEY,
@@ -684,10 +961,29 @@ CREATE TABLE @extschema@.customer_state (
 	stage @extschema@.stage NOT NULL,
 	stage_since timestamptz NOT NULL,
 	high_value_at_risk boolean NOT NULL DEFAULT false,
-	updated_at timestamptz NOT NULL,
+	scored_at timestamptz NOT NULL,
+	next_review timestamptz,
 	PRIMARY KEY (job_id, customer_id)
 );
-COMMENT ON TABLE @extschema@.customer_state IS 'current state of every customer of every job';
+CREATE INDEX customer_state_review ON @extschema@.customer_state (job_id, next_review);
+COMMENT ON TABLE @extschema@.customer_state IS
+'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.customer_state_live gives them as of now)';
+COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
+'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
+COMMENT ON COLUMN @extschema@.customer_state.next_review IS
+'when the stage, R score or high-value flag can next change if the customer buys nothing (NULL: never); an incremental run rescores customers whose review is due';
+
+-- job_changes: the customer keys whose transactions changed since the last
+-- run, written by the capture triggers on a job's source (customer_id NULL:
+-- rescan everything, after TRUNCATE).  Anyone who may write the source may
+-- append here; only the job's owner reads and consumes.
+CREATE TABLE @extschema@.job_changes (
+	job_id bigint NOT NULL,
+	customer_id text
+);
+CREATE INDEX ON @extschema@.job_changes (job_id);
+COMMENT ON TABLE @extschema@.job_changes IS
+'customers whose transactions changed since the last run of a job (capture triggers append, runs consume); customer_id NULL asks for a full rescan';
 
 CREATE TABLE @extschema@.stage_history (
 	id bigserial PRIMARY KEY,
@@ -724,6 +1020,7 @@ BEGIN
 	DELETE FROM @extschema@.customer_state s WHERE s.job_id = OLD.job_id;
 	DELETE FROM @extschema@.stage_history h WHERE h.job_id = OLD.job_id;
 	DELETE FROM @extschema@.alerts a WHERE a.job_id = OLD.job_id;
+	DELETE FROM @extschema@.job_changes c WHERE c.job_id = OLD.job_id;
 	RETURN OLD;
 END
 $fn$;
@@ -741,6 +1038,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_history', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alerts_alert_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_changes', '');
 
 -- Row-level security: users see and change only their own jobs and what
 -- belongs to them; superusers (and the extension owner) see everything.
@@ -760,6 +1058,13 @@ CREATE POLICY stage_history_owner ON @extschema@.stage_history
 ALTER TABLE @extschema@.alerts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY alerts_owner ON @extschema@.alerts
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
+ALTER TABLE @extschema@.job_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_changes_append ON @extschema@.job_changes FOR INSERT WITH CHECK (true);
+CREATE POLICY job_changes_owner ON @extschema@.job_changes FOR SELECT
+	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
+CREATE POLICY job_changes_consume ON @extschema@.job_changes FOR DELETE
+	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
+GRANT SELECT, INSERT, DELETE ON @extschema@.job_changes TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.jobs, @extschema@.job_runs,
 	@extschema@.customer_state, @extschema@.stage_history, @extschema@.alerts TO PUBLIC;
 GRANT USAGE ON SEQUENCE @extschema@.jobs_job_id_seq, @extschema@.job_runs_run_id_seq,
@@ -825,6 +1130,115 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.check_job_source(regclass, text[]) IS
 'error unless the relation has all the named columns';
 
+-- Change capture: statement-level triggers with transition tables append
+-- the keys of changed customers to clm.job_changes, in the writer's own
+-- transaction (so a change is seen by the first run that starts after it
+-- commits).  TRUNCATE asks for a full rescan.
+CREATE FUNCTION @extschema@.capture_changes()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		INSERT INTO @extschema@.job_changes (job_id, customer_id) VALUES (TG_ARGV[0]::bigint, NULL);
+		RETURN NULL;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
+					   'SELECT DISTINCT $1, (n.%1$I)::text FROM clm_new n WHERE n.%1$I IS NOT NULL', TG_ARGV[1])
+			USING TG_ARGV[0]::bigint;
+	END IF;
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
+					   'SELECT DISTINCT $1, (o.%1$I)::text FROM clm_old o WHERE o.%1$I IS NOT NULL', TG_ARGV[1])
+			USING TG_ARGV[0]::bigint;
+	END IF;
+	RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.capture_changes() IS
+'trigger: record the customers whose transactions an INSERT, UPDATE or DELETE changed (arguments: job id, customer column), or a full rescan after TRUNCATE';
+
+-- install_capture: the four capture triggers on a table source; false (and
+-- a NOTICE) when the source is not a table or the caller may not add
+-- triggers to it, in which case every run scans the whole source
+CREATE FUNCTION @extschema@.install_capture(job_id bigint, source regclass, customer_column text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	ev record;
+BEGIN
+	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = source) NOT IN ('r', 'p') THEN
+		RAISE NOTICE '% is not a table: its job will scan it whole on every run', source;
+		RETURN false;
+	END IF;
+	IF NOT has_table_privilege(source, 'TRIGGER') THEN
+		RAISE NOTICE 'no TRIGGER privilege on %: its job will scan it whole on every run', source
+			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, capture => true).';
+		RETURN false;
+	END IF;
+	FOR ev IN SELECT * FROM (VALUES ('ins', 'INSERT', 'REFERENCING NEW TABLE AS clm_new FOR EACH STATEMENT'),
+								   ('upd', 'UPDATE', 'REFERENCING OLD TABLE AS clm_old NEW TABLE AS clm_new FOR EACH STATEMENT'),
+								   ('del', 'DELETE', 'REFERENCING OLD TABLE AS clm_old FOR EACH STATEMENT'),
+								   ('trunc', 'TRUNCATE', 'FOR EACH STATEMENT')) v(tag, event, clause)
+	LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s EXECUTE FUNCTION @extschema@.capture_changes(%L, %L)',
+					   'clm_capture_' || job_id || '_' || ev.tag, ev.event, source, ev.clause,
+					   job_id, customer_column);
+	END LOOP;
+	RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.install_capture(bigint, regclass, text) IS
+'add the change-capture triggers of a job to its source table; false when the source is a view or the caller lacks the TRIGGER privilege';
+
+-- drop_capture: remove a job's capture triggers (dropping a trigger needs
+-- the table's ownership: otherwise a WARNING says who must do it)
+CREATE FUNCTION @extschema@.drop_capture(job_id bigint, source text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	rel regclass := to_regclass(source);
+	tg text;
+BEGIN
+	IF rel IS NULL THEN
+		RETURN;
+	END IF;
+	FOR tg IN SELECT t.tgname FROM pg_trigger t
+			  WHERE t.tgrelid = rel AND t.tgname LIKE 'clm\_capture\_' || job_id || '\_%'
+	LOOP
+		BEGIN
+			EXECUTE format('DROP TRIGGER %I ON %s', tg, rel);
+		EXCEPTION WHEN insufficient_privilege THEN
+			RAISE WARNING 'could not drop trigger % on %', tg, rel
+				USING HINT = 'The table owner must drop it: its rows would still be recorded in clm.job_changes.';
+		END;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.drop_capture(bigint, text) IS
+'remove the change-capture triggers of a job from its source';
+
+-- has_key_index: whether some index of the source starts with the customer
+-- column (an incremental run reads a changed customer's transactions by key)
+CREATE FUNCTION @extschema@.has_key_index(source regclass, customer_column text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT EXISTS (
+		SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a
+			ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+		   AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+		WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2)
+$fn$;
+COMMENT ON FUNCTION @extschema@.has_key_index(regclass, text) IS
+'whether an index of the relation has the customer column first';
+
 CREATE FUNCTION @extschema@.create_job(
 	name text,
 	source regclass,
@@ -839,13 +1253,17 @@ CREATE FUNCTION @extschema@.create_job(
 	spend_model text DEFAULT NULL,
 	alert_rules jsonb DEFAULT '{}',
 	timeout interval DEFAULT NULL,
-	enabled boolean DEFAULT true)
+	enabled boolean DEFAULT true,
+	time_zone text DEFAULT NULL,
+	incremental boolean DEFAULT true,
+	full_refresh_every interval DEFAULT '1 day')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	id bigint;
+	tz text := coalesce(time_zone, current_setting('TimeZone'));
 BEGIN
 	IF name IS NULL OR source IS NULL OR schedule IS NULL THEN
 		RAISE EXCEPTION 'name, source and schedule must not be NULL' USING ERRCODE = 'invalid_parameter_value';
@@ -853,6 +1271,7 @@ BEGIN
 	IF schedule <= interval '0' THEN
 		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_time_zone(tz);
 	PERFORM @extschema@.check_job_source(source, customer_column, ts_column, amount_column);
 	IF customers_source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(customers_source, customers_id_column);
@@ -861,17 +1280,41 @@ BEGIN
 	PERFORM @extschema@.check_alert_rules(coalesce(alert_rules, '{}'));
 	INSERT INTO @extschema@.jobs AS j (name, source, customer_column, ts_column, amount_column,
 		customers_source, customers_id_column, schedule, policy, purchase_model, spend_model,
-		alert_rules, timeout, enabled)
+		alert_rules, timeout, enabled, time_zone, incremental, full_refresh_every)
 	VALUES (create_job.name, source::text, customer_column, ts_column, amount_column,
 		customers_source::text, CASE WHEN customers_source IS NOT NULL THEN customers_id_column END,
 		schedule, coalesce(policy, '{}'), purchase_model, spend_model,
-		coalesce(alert_rules, '{}'), timeout, coalesce(enabled, true))
+		coalesce(alert_rules, '{}'), timeout, coalesce(enabled, true), tz,
+		coalesce(incremental, true), coalesce(full_refresh_every, '1 day'))
 	RETURNING j.job_id INTO id;
+	IF coalesce(incremental, true) THEN
+		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
+		WHERE j.job_id = id;
+		IF NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
+			RAISE WARNING 'no index on %(%): incremental runs read changed customers by key', source, customer_column
+				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
+		END IF;
+	END IF;
 	RETURN id;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean) IS
-'create a reclassification job owned by the current user; returns its id';
+COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval) IS
+'create a reclassification job owned by the current user, with change capture on a table source; returns its id';
+
+CREATE FUNCTION @extschema@.check_time_zone(time_zone text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	PERFORM now() AT TIME ZONE time_zone;
+	RETURN true;
+EXCEPTION WHEN invalid_parameter_value THEN
+	RAISE EXCEPTION 'time_zone "%" is not recognized', time_zone
+		USING ERRCODE = 'invalid_parameter_value', HINT = 'Use a name from pg_timezone_names, e.g. ''Europe/Berlin''.';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone name PostgreSQL knows; an error otherwise';
 
 CREATE FUNCTION @extschema@.alter_job(
 	name text,
@@ -882,13 +1325,16 @@ CREATE FUNCTION @extschema@.alter_job(
 	purchase_model text DEFAULT NULL,
 	spend_model text DEFAULT NULL,
 	timeout interval DEFAULT NULL,
-	source regclass DEFAULT NULL)
+	source regclass DEFAULT NULL,
+	time_zone text DEFAULT NULL,
+	full_refresh_every interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	j @extschema@.jobs;
+	scoring_changed boolean;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = alter_job.name FOR UPDATE;
 	IF NOT FOUND THEN
@@ -896,12 +1342,17 @@ BEGIN
 	END IF;
 	IF policy IS NOT NULL THEN PERFORM @extschema@.check_stage_policy(policy); END IF;
 	IF alert_rules IS NOT NULL THEN PERFORM @extschema@.check_alert_rules(alert_rules); END IF;
+	IF time_zone IS NOT NULL THEN PERFORM @extschema@.check_time_zone(time_zone); END IF;
 	IF schedule IS NOT NULL AND schedule <= interval '0' THEN
 		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 	END IF;
+	-- what the stored breakpoints and scores depend on: the next run is a
+	-- full refresh
+	scoring_changed := policy IS NOT NULL OR alert_rules IS NOT NULL OR purchase_model IS NOT NULL
+		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL;
 	UPDATE @extschema@.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
 		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL
@@ -913,27 +1364,41 @@ BEGIN
 		purchase_model = coalesce(alter_job.purchase_model, jobs.purchase_model),
 		spend_model = coalesce(alter_job.spend_model, jobs.spend_model),
 		timeout = coalesce(alter_job.timeout, jobs.timeout),
-		source = coalesce(alter_job.source::text, jobs.source)
+		source = coalesce(alter_job.source::text, jobs.source),
+		time_zone = coalesce(alter_job.time_zone, jobs.time_zone),
+		full_refresh_every = coalesce(alter_job.full_refresh_every, jobs.full_refresh_every),
+		last_full_refresh_at = CASE WHEN scoring_changed THEN NULL ELSE jobs.last_full_refresh_at END
 	WHERE jobs.job_id = j.job_id;
+	IF source IS NOT NULL AND source::text IS DISTINCT FROM j.source THEN
+		PERFORM @extschema@.drop_capture(j.job_id, j.source);
+		UPDATE @extschema@.jobs SET capture = j.incremental
+			AND @extschema@.install_capture(j.job_id, alter_job.source, j.customer_column)
+		WHERE jobs.job_id = j.job_id;
+	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass) IS
-'change a job; NULL arguments leave a setting as it is';
+COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval) IS
+'change a job; NULL arguments leave a setting as it is; a change to what scores depend on makes the next run a full refresh';
 
 CREATE FUNCTION @extschema@.drop_job(name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+	j @extschema@.jobs;
 BEGIN
-	DELETE FROM @extschema@.jobs WHERE jobs.name = drop_job.name;
+	DELETE FROM @extschema@.jobs WHERE jobs.name = drop_job.name RETURNING * INTO j;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF j.capture THEN
+		PERFORM @extschema@.drop_capture(j.job_id, j.source);
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.drop_job(text) IS
-'drop a job with its state, history, alerts and runs';
+'drop a job with its state, history, alerts, runs and capture triggers';
 
 -- record_job_failure: called by the worker in a fresh transaction when a run
 -- failed with an error its own handler could not catch (statement timeout,
@@ -959,36 +1424,209 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text) IS
 'record a failed run and schedule the next one (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
 
+CREATE FUNCTION @extschema@.acknowledge_alert(alert_id bigint)
+RETURNS boolean
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $fn$
+	UPDATE @extschema@.alerts a SET acknowledged_at = pg_catalog.now()
+	WHERE a.alert_id OPERATOR(pg_catalog.=) $1 AND a.acknowledged_at IS NULL
+	RETURNING true
+$fn$;
+COMMENT ON FUNCTION @extschema@.acknowledge_alert(bigint) IS 'mark an alert as handled';
+
+------------------------------------------------------------------------------
+-- Job runs: which customers to score, scoring them with the engine
+-- (clm.score_value, clm.breakpoints, clm.score), and writing what changed
+------------------------------------------------------------------------------
+
+-- job_compute: score the customers a run needs into the temporary table
+-- clm_run_new, as of as_of; nothing persistent is written except that the
+-- consumed change-capture rows are deleted (consume).
+--  * full: refit the models (unless stored ones are named), recompute the
+--    breakpoints and score every customer;
+--  * otherwise, with change capture: the customers whose transactions
+--    changed and those whose review time is due, against the stored models
+--    and breakpoints; without capture (a view, or incremental off): every
+--    customer, against the stored models and breakpoints.
+-- Rows that would not be written (nothing in them changed, not due, not
+-- changed) are left out of clm_run_new.  use_previous: take previous stages
+-- from the stored state (false for a preview as of a time before the last
+-- run).  Returns the scoring context and breakpoints used.
+CREATE FUNCTION @extschema@.job_compute(
+	j @extschema@.jobs, as_of timestamptz, refresh boolean, consume boolean, use_previous boolean,
+	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+	src regclass;
+	csrc regclass;
+	key_type text;
+	tx_sql text;
+	scan_all boolean;
+	keys text[];
+	policy jsonb := @extschema@.stage_policy_defaults() || j.policy;
+	purchase_kind text;
+	bgnbd @extschema@.bgnbd_model;
+	mbgnbd @extschema@.mbgnbd_model;
+	gg @extschema@.gamma_gamma_model;
+	fit_rows @extschema@.fit_data;
+BEGIN
+	src := to_regclass(j.source);
+	IF src IS NULL THEN
+		RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
+	END IF;
+	SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
+	FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.customer_column AND NOT a.attisdropped;
+	IF key_type IS NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
+	END IF;
+
+	-- 1. which customers
+	FOREACH tx_sql IN ARRAY ARRAY['clm_run_keys', 'clm_run_summary', 'clm_run_value', 'clm_run_new'] LOOP
+		IF to_regclass('pg_temp.' || tx_sql) IS NOT NULL THEN
+			EXECUTE format('DROP TABLE pg_temp.%I', tx_sql);
+		END IF;
+	END LOOP;
+	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
+	scan_all := refresh OR NOT j.incremental OR NOT j.capture;
+	IF consume THEN
+		WITH d AS (DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id RETURNING c.customer_id)
+		INSERT INTO clm_run_keys SELECT DISTINCT d.customer_id FROM d;
+		scan_all := scan_all OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL);
+	END IF;
+	IF NOT scan_all THEN
+		INSERT INTO clm_run_keys
+		SELECT s.customer_id FROM @extschema@.customer_state s
+		WHERE s.job_id = j.job_id AND s.next_review <= as_of
+		  AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = s.customer_id);
+		keys := ARRAY(SELECT k.customer_id FROM clm_run_keys k);
+	END IF;
+	ANALYZE clm_run_keys;
+
+	-- 2. their summaries, from all of their transactions up to as_of
+	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
+					 'WHERE t.%I IS NOT NULL AND t.%I <= $1',
+					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column, j.ts_column);
+	IF NOT scan_all THEN
+		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
+	END IF;
+	EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
+				   'SELECT (x.k)::text AS customer_id, @extschema@.customer_summary(x.ts, x.amount, $1, ''week'') AS s, '
+				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) AS act '
+				   'FROM (%s) x GROUP BY x.k', tx_sql)
+		USING as_of, keys, make_interval(secs => (policy ->> 'at_risk_days')::float8 * 86400);
+	-- prospects: known customers without a purchase
+	IF j.customers_source IS NOT NULL THEN
+		csrc := to_regclass(j.customers_source);
+		IF csrc IS NULL THEN
+			RAISE EXCEPTION 'customers source relation % does not exist', j.customers_source
+				USING ERRCODE = 'undefined_table';
+		END IF;
+		EXECUTE format('INSERT INTO clm_run_summary (customer_id) SELECT DISTINCT (c.%1$I)::text FROM %2$s c '
+					   'WHERE c.%1$I IS NOT NULL AND ($1 OR (c.%1$I)::text = ANY ($2)) '
+					   'AND NOT EXISTS (SELECT 1 FROM clm_run_summary s WHERE s.customer_id = (c.%1$I)::text)',
+					   j.customers_id_column, csrc)
+			USING scan_all, keys;
+	END IF;
+
+	-- 3. the models: stored ones by name, or fitted on every customer at a
+	-- full refresh (warm-started from the last fit); else the stored context
+	IF refresh THEN
+		IF j.purchase_model IS NOT NULL THEN
+			SELECT m.kind INTO purchase_kind FROM @extschema@.models m WHERE m.name = j.purchase_model;
+			IF purchase_kind = 'bgnbd' THEN
+				bgnbd := @extschema@.get_bgnbd_model(j.purchase_model);
+			ELSIF purchase_kind = 'mbgnbd' THEN
+				mbgnbd := @extschema@.get_mbgnbd_model(j.purchase_model);
+			ELSE
+				RAISE EXCEPTION 'purchase_model % is not a stored bgnbd or mbgnbd model', j.purchase_model
+					USING ERRCODE = 'undefined_object';
+			END IF;
+		END IF;
+		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
+			fit_rows := (SELECT @extschema@.fit_data((s.s).frequency, (s.s).recency, (s.s).tenure, (s.s).repeat_avg_amount)
+						 FROM clm_run_summary s WHERE (s.s).tenure > 0);
+		END IF;
+		IF j.purchase_model IS NULL THEN
+			mbgnbd := @extschema@.mbgnbd_fit(fit_rows, 0,
+				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END);
+		END IF;
+		IF j.spend_model IS NOT NULL THEN
+			gg := @extschema@.get_gamma_gamma_model(j.spend_model);
+		ELSE
+			gg := @extschema@.gamma_gamma_fit(fit_rows, 0,
+				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END);
+		END IF;
+		IF bgnbd IS NOT NULL THEN
+			ctx := @extschema@.scoring(bgnbd, gg, j.policy, j.alert_rules);
+		ELSE
+			ctx := @extschema@.scoring(mbgnbd, gg, j.policy, j.alert_rules);
+		END IF;
+	ELSE
+		ctx := j.scoring;
+	END IF;
+
+	CREATE TEMP TABLE clm_run_value ON COMMIT DROP AS
+	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
+	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
+	SELECT count(*) INTO scanned FROM clm_run_value;
+
+	-- 4. breakpoints over everyone at a full refresh, else the stored ones
+	IF refresh THEN
+		bp := (SELECT @extschema@.breakpoints(array_agg((v.s).days_since_last::float8), array_agg((v.s).orders::float8),
+											  array_agg((v.s).total_amount), array_agg(v.clv), j.alert_rules)
+			   FROM clm_run_value v WHERE v.s IS NOT NULL);
+	ELSE
+		bp := j.breakpoints;
+	END IF;
+
+	-- 5. score, against the previous state; keep the rows to write
+	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
+	SELECT v.customer_id, (v.s).*, v.p_alive, v.clv, sc.*,
+		   CASE WHEN use_previous THEN old.stage END AS prev_stage,
+		   CASE WHEN use_previous THEN old.stage_since END AS prev_since,
+		   CASE WHEN use_previous THEN old.high_value_at_risk END AS prev_hv,
+		   old.customer_id IS NOT NULL AND use_previous AS known,
+		   refresh OR old.customer_id IS NULL OR old.next_review <= as_of
+			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = v.customer_id)
+			   OR (old.first_purchase, old.last_purchase, old.orders, old.frequency, old.recency_weeks,
+				   old.total_amount, old.avg_amount, old.r, old.f, old.m, old.rfm_cell, old.segment, old.abc,
+				   old.stage)
+				  IS DISTINCT FROM
+				  ((v.s).first_purchase, (v.s).last_purchase, (v.s).orders, (v.s).frequency, (v.s).recency,
+				   (v.s).total_amount, (v.s).avg_amount, sc.r, sc.f, sc.m, sc.rfm_cell, sc.segment, sc.abc,
+				   sc.stage) AS must_write
+	FROM clm_run_value v
+	LEFT JOIN @extschema@.customer_state old ON old.job_id = j.job_id AND old.customer_id = v.customer_id
+	CROSS JOIN LATERAL @extschema@.score(v.s, v.act, v.p_alive, v.clv, ctx, bp, as_of,
+										 CASE WHEN use_previous THEN old.stage END) sc;
+	DELETE FROM clm_run_new n WHERE NOT n.must_write;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
+'score the customers a job run needs into the temporary table clm_run_new (used by clm.run_job_by_id and clm.preview_job)';
+
 -- run_job_by_id: one run of a job, in the caller's transaction.  The same
 -- code serves clm.run_job() and the background worker.  The work runs as
--- the job's owner (SET LOCAL ROLE) inside a subtransaction: an error rolls
--- the state back and is recorded as a failed run.
-CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual')
+-- the job's owner (SET LOCAL ROLE) in the job's time zone, inside a
+-- subtransaction: an error rolls the state back and is recorded as a
+-- failed run.
+CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual',
+	as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
 RETURNS @extschema@.job_runs
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
-SET extra_float_digits = 3
 AS $fn$
 #variable_conflict use_column
 DECLARE
 	j @extschema@.jobs;
 	run @extschema@.job_runs;
-	as_of timestamptz := now();
+	t timestamptz := coalesce(as_of, now());
 	caller name := current_user;
-	rules jsonb;
-	policy jsonb;
-	src regclass;
-	csrc regclass;
-	tx_sql text;
-	purchase_text text;
-	purchase_type text;
-	fit_rows @extschema@.fit_data;
-	spend_text text;
-	model_ok boolean := false;
-	p_alive_sql text := 'NULL::float8';
-	clv_sql text := 'NULL::float8';
-	window_days float8;
-	n_customers bigint;
+	is_full boolean;
+	c record;
 	n_alerts integer := 0;
 	a record;
 	err_msg text;
@@ -998,6 +1636,12 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
 	END IF;
+	IF t < j.last_as_of THEN
+		RAISE EXCEPTION 'as_of must not be before the job''s last run'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('The last run was as of %s; as_of is %s.', j.last_as_of, t),
+				  HINT = 'Use clm.preview_job() to see the state as of an earlier time.';
+	END IF;
 	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status)
 	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running')
 	RETURNING * INTO run;
@@ -1006,175 +1650,81 @@ BEGIN
 		IF j.owner <> caller THEN
 			EXECUTE format('SET LOCAL ROLE %I', j.owner);
 		END IF;
-		rules := @extschema@.check_alert_rules(j.alert_rules);
-		policy := @extschema@.stage_policy_defaults() || j.policy;
-		PERFORM @extschema@.check_stage_policy(policy);
-		window_days := (policy ->> 'at_risk_days')::float8;
+		PERFORM set_config('TimeZone', j.time_zone, true);
+		is_full := full_refresh OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
+			OR t >= j.last_full_refresh_at + j.full_refresh_every;
+		c := @extschema@.job_compute(j, t, is_full, true, true);
 
-		src := to_regclass(j.source);
-		IF src IS NULL THEN
-			RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
-		END IF;
-		-- group on the key as it is (cheaper to hash than text), cast per customer
-		tx_sql := format('SELECT %I AS customer_key, (%I)::timestamptz AS ts, (%I)::float8 AS amount '
-						 'FROM %s WHERE %I IS NOT NULL AND %I <= %L',
-						 j.customer_column, j.ts_column, j.amount_column, src,
-						 j.customer_column, j.ts_column, as_of);
-
-		-- 1. summary and activity trend per customer
-		IF to_regclass('pg_temp.clm_run_summary') IS NOT NULL THEN
-			DROP TABLE pg_temp.clm_run_summary;
-		END IF;
-		EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
-					   'SELECT (t.customer_key)::text AS customer_id, (@extschema@.customer_summary(t.ts, t.amount, %L, ''week'')).*, '
-					   '(@extschema@.activity_trend(t.ts, t.amount, %L, %L)).* '
-					   'FROM (%s) t GROUP BY t.customer_key',
-					   as_of, as_of, make_interval(secs => window_days * 86400), tx_sql);
-		-- prospects: known customers without a purchase
-		IF j.customers_source IS NOT NULL THEN
-			csrc := to_regclass(j.customers_source);
-			IF csrc IS NULL THEN
-				RAISE EXCEPTION 'customers source relation % does not exist', j.customers_source
-					USING ERRCODE = 'undefined_table';
-			END IF;
-			EXECUTE format('INSERT INTO clm_run_summary (customer_id) SELECT DISTINCT (c.%I)::text FROM %s c '
-						   'WHERE c.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clm_run_summary s '
-						   'WHERE s.customer_id = (c.%I)::text)',
-						   j.customers_id_column, csrc, j.customers_id_column, j.customers_id_column);
-		END IF;
-
-		-- 2. the CLV models: stored ones, or fitted on this run's customers
-		IF j.purchase_model IS NOT NULL THEN
-			SELECT m.kind INTO purchase_type FROM @extschema@.models m WHERE m.name = j.purchase_model;
-			IF purchase_type = 'bgnbd' THEN
-				purchase_text := @extschema@.get_bgnbd_model(j.purchase_model)::text;
-			ELSIF purchase_type = 'mbgnbd' THEN
-				purchase_text := @extschema@.get_mbgnbd_model(j.purchase_model)::text;
-			ELSE
-				RAISE EXCEPTION 'purchase_model % is not a stored bgnbd or mbgnbd model', j.purchase_model
-					USING ERRCODE = 'undefined_object';
-			END IF;
-		END IF;
-		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
-			-- one pass over the customers serves both fits
-			SELECT @extschema@.fit_data(s.frequency, s.recency, s.tenure, s.repeat_avg_amount) INTO fit_rows
-			FROM clm_run_summary s WHERE s.tenure > 0;
-		END IF;
-		-- fits start from the last run's models (a warm start; the full
-		-- search is the fallback), so a steady job refits quickly
-		IF j.purchase_model IS NULL THEN
-			purchase_type := 'mbgnbd';
-			purchase_text := @extschema@.mbgnbd_fit(fit_rows, 0,
-				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END)::text;
-			UPDATE @extschema@.jobs SET last_purchase_fit = purchase_text::@extschema@.mbgnbd_model
-			WHERE jobs.job_id = j.job_id;
-		END IF;
-		IF j.spend_model IS NOT NULL THEN
-			spend_text := @extschema@.get_gamma_gamma_model(j.spend_model)::text;
-		ELSE
-			spend_text := @extschema@.gamma_gamma_fit(fit_rows, 0,
-				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END)::text;
-			UPDATE @extschema@.jobs SET last_spend_fit = spend_text::@extschema@.gamma_gamma_model
-			WHERE jobs.job_id = j.job_id;
-		END IF;
-		IF purchase_text IS NOT NULL THEN
-			EXECUTE format('SELECT (%L::@extschema@.%s_model).converged', purchase_text, purchase_type) INTO model_ok;
-		END IF;
-		IF model_ok THEN
-			p_alive_sql := format('CASE WHEN s.tenure > 0 THEN @extschema@.p_alive(%L::@extschema@.%s_model, s.frequency, s.recency, s.tenure) END',
-								  purchase_text, purchase_type);
-			IF spend_text IS NOT NULL AND (spend_text::@extschema@.gamma_gamma_model).converged THEN
-				clv_sql := format('CASE WHEN s.tenure > 0 AND (s.frequency = 0 OR s.repeat_avg_amount > 0) THEN '
-								  '@extschema@.clv_estimate(%L::@extschema@.%s_model, %L::@extschema@.gamma_gamma_model, '
-								  's.frequency, s.recency, s.tenure, s.repeat_avg_amount, 12, 0.01) END',
-								  purchase_text, purchase_type, spend_text);
-			END IF;
-		END IF;
-
-		-- 3. scores, previous state, stage
-		IF to_regclass('pg_temp.clm_run_new') IS NOT NULL THEN
-			DROP TABLE pg_temp.clm_run_new;
-		END IF;
-		EXECUTE format($q$
-			CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
-			WITH s AS (
-				SELECT s.*, old.stage AS prev_stage, old.high_value_at_risk AS prev_hv,
-					   old.stage_since AS prev_since
-				FROM clm_run_summary s
-				LEFT JOIN @extschema@.customer_state old
-					   ON old.job_id = %s AND old.customer_id = s.customer_id),
-			scored AS (
-				SELECT s.*,
-					   @extschema@.rfm_score(s.days_since_last, s.orders, s.total_amount) OVER () AS rfm,
-					   @extschema@.abc_class(greatest(s.total_amount, 0)) OVER () AS abc,
-					   %s AS p_alive,
-					   %s AS clv,
-					   @extschema@.churn_risk(s.days_since_last, s.avg_days_between, s.orders) AS signal_risk
-				FROM s),
-			risk AS (
-				SELECT scored.*, coalesce(1 - scored.p_alive, scored.signal_risk) AS churn_risk,
-					   CASE WHEN scored.clv IS NOT NULL
-							THEN cume_dist() OVER (PARTITION BY scored.clv IS NULL ORDER BY scored.clv) END AS clv_rank
-				FROM scored)
-			SELECT risk.*,
-				   @extschema@.health_score(risk.signal_risk, risk.orders_ratio, risk.amount_ratio) AS health,
-				   coalesce(risk.clv_rank > 1 - %s AND risk.churn_risk >= %s, false) AS hv_at_risk,
-				   @extschema@.lifecycle_stage(risk.first_purchase, risk.last_purchase, risk.orders, %L,
-											   risk.churn_risk, risk.prev_stage, %L) AS stage
-			FROM risk
-		$q$, j.job_id, p_alive_sql, clv_sql,
-			 (rules ->> 'high_value_share')::float8, (rules ->> 'high_value_min_risk')::float8,
-			 as_of, policy);
-
-		-- 4. history, alerts (once per episode, with NOTIFY), state
+		-- history and alerts (once per episode, with NOTIFY)
 		INSERT INTO @extschema@.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
-		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, as_of, run.run_id
+		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, t, run.run_id
 		FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage;
 
 		FOR a IN
 			INSERT INTO @extschema@.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details)
-			SELECT j.job_id, n.customer_id, k.kind, as_of, clock_timestamp(), run.run_id,
+			SELECT j.job_id, n.customer_id, k.kind, t, clock_timestamp(), run.run_id,
 				   jsonb_build_object('from_stage', n.prev_stage, 'stage', n.stage,
 									  'churn_risk', n.churn_risk, 'clv', n.clv, 'health', n.health,
-									  'segment', (n.rfm).segment)
+									  'segment', n.segment)
 			FROM (SELECT * FROM clm_run_new n
-				  WHERE n.prev_stage IS DISTINCT FROM n.stage
-					 OR (n.hv_at_risk AND NOT coalesce(n.prev_hv, false))) n,
+				  WHERE n.known AND (n.prev_stage IS DISTINCT FROM n.stage
+									 OR (n.high_value_at_risk AND NOT coalesce(n.prev_hv, false)))) n,
 				 LATERAL (VALUES
 					('entered_at_risk', n.stage = 'at_risk' AND n.prev_stage <> 'at_risk'),
 					('churned', n.stage = 'churned' AND n.prev_stage <> 'churned'),
 					('reactivated', n.stage = 'reactivated' AND n.prev_stage <> 'reactivated'),
-					('high_value_at_risk', n.hv_at_risk AND n.prev_stage IS NOT NULL AND NOT coalesce(n.prev_hv, false))
+					('high_value_at_risk', n.high_value_at_risk AND NOT coalesce(n.prev_hv, false))
 				 ) AS k(kind, fires)
-			WHERE k.fires AND (rules ->> k.kind)::boolean
+			WHERE k.fires AND ((c.ctx).rules ->> k.kind)::boolean
 			ON CONFLICT (job_id, customer_id, kind, episode_start) DO NOTHING
 			RETURNING alerts.alert_id, alerts.customer_id, alerts.kind, alerts.details
 		LOOP
 			PERFORM pg_notify('clm_alerts', (jsonb_build_object(
 				'alert_id', a.alert_id, 'job', j.name, 'customer_id', a.customer_id,
-				'kind', a.kind, 'raised_at', as_of) || a.details)::text);
+				'kind', a.kind, 'raised_at', t) || a.details)::text);
 			n_alerts := n_alerts + 1;
 		END LOOP;
 
-		-- the state is rewritten as a whole: one DELETE and one INSERT are far
-		-- cheaper than a per-row upsert, and customers gone from the source go
-		DELETE FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id;
+		-- the state: customers gone from the source go; changed rows are
+		-- updated in place, new ones inserted; unchanged rows are not touched
+		DELETE FROM @extschema@.customer_state cs
+		WHERE cs.job_id = j.job_id
+		  AND (is_full OR NOT j.incremental OR NOT j.capture
+			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = cs.customer_id OR k.customer_id IS NULL))
+		  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		UPDATE @extschema@.customer_state cs SET
+			first_purchase = n.first_purchase, last_purchase = n.last_purchase, orders = n.orders,
+			frequency = n.frequency, recency_weeks = n.recency, tenure_weeks = n.tenure,
+			days_since_last = n.days_since_last, total_amount = n.total_amount, avg_amount = n.avg_amount,
+			r = n.r, f = n.f, m = n.m, rfm_cell = n.rfm_cell, segment = n.segment, abc = n.abc,
+			p_alive = n.p_alive, clv = n.clv, churn_risk = n.churn_risk, health = n.health, stage = n.stage,
+			stage_since = CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN cs.stage_since ELSE t END,
+			high_value_at_risk = n.high_value_at_risk, scored_at = t, next_review = n.next_review
+		FROM clm_run_new n
+		WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id;
 		INSERT INTO @extschema@.customer_state (
 			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
 			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
-			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, updated_at)
+			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, scored_at, next_review)
 		SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
 			   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
-			   (n.rfm).r, (n.rfm).f, (n.rfm).m, (n.rfm).cell, (n.rfm).segment, n.abc,
-			   n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
-			   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE as_of END,
-			   n.hv_at_risk, as_of
+			   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health,
+			   n.stage, t, n.high_value_at_risk, t, n.next_review
 		FROM clm_run_new n
+		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.customer_state cs
+						  WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id)
 		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
-		SELECT count(*) INTO n_customers FROM clm_run_new;
 
+		UPDATE @extschema@.jobs SET
+			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
+			last_full_refresh_at = CASE WHEN is_full THEN t ELSE jobs.last_full_refresh_at END,
+			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL THEN (c.ctx).purchase_mbgnbd
+									 ELSE jobs.last_purchase_fit END,
+			last_spend_fit = CASE WHEN is_full AND jobs.spend_model IS NULL THEN (c.ctx).spend
+								  ELSE jobs.last_spend_fit END
+		WHERE jobs.job_id = j.job_id;
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
-			customers = n_customers, alerts = n_alerts
+			customers = c.scanned, alerts = n_alerts
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	EXCEPTION WHEN OTHERS THEN
@@ -1184,15 +1734,15 @@ BEGIN
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	END;
-	UPDATE @extschema@.jobs SET last_run_at = as_of, next_run_at = as_of + j.schedule
+	UPDATE @extschema@.jobs SET last_run_at = now(), next_run_at = now() + j.schedule
 	WHERE jobs.job_id = j.job_id;
 	RETURN run;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text) IS
-'run a job now (the worker''s code path); returns its clm.job_runs row';
+COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text, timestamptz, boolean) IS
+'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row';
 
-CREATE FUNCTION @extschema@.run_job(name text)
+CREATE FUNCTION @extschema@.run_job(name text, as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
 RETURNS @extschema@.job_runs
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -1204,21 +1754,51 @@ BEGIN
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
 	END IF;
-	RETURN @extschema@.run_job_by_id(id, 'manual');
+	RETURN @extschema@.run_job_by_id(id, 'manual', as_of, full_refresh);
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.run_job(text) IS
-'run a job now, through the same code as the background worker; returns its clm.job_runs row';
+COMMENT ON FUNCTION @extschema@.run_job(text, timestamptz, boolean) IS
+'run a job now, through the same code as the background worker, as of as_of (default now()); full_refresh: refit, recompute breakpoints and rescore everyone; returns its clm.job_runs row';
 
-CREATE FUNCTION @extschema@.acknowledge_alert(alert_id bigint)
-RETURNS boolean
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
+-- preview_job: what a full refresh as of a chosen time would store, without
+-- writing anything (previous stages from the stored state when as_of is not
+-- before the last run)
+CREATE FUNCTION @extschema@.preview_job(name text, as_of timestamptz DEFAULT NULL)
+RETURNS SETOF @extschema@.customer_state
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $fn$
-	UPDATE @extschema@.alerts a SET acknowledged_at = pg_catalog.now()
-	WHERE a.alert_id OPERATOR(pg_catalog.=) $1 AND a.acknowledged_at IS NULL
-	RETURNING true
+#variable_conflict use_column
+DECLARE
+	j @extschema@.jobs;
+	t timestamptz := coalesce(as_of, now());
+	caller name := current_user;
+	tz text := current_setting('TimeZone');
+	role_before text := current_setting('role');
+	c record;
+BEGIN
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF j.owner <> caller THEN
+		EXECUTE format('SET LOCAL ROLE %I', j.owner);
+	END IF;
+	PERFORM set_config('TimeZone', j.time_zone, true);
+	c := @extschema@.job_compute(j, t, true, false, j.last_as_of IS NOT NULL AND t >= j.last_as_of);
+	RETURN QUERY
+	SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
+		   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
+		   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
+		   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE t END,
+		   n.high_value_at_risk, t, n.next_review
+	FROM clm_run_new n ORDER BY n.customer_id;
+	PERFORM set_config('TimeZone', tz, true);
+	PERFORM set_config('role', role_before, true);
+END
 $fn$;
-COMMENT ON FUNCTION @extschema@.acknowledge_alert(bigint) IS 'mark an alert as handled';
+COMMENT ON FUNCTION @extschema@.preview_job(text, timestamptz) IS
+'the rows a full refresh of the job as of as_of would store in clm.customer_state, without writing anything';
 
 -- Dashboards.  Views run with their owner's rights, so they filter to the
 -- caller's jobs themselves (superusers see all), like the tables' policies.

@@ -22,7 +22,7 @@ FROM clm.jobs;
 -- no alerts (nothing changed yet)
 SELECT status, customers, alerts, error FROM clm.run_job('shop');
 SELECT customer_id, orders, stage, segment IS NOT NULL AS has_segment, churn_risk BETWEEN 0 AND 1 AS risk_ok,
-	   stage_since = updated_at AS since_now
+	   stage_since = scored_at AS since_now
 FROM clm.customer_state ORDER BY customer_id;
 SELECT customer_id, from_stage, to_stage FROM clm.stage_history ORDER BY customer_id, id;
 SELECT count(*) AS alerts FROM clm.alerts;

@@ -23,12 +23,32 @@ CREATE TABLE @extschema@.jobs (
 	last_run_at timestamptz,
 	next_run_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	last_purchase_fit @extschema@.mbgnbd_model,
-	last_spend_fit @extschema@.gamma_gamma_model
+	last_spend_fit @extschema@.gamma_gamma_model,
+	time_zone text NOT NULL DEFAULT pg_catalog.current_setting('TimeZone'),
+	incremental boolean NOT NULL DEFAULT true,
+	full_refresh_every interval NOT NULL DEFAULT '1 day' CHECK (full_refresh_every > interval '0'),
+	capture boolean NOT NULL DEFAULT false,
+	last_as_of timestamptz,
+	last_full_refresh_at timestamptz,
+	scoring @extschema@.scoring,
+	breakpoints @extschema@.breakpoints
 );
 COMMENT ON TABLE @extschema@.jobs IS
 'scheduled reclassification jobs: each belongs to and runs as its owner';
 COMMENT ON COLUMN @extschema@.jobs.last_purchase_fit IS
 'the models fitted by the last run (when the job fits its own); the next run starts from them';
+COMMENT ON COLUMN @extschema@.jobs.time_zone IS
+'the time zone every run of the job uses (purchases collapse per local day; day and review times are local); set from the creating session''s TimeZone';
+COMMENT ON COLUMN @extschema@.jobs.incremental IS
+'true: a run rescans only customers whose transactions changed (change capture) or whose review time is due; false: every run rescans every customer (still writing only changed rows)';
+COMMENT ON COLUMN @extschema@.jobs.full_refresh_every IS
+'how often a run is a full refresh: refit the models, recompute the breakpoints, rescore everyone';
+COMMENT ON COLUMN @extschema@.jobs.capture IS
+'whether change-capture triggers are installed on the source (a table); false for views: runs then scan the whole source';
+COMMENT ON COLUMN @extschema@.jobs.scoring IS
+'the models, policy and alert rules of the last full refresh, used by the incremental runs until the next one';
+COMMENT ON COLUMN @extschema@.jobs.breakpoints IS
+'the RFM, ABC and high-value breakpoints of the last full refresh, used by the incremental runs until the next one';
 
 CREATE TABLE @extschema@.job_runs (
 	run_id bigserial PRIMARY KEY,
@@ -73,10 +93,29 @@ CREATE TABLE @extschema@.customer_state (
 	stage @extschema@.stage NOT NULL,
 	stage_since timestamptz NOT NULL,
 	high_value_at_risk boolean NOT NULL DEFAULT false,
-	updated_at timestamptz NOT NULL,
+	scored_at timestamptz NOT NULL,
+	next_review timestamptz,
 	PRIMARY KEY (job_id, customer_id)
 );
-COMMENT ON TABLE @extschema@.customer_state IS 'current state of every customer of every job';
+CREATE INDEX customer_state_review ON @extschema@.customer_state (job_id, next_review);
+COMMENT ON TABLE @extschema@.customer_state IS
+'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.customer_state_live gives them as of now)';
+COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
+'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
+COMMENT ON COLUMN @extschema@.customer_state.next_review IS
+'when the stage, R score or high-value flag can next change if the customer buys nothing (NULL: never); an incremental run rescores customers whose review is due';
+
+-- job_changes: the customer keys whose transactions changed since the last
+-- run, written by the capture triggers on a job's source (customer_id NULL:
+-- rescan everything, after TRUNCATE).  Anyone who may write the source may
+-- append here; only the job's owner reads and consumes.
+CREATE TABLE @extschema@.job_changes (
+	job_id bigint NOT NULL,
+	customer_id text
+);
+CREATE INDEX ON @extschema@.job_changes (job_id);
+COMMENT ON TABLE @extschema@.job_changes IS
+'customers whose transactions changed since the last run of a job (capture triggers append, runs consume); customer_id NULL asks for a full rescan';
 
 CREATE TABLE @extschema@.stage_history (
 	id bigserial PRIMARY KEY,
@@ -113,6 +152,7 @@ BEGIN
 	DELETE FROM @extschema@.customer_state s WHERE s.job_id = OLD.job_id;
 	DELETE FROM @extschema@.stage_history h WHERE h.job_id = OLD.job_id;
 	DELETE FROM @extschema@.alerts a WHERE a.job_id = OLD.job_id;
+	DELETE FROM @extschema@.job_changes c WHERE c.job_id = OLD.job_id;
 	RETURN OLD;
 END
 $fn$;
@@ -130,6 +170,7 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_history', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alerts_alert_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_changes', '');
 
 -- Row-level security: users see and change only their own jobs and what
 -- belongs to them; superusers (and the extension owner) see everything.
@@ -149,6 +190,13 @@ CREATE POLICY stage_history_owner ON @extschema@.stage_history
 ALTER TABLE @extschema@.alerts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY alerts_owner ON @extschema@.alerts
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
+ALTER TABLE @extschema@.job_changes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY job_changes_append ON @extschema@.job_changes FOR INSERT WITH CHECK (true);
+CREATE POLICY job_changes_owner ON @extschema@.job_changes FOR SELECT
+	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
+CREATE POLICY job_changes_consume ON @extschema@.job_changes FOR DELETE
+	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
+GRANT SELECT, INSERT, DELETE ON @extschema@.job_changes TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.jobs, @extschema@.job_runs,
 	@extschema@.customer_state, @extschema@.stage_history, @extschema@.alerts TO PUBLIC;
 GRANT USAGE ON SEQUENCE @extschema@.jobs_job_id_seq, @extschema@.job_runs_run_id_seq,
@@ -214,6 +262,115 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.check_job_source(regclass, text[]) IS
 'error unless the relation has all the named columns';
 
+-- Change capture: statement-level triggers with transition tables append
+-- the keys of changed customers to clm.job_changes, in the writer's own
+-- transaction (so a change is seen by the first run that starts after it
+-- commits).  TRUNCATE asks for a full rescan.
+CREATE FUNCTION @extschema@.capture_changes()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		INSERT INTO @extschema@.job_changes (job_id, customer_id) VALUES (TG_ARGV[0]::bigint, NULL);
+		RETURN NULL;
+	END IF;
+	IF TG_OP IN ('INSERT', 'UPDATE') THEN
+		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
+					   'SELECT DISTINCT $1, (n.%1$I)::text FROM clm_new n WHERE n.%1$I IS NOT NULL', TG_ARGV[1])
+			USING TG_ARGV[0]::bigint;
+	END IF;
+	IF TG_OP IN ('UPDATE', 'DELETE') THEN
+		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
+					   'SELECT DISTINCT $1, (o.%1$I)::text FROM clm_old o WHERE o.%1$I IS NOT NULL', TG_ARGV[1])
+			USING TG_ARGV[0]::bigint;
+	END IF;
+	RETURN NULL;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.capture_changes() IS
+'trigger: record the customers whose transactions an INSERT, UPDATE or DELETE changed (arguments: job id, customer column), or a full rescan after TRUNCATE';
+
+-- install_capture: the four capture triggers on a table source; false (and
+-- a NOTICE) when the source is not a table or the caller may not add
+-- triggers to it, in which case every run scans the whole source
+CREATE FUNCTION @extschema@.install_capture(job_id bigint, source regclass, customer_column text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	ev record;
+BEGIN
+	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = source) NOT IN ('r', 'p') THEN
+		RAISE NOTICE '% is not a table: its job will scan it whole on every run', source;
+		RETURN false;
+	END IF;
+	IF NOT has_table_privilege(source, 'TRIGGER') THEN
+		RAISE NOTICE 'no TRIGGER privilege on %: its job will scan it whole on every run', source
+			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, capture => true).';
+		RETURN false;
+	END IF;
+	FOR ev IN SELECT * FROM (VALUES ('ins', 'INSERT', 'REFERENCING NEW TABLE AS clm_new FOR EACH STATEMENT'),
+								   ('upd', 'UPDATE', 'REFERENCING OLD TABLE AS clm_old NEW TABLE AS clm_new FOR EACH STATEMENT'),
+								   ('del', 'DELETE', 'REFERENCING OLD TABLE AS clm_old FOR EACH STATEMENT'),
+								   ('trunc', 'TRUNCATE', 'FOR EACH STATEMENT')) v(tag, event, clause)
+	LOOP
+		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s EXECUTE FUNCTION @extschema@.capture_changes(%L, %L)',
+					   'clm_capture_' || job_id || '_' || ev.tag, ev.event, source, ev.clause,
+					   job_id, customer_column);
+	END LOOP;
+	RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.install_capture(bigint, regclass, text) IS
+'add the change-capture triggers of a job to its source table; false when the source is a view or the caller lacks the TRIGGER privilege';
+
+-- drop_capture: remove a job's capture triggers (dropping a trigger needs
+-- the table's ownership: otherwise a WARNING says who must do it)
+CREATE FUNCTION @extschema@.drop_capture(job_id bigint, source text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	rel regclass := to_regclass(source);
+	tg text;
+BEGIN
+	IF rel IS NULL THEN
+		RETURN;
+	END IF;
+	FOR tg IN SELECT t.tgname FROM pg_trigger t
+			  WHERE t.tgrelid = rel AND t.tgname LIKE 'clm\_capture\_' || job_id || '\_%'
+	LOOP
+		BEGIN
+			EXECUTE format('DROP TRIGGER %I ON %s', tg, rel);
+		EXCEPTION WHEN insufficient_privilege THEN
+			RAISE WARNING 'could not drop trigger % on %', tg, rel
+				USING HINT = 'The table owner must drop it: its rows would still be recorded in clm.job_changes.';
+		END;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.drop_capture(bigint, text) IS
+'remove the change-capture triggers of a job from its source';
+
+-- has_key_index: whether some index of the source starts with the customer
+-- column (an incremental run reads a changed customer's transactions by key)
+CREATE FUNCTION @extschema@.has_key_index(source regclass, customer_column text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT EXISTS (
+		SELECT 1 FROM pg_catalog.pg_index i JOIN pg_catalog.pg_attribute a
+			ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid
+		   AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+		WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2)
+$fn$;
+COMMENT ON FUNCTION @extschema@.has_key_index(regclass, text) IS
+'whether an index of the relation has the customer column first';
+
 CREATE FUNCTION @extschema@.create_job(
 	name text,
 	source regclass,
@@ -228,13 +385,17 @@ CREATE FUNCTION @extschema@.create_job(
 	spend_model text DEFAULT NULL,
 	alert_rules jsonb DEFAULT '{}',
 	timeout interval DEFAULT NULL,
-	enabled boolean DEFAULT true)
+	enabled boolean DEFAULT true,
+	time_zone text DEFAULT NULL,
+	incremental boolean DEFAULT true,
+	full_refresh_every interval DEFAULT '1 day')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	id bigint;
+	tz text := coalesce(time_zone, current_setting('TimeZone'));
 BEGIN
 	IF name IS NULL OR source IS NULL OR schedule IS NULL THEN
 		RAISE EXCEPTION 'name, source and schedule must not be NULL' USING ERRCODE = 'invalid_parameter_value';
@@ -242,6 +403,7 @@ BEGIN
 	IF schedule <= interval '0' THEN
 		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
+	PERFORM @extschema@.check_time_zone(tz);
 	PERFORM @extschema@.check_job_source(source, customer_column, ts_column, amount_column);
 	IF customers_source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(customers_source, customers_id_column);
@@ -250,17 +412,41 @@ BEGIN
 	PERFORM @extschema@.check_alert_rules(coalesce(alert_rules, '{}'));
 	INSERT INTO @extschema@.jobs AS j (name, source, customer_column, ts_column, amount_column,
 		customers_source, customers_id_column, schedule, policy, purchase_model, spend_model,
-		alert_rules, timeout, enabled)
+		alert_rules, timeout, enabled, time_zone, incremental, full_refresh_every)
 	VALUES (create_job.name, source::text, customer_column, ts_column, amount_column,
 		customers_source::text, CASE WHEN customers_source IS NOT NULL THEN customers_id_column END,
 		schedule, coalesce(policy, '{}'), purchase_model, spend_model,
-		coalesce(alert_rules, '{}'), timeout, coalesce(enabled, true))
+		coalesce(alert_rules, '{}'), timeout, coalesce(enabled, true), tz,
+		coalesce(incremental, true), coalesce(full_refresh_every, '1 day'))
 	RETURNING j.job_id INTO id;
+	IF coalesce(incremental, true) THEN
+		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
+		WHERE j.job_id = id;
+		IF NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
+			RAISE WARNING 'no index on %(%): incremental runs read changed customers by key', source, customer_column
+				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
+		END IF;
+	END IF;
 	RETURN id;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean) IS
-'create a reclassification job owned by the current user; returns its id';
+COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval) IS
+'create a reclassification job owned by the current user, with change capture on a table source; returns its id';
+
+CREATE FUNCTION @extschema@.check_time_zone(time_zone text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	PERFORM now() AT TIME ZONE time_zone;
+	RETURN true;
+EXCEPTION WHEN invalid_parameter_value THEN
+	RAISE EXCEPTION 'time_zone "%" is not recognized', time_zone
+		USING ERRCODE = 'invalid_parameter_value', HINT = 'Use a name from pg_timezone_names, e.g. ''Europe/Berlin''.';
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone name PostgreSQL knows; an error otherwise';
 
 CREATE FUNCTION @extschema@.alter_job(
 	name text,
@@ -271,13 +457,16 @@ CREATE FUNCTION @extschema@.alter_job(
 	purchase_model text DEFAULT NULL,
 	spend_model text DEFAULT NULL,
 	timeout interval DEFAULT NULL,
-	source regclass DEFAULT NULL)
+	source regclass DEFAULT NULL,
+	time_zone text DEFAULT NULL,
+	full_refresh_every interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	j @extschema@.jobs;
+	scoring_changed boolean;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = alter_job.name FOR UPDATE;
 	IF NOT FOUND THEN
@@ -285,12 +474,17 @@ BEGIN
 	END IF;
 	IF policy IS NOT NULL THEN PERFORM @extschema@.check_stage_policy(policy); END IF;
 	IF alert_rules IS NOT NULL THEN PERFORM @extschema@.check_alert_rules(alert_rules); END IF;
+	IF time_zone IS NOT NULL THEN PERFORM @extschema@.check_time_zone(time_zone); END IF;
 	IF schedule IS NOT NULL AND schedule <= interval '0' THEN
 		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 	END IF;
+	-- what the stored breakpoints and scores depend on: the next run is a
+	-- full refresh
+	scoring_changed := policy IS NOT NULL OR alert_rules IS NOT NULL OR purchase_model IS NOT NULL
+		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL;
 	UPDATE @extschema@.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
 		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL
@@ -302,27 +496,41 @@ BEGIN
 		purchase_model = coalesce(alter_job.purchase_model, jobs.purchase_model),
 		spend_model = coalesce(alter_job.spend_model, jobs.spend_model),
 		timeout = coalesce(alter_job.timeout, jobs.timeout),
-		source = coalesce(alter_job.source::text, jobs.source)
+		source = coalesce(alter_job.source::text, jobs.source),
+		time_zone = coalesce(alter_job.time_zone, jobs.time_zone),
+		full_refresh_every = coalesce(alter_job.full_refresh_every, jobs.full_refresh_every),
+		last_full_refresh_at = CASE WHEN scoring_changed THEN NULL ELSE jobs.last_full_refresh_at END
 	WHERE jobs.job_id = j.job_id;
+	IF source IS NOT NULL AND source::text IS DISTINCT FROM j.source THEN
+		PERFORM @extschema@.drop_capture(j.job_id, j.source);
+		UPDATE @extschema@.jobs SET capture = j.incremental
+			AND @extschema@.install_capture(j.job_id, alter_job.source, j.customer_column)
+		WHERE jobs.job_id = j.job_id;
+	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass) IS
-'change a job; NULL arguments leave a setting as it is';
+COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval) IS
+'change a job; NULL arguments leave a setting as it is; a change to what scores depend on makes the next run a full refresh';
 
 CREATE FUNCTION @extschema@.drop_job(name text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+	j @extschema@.jobs;
 BEGIN
-	DELETE FROM @extschema@.jobs WHERE jobs.name = drop_job.name;
+	DELETE FROM @extschema@.jobs WHERE jobs.name = drop_job.name RETURNING * INTO j;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF j.capture THEN
+		PERFORM @extschema@.drop_capture(j.job_id, j.source);
 	END IF;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.drop_job(text) IS
-'drop a job with its state, history, alerts and runs';
+'drop a job with its state, history, alerts, runs and capture triggers';
 
 -- record_job_failure: called by the worker in a fresh transaction when a run
 -- failed with an error its own handler could not catch (statement timeout,
@@ -347,257 +555,6 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text) IS
 'record a failed run and schedule the next one (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
-
--- run_job_by_id: one run of a job, in the caller's transaction.  The same
--- code serves clm.run_job() and the background worker.  The work runs as
--- the job's owner (SET LOCAL ROLE) inside a subtransaction: an error rolls
--- the state back and is recorded as a failed run.
-CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual')
-RETURNS @extschema@.job_runs
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-SET extra_float_digits = 3
-AS $fn$
-#variable_conflict use_column
-DECLARE
-	j @extschema@.jobs;
-	run @extschema@.job_runs;
-	as_of timestamptz := now();
-	caller name := current_user;
-	rules jsonb;
-	policy jsonb;
-	src regclass;
-	csrc regclass;
-	tx_sql text;
-	purchase_text text;
-	purchase_type text;
-	fit_rows @extschema@.fit_data;
-	spend_text text;
-	model_ok boolean := false;
-	p_alive_sql text := 'NULL::float8';
-	clv_sql text := 'NULL::float8';
-	window_days float8;
-	n_customers bigint;
-	n_alerts integer := 0;
-	a record;
-	err_msg text;
-	err_state text;
-BEGIN
-	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
-	END IF;
-	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status)
-	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running')
-	RETURNING * INTO run;
-
-	BEGIN
-		IF j.owner <> caller THEN
-			EXECUTE format('SET LOCAL ROLE %I', j.owner);
-		END IF;
-		rules := @extschema@.check_alert_rules(j.alert_rules);
-		policy := @extschema@.stage_policy_defaults() || j.policy;
-		PERFORM @extschema@.check_stage_policy(policy);
-		window_days := (policy ->> 'at_risk_days')::float8;
-
-		src := to_regclass(j.source);
-		IF src IS NULL THEN
-			RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
-		END IF;
-		-- group on the key as it is (cheaper to hash than text), cast per customer
-		tx_sql := format('SELECT %I AS customer_key, (%I)::timestamptz AS ts, (%I)::float8 AS amount '
-						 'FROM %s WHERE %I IS NOT NULL AND %I <= %L',
-						 j.customer_column, j.ts_column, j.amount_column, src,
-						 j.customer_column, j.ts_column, as_of);
-
-		-- 1. summary and activity trend per customer
-		IF to_regclass('pg_temp.clm_run_summary') IS NOT NULL THEN
-			DROP TABLE pg_temp.clm_run_summary;
-		END IF;
-		EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
-					   'SELECT (t.customer_key)::text AS customer_id, (@extschema@.customer_summary(t.ts, t.amount, %L, ''week'')).*, '
-					   '(@extschema@.activity_trend(t.ts, t.amount, %L, %L)).* '
-					   'FROM (%s) t GROUP BY t.customer_key',
-					   as_of, as_of, make_interval(secs => window_days * 86400), tx_sql);
-		-- prospects: known customers without a purchase
-		IF j.customers_source IS NOT NULL THEN
-			csrc := to_regclass(j.customers_source);
-			IF csrc IS NULL THEN
-				RAISE EXCEPTION 'customers source relation % does not exist', j.customers_source
-					USING ERRCODE = 'undefined_table';
-			END IF;
-			EXECUTE format('INSERT INTO clm_run_summary (customer_id) SELECT DISTINCT (c.%I)::text FROM %s c '
-						   'WHERE c.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM clm_run_summary s '
-						   'WHERE s.customer_id = (c.%I)::text)',
-						   j.customers_id_column, csrc, j.customers_id_column, j.customers_id_column);
-		END IF;
-
-		-- 2. the CLV models: stored ones, or fitted on this run's customers
-		IF j.purchase_model IS NOT NULL THEN
-			SELECT m.kind INTO purchase_type FROM @extschema@.models m WHERE m.name = j.purchase_model;
-			IF purchase_type = 'bgnbd' THEN
-				purchase_text := @extschema@.get_bgnbd_model(j.purchase_model)::text;
-			ELSIF purchase_type = 'mbgnbd' THEN
-				purchase_text := @extschema@.get_mbgnbd_model(j.purchase_model)::text;
-			ELSE
-				RAISE EXCEPTION 'purchase_model % is not a stored bgnbd or mbgnbd model', j.purchase_model
-					USING ERRCODE = 'undefined_object';
-			END IF;
-		END IF;
-		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
-			-- one pass over the customers serves both fits
-			SELECT @extschema@.fit_data(s.frequency, s.recency, s.tenure, s.repeat_avg_amount) INTO fit_rows
-			FROM clm_run_summary s WHERE s.tenure > 0;
-		END IF;
-		-- fits start from the last run's models (a warm start; the full
-		-- search is the fallback), so a steady job refits quickly
-		IF j.purchase_model IS NULL THEN
-			purchase_type := 'mbgnbd';
-			purchase_text := @extschema@.mbgnbd_fit(fit_rows, 0,
-				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END)::text;
-			UPDATE @extschema@.jobs SET last_purchase_fit = purchase_text::@extschema@.mbgnbd_model
-			WHERE jobs.job_id = j.job_id;
-		END IF;
-		IF j.spend_model IS NOT NULL THEN
-			spend_text := @extschema@.get_gamma_gamma_model(j.spend_model)::text;
-		ELSE
-			spend_text := @extschema@.gamma_gamma_fit(fit_rows, 0,
-				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END)::text;
-			UPDATE @extschema@.jobs SET last_spend_fit = spend_text::@extschema@.gamma_gamma_model
-			WHERE jobs.job_id = j.job_id;
-		END IF;
-		IF purchase_text IS NOT NULL THEN
-			EXECUTE format('SELECT (%L::@extschema@.%s_model).converged', purchase_text, purchase_type) INTO model_ok;
-		END IF;
-		IF model_ok THEN
-			p_alive_sql := format('CASE WHEN s.tenure > 0 THEN @extschema@.p_alive(%L::@extschema@.%s_model, s.frequency, s.recency, s.tenure) END',
-								  purchase_text, purchase_type);
-			IF spend_text IS NOT NULL AND (spend_text::@extschema@.gamma_gamma_model).converged THEN
-				clv_sql := format('CASE WHEN s.tenure > 0 AND (s.frequency = 0 OR s.repeat_avg_amount > 0) THEN '
-								  '@extschema@.clv_estimate(%L::@extschema@.%s_model, %L::@extschema@.gamma_gamma_model, '
-								  's.frequency, s.recency, s.tenure, s.repeat_avg_amount, 12, 0.01) END',
-								  purchase_text, purchase_type, spend_text);
-			END IF;
-		END IF;
-
-		-- 3. scores, previous state, stage
-		IF to_regclass('pg_temp.clm_run_new') IS NOT NULL THEN
-			DROP TABLE pg_temp.clm_run_new;
-		END IF;
-		EXECUTE format($q$
-			CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
-			WITH s AS (
-				SELECT s.*, old.stage AS prev_stage, old.high_value_at_risk AS prev_hv,
-					   old.stage_since AS prev_since
-				FROM clm_run_summary s
-				LEFT JOIN @extschema@.customer_state old
-					   ON old.job_id = %s AND old.customer_id = s.customer_id),
-			scored AS (
-				SELECT s.*,
-					   @extschema@.rfm_score(s.days_since_last, s.orders, s.total_amount) OVER () AS rfm,
-					   @extschema@.abc_class(greatest(s.total_amount, 0)) OVER () AS abc,
-					   %s AS p_alive,
-					   %s AS clv,
-					   @extschema@.churn_risk(s.days_since_last, s.avg_days_between, s.orders) AS signal_risk
-				FROM s),
-			risk AS (
-				SELECT scored.*, coalesce(1 - scored.p_alive, scored.signal_risk) AS churn_risk,
-					   CASE WHEN scored.clv IS NOT NULL
-							THEN cume_dist() OVER (PARTITION BY scored.clv IS NULL ORDER BY scored.clv) END AS clv_rank
-				FROM scored)
-			SELECT risk.*,
-				   @extschema@.health_score(risk.signal_risk, risk.orders_ratio, risk.amount_ratio) AS health,
-				   coalesce(risk.clv_rank > 1 - %s AND risk.churn_risk >= %s, false) AS hv_at_risk,
-				   @extschema@.lifecycle_stage(risk.first_purchase, risk.last_purchase, risk.orders, %L,
-											   risk.churn_risk, risk.prev_stage, %L) AS stage
-			FROM risk
-		$q$, j.job_id, p_alive_sql, clv_sql,
-			 (rules ->> 'high_value_share')::float8, (rules ->> 'high_value_min_risk')::float8,
-			 as_of, policy);
-
-		-- 4. history, alerts (once per episode, with NOTIFY), state
-		INSERT INTO @extschema@.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
-		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, as_of, run.run_id
-		FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage;
-
-		FOR a IN
-			INSERT INTO @extschema@.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details)
-			SELECT j.job_id, n.customer_id, k.kind, as_of, clock_timestamp(), run.run_id,
-				   jsonb_build_object('from_stage', n.prev_stage, 'stage', n.stage,
-									  'churn_risk', n.churn_risk, 'clv', n.clv, 'health', n.health,
-									  'segment', (n.rfm).segment)
-			FROM (SELECT * FROM clm_run_new n
-				  WHERE n.prev_stage IS DISTINCT FROM n.stage
-					 OR (n.hv_at_risk AND NOT coalesce(n.prev_hv, false))) n,
-				 LATERAL (VALUES
-					('entered_at_risk', n.stage = 'at_risk' AND n.prev_stage <> 'at_risk'),
-					('churned', n.stage = 'churned' AND n.prev_stage <> 'churned'),
-					('reactivated', n.stage = 'reactivated' AND n.prev_stage <> 'reactivated'),
-					('high_value_at_risk', n.hv_at_risk AND n.prev_stage IS NOT NULL AND NOT coalesce(n.prev_hv, false))
-				 ) AS k(kind, fires)
-			WHERE k.fires AND (rules ->> k.kind)::boolean
-			ON CONFLICT (job_id, customer_id, kind, episode_start) DO NOTHING
-			RETURNING alerts.alert_id, alerts.customer_id, alerts.kind, alerts.details
-		LOOP
-			PERFORM pg_notify('clm_alerts', (jsonb_build_object(
-				'alert_id', a.alert_id, 'job', j.name, 'customer_id', a.customer_id,
-				'kind', a.kind, 'raised_at', as_of) || a.details)::text);
-			n_alerts := n_alerts + 1;
-		END LOOP;
-
-		-- the state is rewritten as a whole: one DELETE and one INSERT are far
-		-- cheaper than a per-row upsert, and customers gone from the source go
-		DELETE FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id;
-		INSERT INTO @extschema@.customer_state (
-			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
-			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
-			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, updated_at)
-		SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
-			   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
-			   (n.rfm).r, (n.rfm).f, (n.rfm).m, (n.rfm).cell, (n.rfm).segment, n.abc,
-			   n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
-			   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE as_of END,
-			   n.hv_at_risk, as_of
-		FROM clm_run_new n
-		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
-		SELECT count(*) INTO n_customers FROM clm_run_new;
-
-		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
-			customers = n_customers, alerts = n_alerts
-		WHERE job_runs.run_id = run.run_id
-		RETURNING * INTO run;
-	EXCEPTION WHEN OTHERS THEN
-		GET STACKED DIAGNOSTICS err_msg = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
-		UPDATE @extschema@.job_runs SET status = 'failed', finished_at = clock_timestamp(),
-			error = err_state || ': ' || err_msg
-		WHERE job_runs.run_id = run.run_id
-		RETURNING * INTO run;
-	END;
-	UPDATE @extschema@.jobs SET last_run_at = as_of, next_run_at = as_of + j.schedule
-	WHERE jobs.job_id = j.job_id;
-	RETURN run;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text) IS
-'run a job now (the worker''s code path); returns its clm.job_runs row';
-
-CREATE FUNCTION @extschema@.run_job(name text)
-RETURNS @extschema@.job_runs
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-	id bigint;
-BEGIN
-	SELECT j.job_id INTO id FROM @extschema@.jobs j WHERE j.name = run_job.name;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
-	END IF;
-	RETURN @extschema@.run_job_by_id(id, 'manual');
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.run_job(text) IS
-'run a job now, through the same code as the background worker; returns its clm.job_runs row';
 
 CREATE FUNCTION @extschema@.acknowledge_alert(alert_id bigint)
 RETURNS boolean

@@ -1,0 +1,256 @@
+------------------------------------------------------------------------------
+-- The scoring engine: the one definition of every per-customer score.  The
+-- documented one-query path and the jobs both call these functions, so the
+-- two cannot drift.  Relative scores (RFM, ABC, high value) come from
+-- breakpoints computed once over all customers (clm.breakpoints); P(alive)
+-- and CLV from the models (clm.score_value); the rest from clm.score.
+-- The functions are small typed SQL functions that the planner inlines into
+-- the calling query (no per-row function-call overhead).
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.breakpoints AS (
+	r_cuts float8[],
+	f_cuts float8[],
+	m_cuts float8[],
+	abc_a float8,
+	abc_b float8,
+	high_value_clv float8,
+	customers bigint
+);
+COMMENT ON TYPE @extschema@.breakpoints IS
+'breakpoints of the relative scores, computed over all customers by clm.breakpoints(): RFM cut points (as clm.rfm_score takes them), the smallest total_amount of ABC classes A and B, and the smallest CLV of the high-value share';
+
+CREATE TYPE @extschema@.scoring AS (
+	purchase_bgnbd @extschema@.bgnbd_model,
+	purchase_mbgnbd @extschema@.mbgnbd_model,
+	spend @extschema@.gamma_gamma_model,
+	horizon_months integer,
+	discount_rate float8,
+	unit text,
+	policy jsonb,
+	rules jsonb
+);
+COMMENT ON TYPE @extschema@.scoring IS
+'what scoring needs besides the customer: the purchase model (BG/NBD or MBG/NBD; one of the two set, models that did not converge are ignored), the Gamma-Gamma spend model, the CLV horizon, monthly discount rate and model unit, and the complete stage policy and alert rules; build it with clm.scoring()';
+
+CREATE FUNCTION @extschema@.scoring(
+	purchase_model @extschema@.mbgnbd_model, spend_model @extschema@.gamma_gamma_model,
+	policy jsonb DEFAULT '{}', alert_rules jsonb DEFAULT '{}',
+	horizon_months integer DEFAULT 12, discount_rate float8 DEFAULT 0.01, unit text DEFAULT 'week')
+RETURNS @extschema@.scoring
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW(NULL, $1, $2, $5, $6, $7,
+			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
+			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
+	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
+$fn$;
+COMMENT ON FUNCTION @extschema@.scoring(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, jsonb, jsonb, integer, float8, text) IS
+'scoring context with an MBG/NBD purchase model: validates the policy and alert rules and fills in their defaults';
+
+CREATE FUNCTION @extschema@.scoring(
+	purchase_model @extschema@.bgnbd_model, spend_model @extschema@.gamma_gamma_model,
+	policy jsonb DEFAULT '{}', alert_rules jsonb DEFAULT '{}',
+	horizon_months integer DEFAULT 12, discount_rate float8 DEFAULT 0.01, unit text DEFAULT 'week')
+RETURNS @extschema@.scoring
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW($1, NULL, $2, $5, $6, $7,
+			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
+			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
+	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
+$fn$;
+COMMENT ON FUNCTION @extschema@.scoring(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, jsonb, jsonb, integer, float8, text) IS
+'scoring context with a BG/NBD purchase model: validates the policy and alert rules and fills in their defaults';
+
+-- score_value: P(alive) and CLV.  Customers whose first purchase is on the
+-- day of as_of (tenure 0) and prospects get NULL: the models say nothing yet,
+-- and scoring falls back to the signal form of churn risk.
+CREATE FUNCTION @extschema@.score_value(s @extschema@.summary, ctx @extschema@.scoring)
+RETURNS TABLE (p_alive float8, clv float8)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT CASE WHEN (s).tenure OPERATOR(pg_catalog.>) 0 THEN
+				CASE WHEN ((ctx).purchase_mbgnbd).converged
+					 THEN @extschema@.p_alive((ctx).purchase_mbgnbd, (s).frequency, (s).recency, (s).tenure)
+					 WHEN ((ctx).purchase_bgnbd).converged
+					 THEN @extschema@.p_alive((ctx).purchase_bgnbd, (s).frequency, (s).recency, (s).tenure) END
+		   END,
+		   CASE WHEN (s).tenure OPERATOR(pg_catalog.>) 0 AND ((ctx).spend).converged
+					 AND ((s).frequency OPERATOR(pg_catalog.=) 0 OR (s).repeat_avg_amount OPERATOR(pg_catalog.>) 0) THEN
+				CASE WHEN ((ctx).purchase_mbgnbd).converged
+					 THEN @extschema@.clv_estimate((ctx).purchase_mbgnbd, (ctx).spend, (s).frequency, (s).recency,
+												   (s).tenure, (s).repeat_avg_amount, (ctx).horizon_months,
+												   (ctx).discount_rate, (ctx).unit)
+					 WHEN ((ctx).purchase_bgnbd).converged
+					 THEN @extschema@.clv_estimate((ctx).purchase_bgnbd, (ctx).spend, (s).frequency, (s).recency,
+												   (s).tenure, (s).repeat_avg_amount, (ctx).horizon_months,
+												   (ctx).discount_rate, (ctx).unit) END
+		   END
+$fn$;
+COMMENT ON FUNCTION @extschema@.score_value(@extschema@.summary, @extschema@.scoring) IS
+'P(alive) and discounted CLV of a customer under the scoring context''s models (NULL without a converged model, for prospects and on the day of the first purchase)';
+
+-- breakpoints: the relative scores' cut points from every customer at once.
+-- The RFM cuts are read off the tie-safe quantile buckets of the window form
+-- of clm.rfm_score, so scoring everyone with them reproduces those buckets
+-- (when every customer ties, one cut makes two buckets, all in the best).
+CREATE FUNCTION @extschema@.breakpoints(
+	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
+	alert_rules jsonb DEFAULT '{}', a_share float8 DEFAULT 0.8, b_share float8 DEFAULT 0.95)
+RETURNS @extschema@.breakpoints
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	WITH u AS (
+		SELECT u.d, u.o, u.a, u.v
+		FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(d, o, a, v)
+		WHERE u.d IS NOT NULL AND u.o IS NOT NULL AND u.a IS NOT NULL),
+	s AS (
+		SELECT u.*, @extschema@.rfm_score(u.d, u.o, u.a) OVER () AS rfm,
+			   @extschema@.abc_class(greatest(u.a, 0), $6, $7) OVER () AS abc
+		FROM u),
+	hv AS (
+		SELECT u.v, pg_catalog.cume_dist() OVER (ORDER BY u.v) AS cd
+		FROM u WHERE u.v IS NOT NULL)
+	SELECT ROW(
+		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
+					(SELECT pg_catalog.max(s.d) AS c FROM s WHERE (s.rfm).r OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).r) x),
+				 ARRAY[coalesce((SELECT pg_catalog.max(s.d) FROM s), 0)]),
+		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
+					(SELECT pg_catalog.min(s.o) AS c FROM s WHERE (s.rfm).f OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).f) x),
+				 ARRAY[coalesce((SELECT pg_catalog.min(s.o) FROM s), 0)]),
+		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
+					(SELECT pg_catalog.min(s.a) AS c FROM s WHERE (s.rfm).m OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).m) x),
+				 ARRAY[coalesce((SELECT pg_catalog.min(s.a) FROM s), 0)]),
+		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'A'),
+		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'B'),
+		(SELECT pg_catalog.min(hv.v) FROM hv
+		 WHERE hv.cd OPERATOR(pg_catalog.>) (1 OPERATOR(pg_catalog.-)
+			   (@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8)),
+		(SELECT pg_catalog.count(*) FROM u))::@extschema@.breakpoints
+$fn$;
+COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
+'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
+
+-- risk crossings in closed form (src/review.c has the algebra)
+CREATE FUNCTION @extschema@.risk_crossing_tenure(
+	r float8, alpha float8, a float8, b float8, mbgnbd boolean,
+	frequency float8, recency float8, thr float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_risk_crossing_tenure'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.risk_crossing_tenure(float8, float8, float8, float8, boolean, float8, float8, float8) IS
+'the tenure (model units) at which 1 - P(alive) of a BG/NBD (mbgnbd false) or MBG/NBD customer with this frequency and recency reaches thr; NULL if never';
+
+CREATE FUNCTION @extschema@.risk_crossing_days(orders bigint, avg_days_between float8, thr float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_risk_crossing_days'
+LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.risk_crossing_days(bigint, float8, float8) IS
+'the days of silence after which the signal form of clm.churn_risk (default prior) reaches thr; NULL if never';
+
+-- next_risk_crossing: the first local midnight after as_of at which churn
+-- risk reaches thr if the customer buys nothing more.  Risk only moves at
+-- local midnight (tenure and days_since_last count local days), so the
+-- crossing is rounded up to one; a customer on the day of their first
+-- purchase is scored by the signals today and by the model from tomorrow.
+CREATE FUNCTION @extschema@.next_risk_crossing(
+	s @extschema@.summary, p_alive float8, ctx @extschema@.scoring, thr float8, as_of timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT CASE WHEN y.days IS NULL OR y.days OPERATOR(pg_catalog.>) 1e6 THEN NULL
+				ELSE greatest(pg_catalog.date_trunc('day', y.base) OPERATOR(pg_catalog.+)
+								  pg_catalog.make_interval(days => pg_catalog.ceil(y.days)::integer),
+							  pg_catalog.date_trunc('day', as_of) OPERATOR(pg_catalog.+) interval '1 day') END
+	FROM (SELECT CASE WHEN p_alive IS NOT NULL THEN (s).first_purchase ELSE (s).last_purchase END AS base,
+				 CASE WHEN p_alive IS NOT NULL AND ((ctx).purchase_mbgnbd).converged
+					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
+								((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
+								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
+					  WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
+					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
+								((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
+								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
+					  WHEN (s).tenure OPERATOR(pg_catalog.=) 0
+						   AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
+					  THEN 1
+					  ELSE @extschema@.risk_crossing_days((s).orders, (s).avg_days_between, thr) END AS days
+		  FROM (SELECT CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+					   AS unit_days) x) y
+$fn$;
+COMMENT ON FUNCTION @extschema@.next_risk_crossing(@extschema@.summary, float8, @extschema@.scoring, float8, timestamptz) IS
+'the first local midnight after as_of at which the customer''s churn risk reaches thr if they buy nothing more; NULL if never';
+
+-- score: every other per-customer score, consistent by construction:
+--  * churn_risk is 1 - P(alive) when a model applies, else the signal form;
+--    the stage rules act on it, and the stage raises it to at least its own
+--    threshold (at_risk_risk for at_risk, churned_risk for churned: the day
+--    rules are business overrides of the model, and the reported risk honours
+--    them), so a customer is at_risk or churned exactly when churn_risk >=
+--    at_risk_risk;
+--  * health is clm.health_score of that same churn_risk and the activity
+--    ratios;
+--  * high_value_at_risk = CLV in the high-value share and churn_risk >=
+--    high_value_min_risk;
+--  * next_review is the earliest time at which the stage, the R score or the
+--    high-value flag can change if the customer buys nothing more (the day
+--    rules, the rhythm rule, the next R cut and the risk thresholds), which
+--    is when an incremental job scores the customer again.
+CREATE FUNCTION @extschema@.score(
+	s @extschema@.summary, activity @extschema@.activity, p_alive float8, clv float8,
+	ctx @extschema@.scoring, b @extschema@.breakpoints, as_of timestamptz,
+	previous_stage @extschema@.stage DEFAULT NULL)
+RETURNS TABLE (r integer, f integer, m integer, rfm_cell text, segment text, abc text,
+			   churn_risk float8, health float8, stage @extschema@.stage,
+			   high_value_at_risk boolean, next_review timestamptz)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT (k.rfm).r, (k.rfm).f, (k.rfm).m, (k.rfm).cell, (k.rfm).segment,
+		   CASE WHEN (s).total_amount IS NULL THEN NULL
+				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_a THEN 'A'
+				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_b THEN 'B' ELSE 'C' END,
+		   k.risk,
+		   @extschema@.health_score(k.risk, (activity).orders_ratio, (activity).amount_ratio),
+		   k.stage,
+		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
+		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN
+		   (SELECT pg_catalog.min(t) FROM (VALUES
+				((s).first_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.new_days OPERATOR(pg_catalog.*) 86400)),
+				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.at_risk_days OPERATOR(pg_catalog.*) 86400)),
+				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.churn_days OPERATOR(pg_catalog.*) 86400)),
+				(CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2 THEN
+					(s).last_purchase OPERATOR(pg_catalog.+)
+						(((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase)
+						 OPERATOR(pg_catalog.*) (k.rhythm OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8)) END),
+				-- the R score drops the day after days_since_last passes the next cut
+				((SELECT pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
+						 pg_catalog.make_interval(days => (pg_catalog.floor(pg_catalog.min(c))::integer OPERATOR(pg_catalog.+) 1))
+				  FROM pg_catalog.unnest((b).r_cuts) c WHERE c OPERATOR(pg_catalog.>=) (s).days_since_last)),
+				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
+					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END),
+				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
+					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END),
+				(CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
+					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END)) v(t)
+			WHERE t OPERATOR(pg_catalog.>) as_of) END
+	FROM (SELECT j.*, st.stage,
+				 CASE st.stage WHEN 'churned' THEN greatest(j.base_risk, j.churned_risk)
+							   WHEN 'at_risk' THEN greatest(j.base_risk, j.at_risk_risk)
+							   ELSE j.base_risk END AS risk
+		  FROM (SELECT coalesce(1 OPERATOR(pg_catalog.-) p_alive,
+								@extschema@.churn_risk((s).days_since_last::float8, (s).avg_days_between, (s).orders)) AS base_risk,
+					   @extschema@.rfm_score((s).days_since_last::float8, (s).orders::float8, (s).total_amount,
+											 (b).r_cuts, (b).f_cuts, (b).m_cuts) AS rfm,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 AS new_days,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 AS at_risk_days,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 AS churn_days,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 AS rhythm,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_risk')::float8 AS at_risk_risk,
+					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churned_risk')::float8 AS churned_risk,
+					   ((ctx).rules OPERATOR(pg_catalog.->>) 'high_value_min_risk')::float8 AS hv_risk) j,
+			   LATERAL (SELECT @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
+														   j.base_risk, previous_stage, (ctx).policy) AS stage) st) k
+$fn$;
+COMMENT ON FUNCTION @extschema@.score(@extschema@.summary, @extschema@.activity, float8, float8, @extschema@.scoring, @extschema@.breakpoints, timestamptz, @extschema@.stage) IS
+'RFM, ABC, churn risk, health, stage, high value at risk and the next review time of one customer (see the README: one scoring engine)';

@@ -1,0 +1,365 @@
+------------------------------------------------------------------------------
+-- Job runs: which customers to score, scoring them with the engine
+-- (clm.score_value, clm.breakpoints, clm.score), and writing what changed
+------------------------------------------------------------------------------
+
+-- job_compute: score the customers a run needs into the temporary table
+-- clm_run_new, as of as_of; nothing persistent is written except that the
+-- consumed change-capture rows are deleted (consume).
+--  * full: refit the models (unless stored ones are named), recompute the
+--    breakpoints and score every customer;
+--  * otherwise, with change capture: the customers whose transactions
+--    changed and those whose review time is due, against the stored models
+--    and breakpoints; without capture (a view, or incremental off): every
+--    customer, against the stored models and breakpoints.
+-- Rows that would not be written (nothing in them changed, not due, not
+-- changed) are left out of clm_run_new.  use_previous: take previous stages
+-- from the stored state (false for a preview as of a time before the last
+-- run).  Returns the scoring context and breakpoints used.
+CREATE FUNCTION @extschema@.job_compute(
+	j @extschema@.jobs, as_of timestamptz, refresh boolean, consume boolean, use_previous boolean,
+	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+	src regclass;
+	csrc regclass;
+	key_type text;
+	tx_sql text;
+	scan_all boolean;
+	keys text[];
+	policy jsonb := @extschema@.stage_policy_defaults() || j.policy;
+	purchase_kind text;
+	bgnbd @extschema@.bgnbd_model;
+	mbgnbd @extschema@.mbgnbd_model;
+	gg @extschema@.gamma_gamma_model;
+	fit_rows @extschema@.fit_data;
+BEGIN
+	src := to_regclass(j.source);
+	IF src IS NULL THEN
+		RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
+	END IF;
+	SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
+	FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.customer_column AND NOT a.attisdropped;
+	IF key_type IS NULL THEN
+		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
+	END IF;
+
+	-- 1. which customers
+	FOREACH tx_sql IN ARRAY ARRAY['clm_run_keys', 'clm_run_summary', 'clm_run_value', 'clm_run_new'] LOOP
+		IF to_regclass('pg_temp.' || tx_sql) IS NOT NULL THEN
+			EXECUTE format('DROP TABLE pg_temp.%I', tx_sql);
+		END IF;
+	END LOOP;
+	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
+	scan_all := refresh OR NOT j.incremental OR NOT j.capture;
+	IF consume THEN
+		WITH d AS (DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id RETURNING c.customer_id)
+		INSERT INTO clm_run_keys SELECT DISTINCT d.customer_id FROM d;
+		scan_all := scan_all OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL);
+	END IF;
+	IF NOT scan_all THEN
+		INSERT INTO clm_run_keys
+		SELECT s.customer_id FROM @extschema@.customer_state s
+		WHERE s.job_id = j.job_id AND s.next_review <= as_of
+		  AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = s.customer_id);
+		keys := ARRAY(SELECT k.customer_id FROM clm_run_keys k);
+	END IF;
+	ANALYZE clm_run_keys;
+
+	-- 2. their summaries, from all of their transactions up to as_of
+	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
+					 'WHERE t.%I IS NOT NULL AND t.%I <= $1',
+					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column, j.ts_column);
+	IF NOT scan_all THEN
+		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
+	END IF;
+	EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
+				   'SELECT (x.k)::text AS customer_id, @extschema@.customer_summary(x.ts, x.amount, $1, ''week'') AS s, '
+				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) AS act '
+				   'FROM (%s) x GROUP BY x.k', tx_sql)
+		USING as_of, keys, make_interval(secs => (policy ->> 'at_risk_days')::float8 * 86400);
+	-- prospects: known customers without a purchase
+	IF j.customers_source IS NOT NULL THEN
+		csrc := to_regclass(j.customers_source);
+		IF csrc IS NULL THEN
+			RAISE EXCEPTION 'customers source relation % does not exist', j.customers_source
+				USING ERRCODE = 'undefined_table';
+		END IF;
+		EXECUTE format('INSERT INTO clm_run_summary (customer_id) SELECT DISTINCT (c.%1$I)::text FROM %2$s c '
+					   'WHERE c.%1$I IS NOT NULL AND ($1 OR (c.%1$I)::text = ANY ($2)) '
+					   'AND NOT EXISTS (SELECT 1 FROM clm_run_summary s WHERE s.customer_id = (c.%1$I)::text)',
+					   j.customers_id_column, csrc)
+			USING scan_all, keys;
+	END IF;
+
+	-- 3. the models: stored ones by name, or fitted on every customer at a
+	-- full refresh (warm-started from the last fit); else the stored context
+	IF refresh THEN
+		IF j.purchase_model IS NOT NULL THEN
+			SELECT m.kind INTO purchase_kind FROM @extschema@.models m WHERE m.name = j.purchase_model;
+			IF purchase_kind = 'bgnbd' THEN
+				bgnbd := @extschema@.get_bgnbd_model(j.purchase_model);
+			ELSIF purchase_kind = 'mbgnbd' THEN
+				mbgnbd := @extschema@.get_mbgnbd_model(j.purchase_model);
+			ELSE
+				RAISE EXCEPTION 'purchase_model % is not a stored bgnbd or mbgnbd model', j.purchase_model
+					USING ERRCODE = 'undefined_object';
+			END IF;
+		END IF;
+		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
+			fit_rows := (SELECT @extschema@.fit_data((s.s).frequency, (s.s).recency, (s.s).tenure, (s.s).repeat_avg_amount)
+						 FROM clm_run_summary s WHERE (s.s).tenure > 0);
+		END IF;
+		IF j.purchase_model IS NULL THEN
+			mbgnbd := @extschema@.mbgnbd_fit(fit_rows, 0,
+				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END);
+		END IF;
+		IF j.spend_model IS NOT NULL THEN
+			gg := @extschema@.get_gamma_gamma_model(j.spend_model);
+		ELSE
+			gg := @extschema@.gamma_gamma_fit(fit_rows, 0,
+				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END);
+		END IF;
+		IF bgnbd IS NOT NULL THEN
+			ctx := @extschema@.scoring(bgnbd, gg, j.policy, j.alert_rules);
+		ELSE
+			ctx := @extschema@.scoring(mbgnbd, gg, j.policy, j.alert_rules);
+		END IF;
+	ELSE
+		ctx := j.scoring;
+	END IF;
+
+	CREATE TEMP TABLE clm_run_value ON COMMIT DROP AS
+	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
+	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
+	SELECT count(*) INTO scanned FROM clm_run_value;
+
+	-- 4. breakpoints over everyone at a full refresh, else the stored ones
+	IF refresh THEN
+		bp := (SELECT @extschema@.breakpoints(array_agg((v.s).days_since_last::float8), array_agg((v.s).orders::float8),
+											  array_agg((v.s).total_amount), array_agg(v.clv), j.alert_rules)
+			   FROM clm_run_value v WHERE v.s IS NOT NULL);
+	ELSE
+		bp := j.breakpoints;
+	END IF;
+
+	-- 5. score, against the previous state; keep the rows to write
+	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
+	SELECT v.customer_id, (v.s).*, v.p_alive, v.clv, sc.*,
+		   CASE WHEN use_previous THEN old.stage END AS prev_stage,
+		   CASE WHEN use_previous THEN old.stage_since END AS prev_since,
+		   CASE WHEN use_previous THEN old.high_value_at_risk END AS prev_hv,
+		   old.customer_id IS NOT NULL AND use_previous AS known,
+		   refresh OR old.customer_id IS NULL OR old.next_review <= as_of
+			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = v.customer_id)
+			   OR (old.first_purchase, old.last_purchase, old.orders, old.frequency, old.recency_weeks,
+				   old.total_amount, old.avg_amount, old.r, old.f, old.m, old.rfm_cell, old.segment, old.abc,
+				   old.stage)
+				  IS DISTINCT FROM
+				  ((v.s).first_purchase, (v.s).last_purchase, (v.s).orders, (v.s).frequency, (v.s).recency,
+				   (v.s).total_amount, (v.s).avg_amount, sc.r, sc.f, sc.m, sc.rfm_cell, sc.segment, sc.abc,
+				   sc.stage) AS must_write
+	FROM clm_run_value v
+	LEFT JOIN @extschema@.customer_state old ON old.job_id = j.job_id AND old.customer_id = v.customer_id
+	CROSS JOIN LATERAL @extschema@.score(v.s, v.act, v.p_alive, v.clv, ctx, bp, as_of,
+										 CASE WHEN use_previous THEN old.stage END) sc;
+	DELETE FROM clm_run_new n WHERE NOT n.must_write;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
+'score the customers a job run needs into the temporary table clm_run_new (used by clm.run_job_by_id and clm.preview_job)';
+
+-- run_job_by_id: one run of a job, in the caller's transaction.  The same
+-- code serves clm.run_job() and the background worker.  The work runs as
+-- the job's owner (SET LOCAL ROLE) in the job's time zone, inside a
+-- subtransaction: an error rolls the state back and is recorded as a
+-- failed run.
+CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual',
+	as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
+RETURNS @extschema@.job_runs
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+	j @extschema@.jobs;
+	run @extschema@.job_runs;
+	t timestamptz := coalesce(as_of, now());
+	caller name := current_user;
+	is_full boolean;
+	c record;
+	n_alerts integer := 0;
+	a record;
+	err_msg text;
+	err_state text;
+BEGIN
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
+	END IF;
+	IF t < j.last_as_of THEN
+		RAISE EXCEPTION 'as_of must not be before the job''s last run'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('The last run was as of %s; as_of is %s.', j.last_as_of, t),
+				  HINT = 'Use clm.preview_job() to see the state as of an earlier time.';
+	END IF;
+	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status)
+	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running')
+	RETURNING * INTO run;
+
+	BEGIN
+		IF j.owner <> caller THEN
+			EXECUTE format('SET LOCAL ROLE %I', j.owner);
+		END IF;
+		PERFORM set_config('TimeZone', j.time_zone, true);
+		is_full := full_refresh OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
+			OR t >= j.last_full_refresh_at + j.full_refresh_every;
+		c := @extschema@.job_compute(j, t, is_full, true, true);
+
+		-- history and alerts (once per episode, with NOTIFY)
+		INSERT INTO @extschema@.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
+		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, t, run.run_id
+		FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage;
+
+		FOR a IN
+			INSERT INTO @extschema@.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details)
+			SELECT j.job_id, n.customer_id, k.kind, t, clock_timestamp(), run.run_id,
+				   jsonb_build_object('from_stage', n.prev_stage, 'stage', n.stage,
+									  'churn_risk', n.churn_risk, 'clv', n.clv, 'health', n.health,
+									  'segment', n.segment)
+			FROM (SELECT * FROM clm_run_new n
+				  WHERE n.known AND (n.prev_stage IS DISTINCT FROM n.stage
+									 OR (n.high_value_at_risk AND NOT coalesce(n.prev_hv, false)))) n,
+				 LATERAL (VALUES
+					('entered_at_risk', n.stage = 'at_risk' AND n.prev_stage <> 'at_risk'),
+					('churned', n.stage = 'churned' AND n.prev_stage <> 'churned'),
+					('reactivated', n.stage = 'reactivated' AND n.prev_stage <> 'reactivated'),
+					('high_value_at_risk', n.high_value_at_risk AND NOT coalesce(n.prev_hv, false))
+				 ) AS k(kind, fires)
+			WHERE k.fires AND ((c.ctx).rules ->> k.kind)::boolean
+			ON CONFLICT (job_id, customer_id, kind, episode_start) DO NOTHING
+			RETURNING alerts.alert_id, alerts.customer_id, alerts.kind, alerts.details
+		LOOP
+			PERFORM pg_notify('clm_alerts', (jsonb_build_object(
+				'alert_id', a.alert_id, 'job', j.name, 'customer_id', a.customer_id,
+				'kind', a.kind, 'raised_at', t) || a.details)::text);
+			n_alerts := n_alerts + 1;
+		END LOOP;
+
+		-- the state: customers gone from the source go; changed rows are
+		-- updated in place, new ones inserted; unchanged rows are not touched
+		DELETE FROM @extschema@.customer_state cs
+		WHERE cs.job_id = j.job_id
+		  AND (is_full OR NOT j.incremental OR NOT j.capture
+			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = cs.customer_id OR k.customer_id IS NULL))
+		  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		UPDATE @extschema@.customer_state cs SET
+			first_purchase = n.first_purchase, last_purchase = n.last_purchase, orders = n.orders,
+			frequency = n.frequency, recency_weeks = n.recency, tenure_weeks = n.tenure,
+			days_since_last = n.days_since_last, total_amount = n.total_amount, avg_amount = n.avg_amount,
+			r = n.r, f = n.f, m = n.m, rfm_cell = n.rfm_cell, segment = n.segment, abc = n.abc,
+			p_alive = n.p_alive, clv = n.clv, churn_risk = n.churn_risk, health = n.health, stage = n.stage,
+			stage_since = CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN cs.stage_since ELSE t END,
+			high_value_at_risk = n.high_value_at_risk, scored_at = t, next_review = n.next_review
+		FROM clm_run_new n
+		WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id;
+		INSERT INTO @extschema@.customer_state (
+			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
+			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
+			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, scored_at, next_review)
+		SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
+			   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
+			   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health,
+			   n.stage, t, n.high_value_at_risk, t, n.next_review
+		FROM clm_run_new n
+		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.customer_state cs
+						  WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id)
+		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
+
+		UPDATE @extschema@.jobs SET
+			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
+			last_full_refresh_at = CASE WHEN is_full THEN t ELSE jobs.last_full_refresh_at END,
+			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL THEN (c.ctx).purchase_mbgnbd
+									 ELSE jobs.last_purchase_fit END,
+			last_spend_fit = CASE WHEN is_full AND jobs.spend_model IS NULL THEN (c.ctx).spend
+								  ELSE jobs.last_spend_fit END
+		WHERE jobs.job_id = j.job_id;
+		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
+			customers = c.scanned, alerts = n_alerts
+		WHERE job_runs.run_id = run.run_id
+		RETURNING * INTO run;
+	EXCEPTION WHEN OTHERS THEN
+		GET STACKED DIAGNOSTICS err_msg = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
+		UPDATE @extschema@.job_runs SET status = 'failed', finished_at = clock_timestamp(),
+			error = err_state || ': ' || err_msg
+		WHERE job_runs.run_id = run.run_id
+		RETURNING * INTO run;
+	END;
+	UPDATE @extschema@.jobs SET last_run_at = now(), next_run_at = now() + j.schedule
+	WHERE jobs.job_id = j.job_id;
+	RETURN run;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text, timestamptz, boolean) IS
+'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row';
+
+CREATE FUNCTION @extschema@.run_job(name text, as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
+RETURNS @extschema@.job_runs
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	id bigint;
+BEGIN
+	SELECT j.job_id INTO id FROM @extschema@.jobs j WHERE j.name = run_job.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
+	END IF;
+	RETURN @extschema@.run_job_by_id(id, 'manual', as_of, full_refresh);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.run_job(text, timestamptz, boolean) IS
+'run a job now, through the same code as the background worker, as of as_of (default now()); full_refresh: refit, recompute breakpoints and rescore everyone; returns its clm.job_runs row';
+
+-- preview_job: what a full refresh as of a chosen time would store, without
+-- writing anything (previous stages from the stored state when as_of is not
+-- before the last run)
+CREATE FUNCTION @extschema@.preview_job(name text, as_of timestamptz DEFAULT NULL)
+RETURNS SETOF @extschema@.customer_state
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+#variable_conflict use_column
+DECLARE
+	j @extschema@.jobs;
+	t timestamptz := coalesce(as_of, now());
+	caller name := current_user;
+	tz text := current_setting('TimeZone');
+	role_before text := current_setting('role');
+	c record;
+BEGIN
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
+	END IF;
+	IF j.owner <> caller THEN
+		EXECUTE format('SET LOCAL ROLE %I', j.owner);
+	END IF;
+	PERFORM set_config('TimeZone', j.time_zone, true);
+	c := @extschema@.job_compute(j, t, true, false, j.last_as_of IS NOT NULL AND t >= j.last_as_of);
+	RETURN QUERY
+	SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
+		   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
+		   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
+		   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE t END,
+		   n.high_value_at_risk, t, n.next_review
+	FROM clm_run_new n ORDER BY n.customer_id;
+	PERFORM set_config('TimeZone', tz, true);
+	PERFORM set_config('role', role_before, true);
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.preview_job(text, timestamptz) IS
+'the rows a full refresh of the job as of as_of would store in clm.customer_state, without writing anything';
