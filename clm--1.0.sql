@@ -822,7 +822,10 @@ AS $fn$
 				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_a THEN 'A'
 				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_b THEN 'B' ELSE 'C' END,
 		   k.risk,
-		   @extschema@.health_score(k.risk, (activity).orders_ratio, (activity).amount_ratio),
+		   -- a window whose refunds outweigh its purchases counts as no activity
+		   @extschema@.health_score(k.risk,
+									CASE WHEN (activity).orders_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).orders_ratio END,
+									CASE WHEN (activity).amount_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).amount_ratio END),
 		   k.stage,
 		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
 		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN
@@ -838,6 +841,11 @@ AS $fn$
 				((SELECT pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
 						 pg_catalog.make_interval(days => (pg_catalog.floor(pg_catalog.min(c))::integer OPERATOR(pg_catalog.+) 1))
 				  FROM pg_catalog.unnest((b).r_cuts) c WHERE c OPERATOR(pg_catalog.>=) (s).days_since_last)),
+				-- a stage that the rules would change on the next scoring even
+				-- without new data (reactivated -> loyal): due at the next run
+				(CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
+													   k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
+					  THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END),
 				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
 					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END),
 				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
@@ -927,11 +935,16 @@ CREATE TABLE @extschema@.job_runs (
 	finished_at timestamptz,
 	status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
 	customers bigint,
+	scored bigint,
+	written bigint,
 	alerts integer,
 	error text
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
-COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, rows, alerts, error';
+COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
+COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
+COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
+COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';
 
 -- customer_state, stage_history and alerts have no foreign key to jobs: a
 -- per-row RI check costs more than the rest of a run's insert; the trigger
@@ -1516,7 +1529,7 @@ BEGIN
 				   'SELECT (x.k)::text AS customer_id, @extschema@.customer_summary(x.ts, x.amount, $1, ''week'') AS s, '
 				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) AS act '
 				   'FROM (%s) x GROUP BY x.k', tx_sql)
-		USING as_of, keys, make_interval(secs => (policy ->> 'at_risk_days')::float8 * 86400);
+		USING as_of, keys, (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
 	-- prospects: known customers without a purchase
 	IF j.customers_source IS NOT NULL THEN
 		csrc := to_regclass(j.customers_source);
@@ -1559,7 +1572,8 @@ BEGIN
 			gg := @extschema@.gamma_gamma_fit(fit_rows, 0,
 				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END);
 		END IF;
-		IF bgnbd IS NOT NULL THEN
+		-- (not "bgnbd IS NOT NULL": a row with one NULL field counts as NULL)
+		IF purchase_kind = 'bgnbd' THEN
 			ctx := @extschema@.scoring(bgnbd, gg, j.policy, j.alert_rules);
 		ELSE
 			ctx := @extschema@.scoring(mbgnbd, gg, j.policy, j.alert_rules);
@@ -1577,7 +1591,7 @@ BEGIN
 	IF refresh THEN
 		bp := (SELECT @extschema@.breakpoints(array_agg((v.s).days_since_last::float8), array_agg((v.s).orders::float8),
 											  array_agg((v.s).total_amount), array_agg(v.clv), j.alert_rules)
-			   FROM clm_run_value v WHERE v.s IS NOT NULL);
+			   FROM clm_run_value v);	-- prospects' NULLs are skipped by breakpoints()
 	ELSE
 		bp := j.breakpoints;
 	END IF;
@@ -1628,6 +1642,9 @@ DECLARE
 	is_full boolean;
 	c record;
 	n_alerts integer := 0;
+	n_rows bigint;
+	n_written bigint := 0;
+	n_net bigint := 0;			-- inserted minus deleted
 	a record;
 	err_msg text;
 	err_state text;
@@ -1692,6 +1709,9 @@ BEGIN
 		  AND (is_full OR NOT j.incremental OR NOT j.capture
 			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = cs.customer_id OR k.customer_id IS NULL))
 		  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		GET DIAGNOSTICS n_rows = ROW_COUNT;
+		n_written := n_written + n_rows;
+		n_net := n_net - n_rows;
 		UPDATE @extschema@.customer_state cs SET
 			first_purchase = n.first_purchase, last_purchase = n.last_purchase, orders = n.orders,
 			frequency = n.frequency, recency_weeks = n.recency, tenure_weeks = n.tenure,
@@ -1702,6 +1722,8 @@ BEGIN
 			high_value_at_risk = n.high_value_at_risk, scored_at = t, next_review = n.next_review
 		FROM clm_run_new n
 		WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id;
+		GET DIAGNOSTICS n_rows = ROW_COUNT;
+		n_written := n_written + n_rows;
 		INSERT INTO @extschema@.customer_state (
 			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
 			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
@@ -1714,6 +1736,9 @@ BEGIN
 		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.customer_state cs
 						  WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id)
 		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
+		GET DIAGNOSTICS n_rows = ROW_COUNT;
+		n_written := n_written + n_rows;
+		n_net := n_net + n_rows;
 
 		UPDATE @extschema@.jobs SET
 			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
@@ -1724,7 +1749,14 @@ BEGIN
 								  ELSE jobs.last_spend_fit END
 		WHERE jobs.job_id = j.job_id;
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
-			customers = c.scanned, alerts = n_alerts
+			-- the last run's count plus what this one added: no count(*) of
+			-- the state on an incremental run
+			customers = CASE WHEN is_full OR NOT j.incremental OR NOT j.capture THEN c.scanned ELSE
+							coalesce((SELECT r.customers FROM @extschema@.job_runs r
+									  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+									  ORDER BY r.started_at DESC LIMIT 1) + n_net,
+									 (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) END,
+			scored = c.scanned, written = n_written, alerts = n_alerts
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	EXCEPTION WHEN OTHERS THEN

@@ -13,7 +13,7 @@ UNION ALL SELECT 4, now() - interval '3 days', 10;                              
 CREATE TABLE shop_customers (customer_id bigint);
 INSERT INTO shop_customers SELECT generate_series(1, 5);                                   -- 5 never bought: prospect
 
-SELECT clm.create_job('shop', 'shop_tx', schedule => '1 hour', customers_source => 'shop_customers') AS job_id;
+SELECT clm.create_job('shop', 'shop_tx', schedule => '1 hour', customers_source => 'shop_customers') > 0 AS created;
 SELECT name, source, customer_column, ts_column, amount_column, customers_source, schedule, enabled,
 	   owner = current_user AS mine, next_run_at <= now() AS due
 FROM clm.jobs;
@@ -33,7 +33,7 @@ SELECT last_run_at IS NOT NULL AS ran, next_run_at > now() AS rescheduled FROM c
 -- customer 3 comes back today (churned -> reactivated); customer 2 stays
 -- at_risk
 DELETE FROM shop_tx WHERE customer_id = 1 AND ts > now() - interval '40 days';
-INSERT INTO shop_tx VALUES (3, now() - interval '1 hour', 30);
+INSERT INTO shop_tx VALUES (3, date_trunc('day', now()), 30);  -- today, whatever the time of day
 SELECT status, customers, alerts, error FROM clm.run_job('shop');
 SELECT customer_id, kind, details ->> 'from_stage' AS from_stage, details ->> 'stage' AS stage
 FROM clm.alerts ORDER BY customer_id, kind;
@@ -65,7 +65,7 @@ SELECT clm.acknowledge_alert(min(alert_id)) FROM clm.alerts;
 SELECT count(*) AS open_alerts FROM clm.open_alerts;
 
 -- run history
-SELECT trigger, status, customers FROM clm.job_runs ORDER BY run_id;
+SELECT trigger, status, customers, scored, written FROM clm.job_runs ORDER BY run_id;
 
 -- text and uuid customer keys work too
 CREATE TABLE uuid_tx AS

@@ -211,7 +211,10 @@ AS $fn$
 				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_a THEN 'A'
 				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_b THEN 'B' ELSE 'C' END,
 		   k.risk,
-		   @extschema@.health_score(k.risk, (activity).orders_ratio, (activity).amount_ratio),
+		   -- a window whose refunds outweigh its purchases counts as no activity
+		   @extschema@.health_score(k.risk,
+									CASE WHEN (activity).orders_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).orders_ratio END,
+									CASE WHEN (activity).amount_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).amount_ratio END),
 		   k.stage,
 		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
 		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN
@@ -227,6 +230,11 @@ AS $fn$
 				((SELECT pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
 						 pg_catalog.make_interval(days => (pg_catalog.floor(pg_catalog.min(c))::integer OPERATOR(pg_catalog.+) 1))
 				  FROM pg_catalog.unnest((b).r_cuts) c WHERE c OPERATOR(pg_catalog.>=) (s).days_since_last)),
+				-- a stage that the rules would change on the next scoring even
+				-- without new data (reactivated -> loyal): due at the next run
+				(CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
+													   k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
+					  THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END),
 				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
 					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END),
 				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk

@@ -59,11 +59,16 @@ CREATE TABLE @extschema@.job_runs (
 	finished_at timestamptz,
 	status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
 	customers bigint,
+	scored bigint,
+	written bigint,
 	alerts integer,
 	error text
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
-COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, rows, alerts, error';
+COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
+COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
+COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
+COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';
 
 -- customer_state, stage_history and alerts have no foreign key to jobs: a
 -- per-row RI check costs more than the rest of a run's insert; the trigger
