@@ -2,7 +2,9 @@
 # second while several sessions insert, update and delete transactions:
 # no change is lost.  When the writers stop, the state after the next
 # worker run equals what a full rescan of the source gives (clm.preview_job
-# at the same as_of), customer by customer.
+# at the same as_of), customer by customer.  And time zones: a job in its
+# own zone, run by the worker (server zone Pacific/Auckland), equals the
+# same computation from a session in America/Los_Angeles.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -16,6 +18,7 @@ shared_preload_libraries = 'clm'
 clm.database = 'postgres'
 clm.naptime = 1
 max_worker_processes = 16
+timezone = 'Pacific/Auckland'
 });
 $node->start;
 
@@ -33,6 +36,32 @@ SELECT clm.create_job('inc', 'tx', schedule => '1 second', time_zone => 'UTC', f
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) > 0 FROM clm.job_runs WHERE trigger = 'worker' AND status = 'succeeded'"),
 	'the worker ran the job');
+
+# time zones: the worker's run of a job in Asia/Kolkata equals the same
+# scoring previewed from a session in America/Los_Angeles, field by field
+sql(q{
+CREATE TABLE tz_tx AS SELECT * FROM tx WHERE customer_id <= 300;
+SELECT clm.create_job('tzw', 'tz_tx', schedule => '1 hour', time_zone => 'Asia/Kolkata');
+});
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) > 0 FROM clm.job_runs WHERE job_name = 'tzw' AND trigger = 'worker' AND status = 'succeeded'"),
+	'the worker ran the job with its own time zone');
+my $tz_as_of = sql("SELECT last_as_of FROM clm.jobs WHERE name = 'tzw'");
+my $tz_diff = sql(qq{
+SET timezone = 'America/Los_Angeles';
+CREATE TEMP TABLE p AS SELECT * FROM clm.preview_job('tzw', '$tz_as_of');
+SELECT count(*) FROM (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'tzw')) s
+FULL JOIN p USING (customer_id)
+WHERE (s.orders, s.frequency, s.recency_weeks, s.tenure_weeks, s.days_since_last, s.r, s.f, s.m, s.segment, s.abc,
+	   s.p_alive, s.clv, s.churn_risk, s.health, s.stage, s.high_value_at_risk, s.next_review)
+	  IS DISTINCT FROM
+	  (p.orders, p.frequency, p.recency_weeks, p.tenure_weeks, p.days_since_last, p.r, p.f, p.m, p.segment, p.abc,
+	   p.p_alive, p.clv, p.churn_risk, p.health, p.stage, p.high_value_at_risk, p.next_review);
+});
+is($tz_diff, '0', 'worker (server zone) and a session in another zone give the same state');
+is(sql("SELECT count(*) FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'tzw')"),
+	'300', 'every customer of the time-zone job');
+sql("SELECT clm.alter_job('tzw', enabled => false)");
 
 # three writers for 8 seconds: new purchases (also by new customers),
 # refunds, changed amounts and deleted rows, each its own transaction
@@ -76,13 +105,14 @@ my $as_of = sql("SELECT last_as_of FROM clm.jobs WHERE name = 'inc'");
 sql("SELECT clm.alter_job('inc', enabled => false)");
 my $diff = sql(qq{
 CREATE TEMP TABLE p AS SELECT * FROM clm.preview_job('inc', '$as_of');
-SELECT count(*) FROM clm.customer_state s FULL JOIN p USING (customer_id)
+SELECT count(*) FROM (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'inc')) s
+FULL JOIN p USING (customer_id)
 WHERE (s.first_purchase, s.last_purchase, s.orders, round(s.total_amount::numeric, 6), s.frequency, s.recency_weeks)
 	  IS DISTINCT FROM
 	  (p.first_purchase, p.last_purchase, p.orders, round(p.total_amount::numeric, 6), p.frequency, p.recency_weeks);
 });
 is($diff, '0', 'the state after the writes equals a full rescan, customer by customer');
-is(sql("SELECT count(*) FROM clm.customer_state"),
+is(sql("SELECT count(*) FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'inc')"),
 	sql("SELECT count(DISTINCT customer_id) FROM tx WHERE ts <= '$as_of'"),
 	'every customer of the source, and no other');
 
