@@ -91,43 +91,29 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.score_value(@extschema@.summary, @extschema@.scoring) IS
 'P(alive) and discounted CLV of a customer under the scoring context''s models (NULL without a converged model, for prospects and on the day of the first purchase)';
 
--- breakpoints: the relative scores' cut points from every customer at once.
--- The RFM cuts are read off the tie-safe quantile buckets of the window form
--- of clm.rfm_score, so scoring everyone with them reproduces those buckets
--- (when every customer ties, one cut makes two buckets, all in the best).
+-- breakpoints: the relative scores' cut points from every customer at once
+-- (src/breakpoints.c: the same buckets as the window functions
+-- clm.rfm_score() OVER () and clm.abc_class() OVER () assign, so scoring
+-- everyone with them reproduces those; when every customer ties, one cut
+-- makes two buckets, all in the best)
+CREATE FUNCTION @extschema@.breakpoints_of(
+	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
+	high_value_share float8, a_share float8, b_share float8)
+RETURNS @extschema@.breakpoints
+AS 'MODULE_PATHNAME', 'clm_breakpoints_of'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_of(float8[], float8[], float8[], float8[], float8, float8, float8) IS
+'clm.breakpoints with the high-value share given directly';
+
 CREATE FUNCTION @extschema@.breakpoints(
 	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
 	alert_rules jsonb DEFAULT '{}', a_share float8 DEFAULT 0.8, b_share float8 DEFAULT 0.95)
 RETURNS @extschema@.breakpoints
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	WITH u AS (
-		SELECT u.d, u.o, u.a, u.v
-		FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(d, o, a, v)
-		WHERE u.d IS NOT NULL AND u.o IS NOT NULL AND u.a IS NOT NULL),
-	s AS (
-		SELECT u.*, @extschema@.rfm_score(u.d, u.o, u.a) OVER () AS rfm,
-			   @extschema@.abc_class(greatest(u.a, 0), $6, $7) OVER () AS abc
-		FROM u),
-	hv AS (
-		SELECT u.v, pg_catalog.cume_dist() OVER (ORDER BY u.v) AS cd
-		FROM u WHERE u.v IS NOT NULL)
-	SELECT ROW(
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.max(s.d) AS c FROM s WHERE (s.rfm).r OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).r) x),
-				 ARRAY[coalesce((SELECT pg_catalog.max(s.d) FROM s), 0)]),
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.min(s.o) AS c FROM s WHERE (s.rfm).f OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).f) x),
-				 ARRAY[coalesce((SELECT pg_catalog.min(s.o) FROM s), 0)]),
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.min(s.a) AS c FROM s WHERE (s.rfm).m OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).m) x),
-				 ARRAY[coalesce((SELECT pg_catalog.min(s.a) FROM s), 0)]),
-		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'A'),
-		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'B'),
-		(SELECT pg_catalog.min(hv.v) FROM hv
-		 WHERE hv.cd OPERATOR(pg_catalog.>) (1 OPERATOR(pg_catalog.-)
-			   (@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8)),
-		(SELECT pg_catalog.count(*) FROM u))::@extschema@.breakpoints
+	SELECT @extschema@.breakpoints_of($1, $2, $3, $4,
+		(@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8,
+		$6, $7)
 $fn$;
 COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
 'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
