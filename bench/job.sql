@@ -68,6 +68,17 @@ CHECKPOINT;
 SELECT pg_temp.measured(4, 'next day', :'t'::timestamptz + interval '1 day', false, 0);
 CHECKPOINT;
 SELECT pg_temp.measured(5, 'full refresh', :'t'::timestamptz + interval '1 day 1 minute', true, NULL);
+CHECKPOINT;
+-- the steady run again (another 1%) with the full-page images of the WAL
+-- compressed: most of a steady run's WAL is the first change of each page
+-- after a checkpoint
+SET wal_compression = 'lz4';
+INSERT INTO bench_tx
+SELECT customer_id, :'t'::timestamptz + interval '1 day 2 minutes', 25
+FROM (SELECT DISTINCT customer_id FROM bench_tx) c WHERE customer_id % 100 = 8;
+SELECT pg_temp.measured(6, 'steady, wal_compression = lz4', :'t'::timestamptz + interval '1 day 3 minutes', false,
+						(SELECT count(DISTINCT customer_id) FROM bench_tx WHERE customer_id % 100 = 8));
+RESET wal_compression;
 
 \echo
 \echo 'Job runs,' :rows 'transactions,' :customers 'customers (simulated BG/NBD shoppers)'
