@@ -6,15 +6,15 @@
 -- purchase against the customer's own rhythm).
 SET extra_float_digits = 0;
 SET timezone = 'UTC';
-CREATE TABLE transactions AS
-SELECT customer_id, purchase_date::timestamptz AS ts, amount FROM cdnow_tx;
+-- the README's sample tables; customer_id is the sample's id (1..2357)
+\i test/data/load_cdnow.sql
 
 CREATE TABLE customer_view AS
 WITH s AS (                                   -- 1. summary per customer
 	SELECT customer_id,
 		   (clm.customer_summary(ts, amount, '1998-07-01', 'week')).*,
 		   (clm.activity_trend(ts, amount, '1998-07-01', '90 days')).*
-	FROM transactions GROUP BY customer_id),
+	FROM cdnow_tx GROUP BY customer_id),
 m AS (                                        -- 2. fit the models once
 	SELECT clm.mbgnbd_fit(frequency, recency, tenure) AS bg,
 		   clm.gamma_gamma_fit(frequency, repeat_avg_amount) AS gg
