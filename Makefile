@@ -14,10 +14,13 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(srcdir)/cl
 MODULE_big = clm
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # the install script of the current version is generated from the
-# version-free sources in src/sql/ (in file-name order); upgrade scripts
-# clm--X--Y.sql are written by hand and frozen once released
+# version-free sources in src/sql/ (in file-name order); the install scripts
+# of released versions (clm--X.sql, kept as released) and the upgrade
+# scripts clm--X--Y.sql (written by hand) are installed too, so that
+# sql/upgrade.sql can install each old version and update it (DEVELOPER.md)
 SQL_SOURCES = $(sort $(wildcard $(srcdir)/src/sql/*.sql))
-DATA = clm--$(EXTVERSION).sql $(sort $(wildcard $(srcdir)/clm--*--*.sql))
+DATA = clm--$(EXTVERSION).sql \
+	$(filter-out clm--$(EXTVERSION).sql,$(sort $(notdir $(wildcard $(srcdir)/clm--*.sql))))
 PGFILEDESC = "clm - customer lifecycle management"
 
 # pg_regress creates clm in the test database, so every file runs on its own
