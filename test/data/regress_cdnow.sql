@@ -5,7 +5,8 @@
 -- the \i line and the \set below show in a test's output.
 -- (The README's sample tables are test/data/load_cdnow.sql; these keep the
 -- raw columns the tests were written against.)
-SET client_min_messages = warning;
+BEGIN;
+SET LOCAL client_min_messages = warning;
 DROP TABLE IF EXISTS cdnow_tx, cdnow_summary CASCADE;
 
 -- CDNOW sample (Fader, Hardie & Lee 2005): 2,357 customers, 6,919 transactions
@@ -24,5 +25,5 @@ CREATE TABLE cdnow_summary (
 	x int, t_x float8, "T" float8, zbar float8
 );
 \copy cdnow_summary FROM 'test/data/cdnow_summary.csv' WITH (FORMAT csv, HEADER true)
-RESET client_min_messages;
+COMMIT;
 \set ECHO all
