@@ -65,10 +65,9 @@ ubuntu_keyring() {
 	log "Ubuntu archive keyring from Debian's ubuntu-keyring source package"
 	local d=$APT/ubuntu-keyring f
 	rm -rf "$d"; mkdir -p "$d"
-	(cd "$d" && apt_private source --download-only -qq ubuntu-keyring >/dev/null)
-	for f in "$d"/ubuntu-keyring_*.tar.*; do
-		case $f in *.orig.*) ;; *) tar -xf "$f" -C "$d" ;; esac
-	done
+	(cd "$d" && apt_private source --download-only -qq ubuntu-keyring >/dev/null) ||
+		die "could not download Debian's ubuntu-keyring source package (needed for 16)"
+	for f in "$d"/ubuntu-keyring_*.tar.*; do tar -xf "$f" -C "$d"; done
 	f=$(find "$d" -name ubuntu-archive-keyring.gpg -path '*keyrings*' | head -n 1)
 	[ -n "$f" ] || die "no ubuntu-archive-keyring.gpg in the ubuntu-keyring source"
 	cp "$f" "$UBUNTU_KEYRING"
