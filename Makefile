@@ -4,6 +4,8 @@
 #   make install     install into the PostgreSQL found by pg_config
 #   make test        set up, build with -Werror and run every test suite
 #   make demo        set up and run the demo on a throwaway cluster
+#   make sample      load the CDNOW sample tables of the README's examples
+#                    (cdnow_tx, cdnow_summary) with psql (PGDATABASE etc.)
 #   make bench       run the benchmarks in bench/
 
 EXTENSION = clm
@@ -12,14 +14,21 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(srcdir)/cl
 MODULE_big = clm
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 # the install script of the current version is generated from the
-# version-free sources in src/sql/ (in file-name order); upgrade scripts
-# clm--X--Y.sql are written by hand and frozen once released
+# version-free sources in src/sql/ (in file-name order); the install scripts
+# of released versions (clm--X.sql, kept as released) and the upgrade
+# scripts clm--X--Y.sql (written by hand) are installed too, so that
+# sql/upgrade.sql can install each old version and update it (DEVELOPER.md)
 SQL_SOURCES = $(sort $(wildcard $(srcdir)/src/sql/*.sql))
-DATA = clm--$(EXTVERSION).sql $(sort $(wildcard $(srcdir)/clm--*--*.sql))
+DATA = clm--$(EXTVERSION).sql \
+	$(filter-out clm--$(EXTVERSION).sql,$(sort $(notdir $(wildcard $(srcdir)/clm--*.sql))))
 PGFILEDESC = "clm - customer lifecycle management"
 
-# setup runs first; the rest in file-name order
+# pg_regress creates clm in the test database, so every file runs on its own
+# (`make installcheck REGRESS=clv`); files that need the CDNOW tables \i
+# test/data/regress_cdnow.sql.  setup runs first, the rest in file-name order.
 REGRESS = setup $(filter-out setup,$(sort $(notdir $(basename $(wildcard sql/*.sql)))))
+REGRESS_OPTS = --load-extension=clm
+ISOLATION = $(sort $(notdir $(basename $(wildcard specs/*.spec))))
 
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -I$(srcdir)/src
@@ -44,14 +53,18 @@ META.json: $(srcdir)/META.json.in $(srcdir)/clm.control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 all: clm--$(EXTVERSION).sql META.json
 
-.PHONY: test demo bench print-regress print-version
+.PHONY: test demo bench sample print-regress print-regress-opts print-version
 test:
 	bash scripts/test.sh
 demo:
 	bash scripts/demo.sh
+sample:
+	cd $(srcdir) && psql -X -q -v ON_ERROR_STOP=1 -f test/data/load_cdnow.sql
 bench:
 	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh
 print-regress:
 	@echo $(REGRESS)
+print-regress-opts:
+	@echo $(REGRESS_OPTS)
 print-version:
 	@echo $(EXTVERSION)

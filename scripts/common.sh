@@ -16,11 +16,24 @@
 set -euo pipefail
 
 CLM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# PG_MAJOR picks a Debian-packaged PostgreSQL (default 15); PG_CONFIG, when
+# set, picks any installation instead (e.g. one built from source by
+# scripts/test-versions.sh): its directories come from pg_config, and no
+# PostgreSQL package is installed for it.
 PG_MAJOR=${PG_MAJOR:-15}
-PG_SYS_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_SYS_LIB=/usr/lib/postgresql/$PG_MAJOR/lib
-PG_SYS_SHARE=/usr/share/postgresql/$PG_MAJOR
-PG_CONFIG=${PG_CONFIG:-$PG_SYS_BIN/pg_config}
+if [ -n "${PG_CONFIG:-}" ]; then
+	[ -x "$PG_CONFIG" ] || { printf 'error: PG_CONFIG=%s is not executable\n' "$PG_CONFIG" >&2; exit 1; }
+	PG_OWN_BUILD=1
+	PG_SYS_BIN=$("$PG_CONFIG" --bindir)
+	PG_SYS_LIB=$("$PG_CONFIG" --pkglibdir)
+	PG_SYS_SHARE=$("$PG_CONFIG" --sharedir)
+else
+	PG_OWN_BUILD=
+	PG_SYS_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+	PG_SYS_LIB=/usr/lib/postgresql/$PG_MAJOR/lib
+	PG_SYS_SHARE=/usr/share/postgresql/$PG_MAJOR
+	PG_CONFIG=$PG_SYS_BIN/pg_config
+fi
 
 log() { printf '== %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -50,8 +63,12 @@ ensure_packages() {
 		--no-install-recommends "${missing[@]}" >/dev/null
 }
 
-BASE_PACKAGES=(make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
-	postgresql-common)
+if [ -n "$PG_OWN_BUILD" ]; then
+	BASE_PACKAGES=(make gcc)
+else
+	BASE_PACKAGES=(make gcc postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
+		postgresql-common)
+fi
 
 # run_user: the unprivileged account servers run as.
 if [ "$(id -u)" -eq 0 ]; then

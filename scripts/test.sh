@@ -5,7 +5,9 @@
 # clm into a private PostgreSQL tree (no root needed), runs the pg_regress
 # suite on a throwaway server as an unprivileged user, and ends with the line
 # "N passed, N failed".  Exit status is non-zero on any failure.
-# CLM_SUITES="core regress isolation tap" (the default) picks the suites.
+# CLM_SUITES="core regress readme isolation tap" (the default) picks the
+# suites; regress also runs each file on its own against a running server, as
+# `make installcheck` does, and readme runs every sql block of README.md.
 . "$(dirname "$0")/common.sh"
 
 ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy
@@ -16,7 +18,7 @@ stage
 
 passed=0
 failed=0
-SUITES=" ${CLM_SUITES:-core regress isolation tap} "
+SUITES=" ${CLM_SUITES:-core regress readme isolation tap} "
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 
 # count "... ok" / "... FAILED" lines of a pg_regress log
@@ -74,6 +76,10 @@ run_counted "$cli" selftest
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" compare \
 	"$CLM_TOP/test/data/cdnow_summary.csv" --cli "$cli"
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" check-ep --cli "$cli" --n 400
+# the scipy reference files sql/clv.sql reads are committed (installcheck
+# needs no scipy): they must still be what scipy_reference.py gives
+log "committed scipy reference files (test/data/ref_*) up to date"
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/refs.py" check
 fi
 
 # --- pg_regress ---------------------------------------------------------
@@ -81,12 +87,6 @@ log "pg_regress suite"
 R=$WORK/regress
 mkdir -p "$R"
 cp -r "$CLM_TOP/sql" "$CLM_TOP/expected" "$CLM_TOP/test" "$R/"
-# the independent reference: the same likelihoods maximised with scipy
-log "scipy reference fits (test/btyd/scipy_reference.py)"
-ref=$CLM_TOP/test/btyd/scipy_reference.py
-/usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/cdnow_summary.csv" >"$R/test/data/ref_fit_cdnow.jsonl"
-/usr/bin/python3 "$ref" score "$CLM_TOP/test/data/cdnow_summary.csv" | grep -v '^#' >"$R/test/data/ref_score_cdnow.csv"
-/usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/sim_bgnbd_20k.csv" >"$R/test/data/ref_fit_sim.jsonl"
 [ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R"
 cat >"$R/regress.conf" <<CONF
 timezone = 'UTC'
@@ -118,7 +118,70 @@ run_suite() {
 
 if want regress; then
 	run_suite regress "$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" . results \
-		contrib_regression $(make -C "$CLM_TOP" -s print-regress)
+		contrib_regression $(make -C "$CLM_TOP" -s print-regress-opts) \
+		$(make -C "$CLM_TOP" -s print-regress)
+fi
+
+# --- one running server, as a user's: each regression file on its own,
+# exactly as `make installcheck REGRESS=name` runs it, then the README ------
+if want regress || want readme; then
+	start_server
+	PG_REGRESS_BIN=$PG_SYS_LIB/pgxs/src/test/regress/pg_regress
+fi
+if want regress; then
+	log "each regression file on its own against a running server (installcheck)"
+	for t in $(make -C "$CLM_TOP" -s print-regress); do
+		mkdir -p "$R/alone/$t"
+		[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R/alone"
+		set +e
+		(cd "$R" && as_user "$PG_REGRESS_BIN" --host="$PGHOST" --port="$PGPORT" \
+			--user="$RUN_USER" --bindir="$STAGE_BIN" --inputdir=. \
+			--outputdir="alone/$t" --dbname=contrib_regression \
+			$(make -C "$CLM_TOP" -s print-regress-opts) "$t") >"$R/alone/$t.log" 2>&1
+		rc=$?
+		set -e
+		if [ $rc -eq 0 ]; then
+			echo "ok - $t on its own (installcheck)"
+			passed=$((passed + 1))
+		else
+			echo "FAILED - $t on its own (installcheck): make installcheck REGRESS=$t"
+			cat "$R/alone/$t/regression.diffs" 2>/dev/null | head -n 40 || tail -n 20 "$R/alone/$t.log"
+			failed=$((failed + 1))
+		fi
+	done
+fi
+
+# every ```sql block of README.md, in order, in one database of the same
+# server, from a copy of the source tree (test/readme_blocks.py: a block
+# marked <!-- readme-test: skip (reason) --> is not run)
+if want readme; then
+	log "README.md: every sql block runs against the sample"
+	RB=$WORK/readme
+	mkdir -p "$RB"
+	if ! /usr/bin/python3 "$CLM_TOP/test/readme_blocks.py" "$CLM_TOP/README.md" "$RB/blocks" >"$RB/list"; then
+		cat "$RB/list"
+		failed=$((failed + 1))
+	fi
+	grep '^skip' "$RB/list" | sed 's/^skip /skipped (marked) - /' || true
+	[ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$RB"
+	psql_run -q -d postgres -c 'CREATE DATABASE clm_readme'
+	for f in "$RB"/blocks/*.sql; do
+		[ -e "$f" ] || continue
+		where=README.md:$(basename "$f" .sql | sed 's/^[0-9]*_L//')
+		set +e
+		(cd "$R" && as_user "$STAGE_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" \
+			-p "$PGPORT" -U "$RUN_USER" -d clm_readme -f "$f") >"$f.out" 2>&1
+		rc=$?
+		set -e
+		if [ $rc -eq 0 ]; then
+			echo "ok - $where"
+			passed=$((passed + 1))
+		else
+			echo "FAILED - $where (mark a block that is not meant to run with <!-- readme-test: skip (reason) -->):"
+			grep -E 'ERROR|FATAL|error' "$f.out" | head -n 5 || tail -n 5 "$f.out"
+			failed=$((failed + 1))
+		fi
+	done
 fi
 
 # --- isolation tests (specs/*.spec) ----------------------------------------

@@ -1,5 +1,6 @@
 -- abc_class: cumulative share of value in descending order
 SET extra_float_digits = 0;
+\i test/data/regress_cdnow.sql
 
 -- total 100.  Share before each: 50 -> 0 (A), 30 -> 0.5 (A), 10 -> 0.8 (B:
 -- A is full once 80% is reached), 5 -> 0.9 (B), 3 -> 0.95 (C), 2 -> 0.98 (C)

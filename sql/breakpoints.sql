@@ -4,6 +4,7 @@
 -- reproduce; on CDNOW, on heavy ties, tiny and empty inputs, NULLs,
 -- refunds and all-equal values.
 SET extra_float_digits = 0;
+\i test/data/regress_cdnow.sql
 CREATE FUNCTION bp_windows(d float8[], o float8[], a float8[], v float8[], hv_share float8,
 						   a_share float8 DEFAULT 0.8, b_share float8 DEFAULT 0.95)
 RETURNS clm.breakpoints LANGUAGE sql AS $$

@@ -1,6 +1,7 @@
 -- churn risk (model and signal forms), activity trend, health score
 SET extra_float_digits = 0;
 SET timezone = 'UTC';
+\i test/data/regress_cdnow.sql
 
 -- model form: 1 - P(alive)
 WITH m AS (SELECT clm.bgnbd_fit(x, t_x, "T") AS bg, clm.mbgnbd_fit(x, t_x, "T") AS mbg FROM cdnow_summary)

@@ -4,6 +4,7 @@
 -- fits, hand-checked per-customer formulas, stored models and the business
 -- formula.
 SET extra_float_digits = 0;
+\i test/data/regress_cdnow.sql
 
 -- 1. CDNOW calibration summary (weeks), Fader, Hardie & Lee (2005):
 -- BG/NBD r = 0.243, alpha = 4.414, a = 0.793, b = 2.426, LL = -9582.4

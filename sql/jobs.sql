@@ -2,6 +2,7 @@
 -- per episode, failures recorded, ownership, dashboards
 SET timezone = 'UTC';
 SET extra_float_digits = 0;
+\i test/data/regress_cdnow.sql
 
 -- transactions relative to now(), the as_of of a run
 CREATE TABLE shop_tx (customer_id bigint, ts timestamptz, amount numeric);

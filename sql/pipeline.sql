@@ -6,19 +6,19 @@
 -- checks a job's full refresh against it field by field.
 SET extra_float_digits = 0;
 SET timezone = 'UTC';
-CREATE TABLE transactions AS
-SELECT customer_id, purchase_date::timestamptz AS ts, amount FROM cdnow_tx;
+-- the README's sample tables; customer_id is the sample's id (1..2357)
+\i test/data/load_cdnow.sql
 -- a customer whose first purchase is on the as_of day (tenure 0): scored
 -- by the signals and the day rules, no model value (the engine used to fail
 -- here with 22023 "tenure must be greater than 0")
-INSERT INTO transactions VALUES (99999, '1998-07-01 00:00+00', 25);
+INSERT INTO cdnow_tx VALUES (99999, '1998-07-01 00:00+00', 25, 1);
 
 CREATE TABLE customer_view AS
 WITH s AS (                                   -- 1. summary and trend per customer
     SELECT customer_id,
            clm.customer_summary(ts, amount, '1998-07-01', 'week') AS s,
            clm.activity_trend(ts, amount, '1998-07-01', '90 days') AS act
-    FROM transactions WHERE ts <= '1998-07-01' GROUP BY customer_id),
+    FROM cdnow_tx WHERE ts <= '1998-07-01' GROUP BY customer_id),
 ctx AS (                                      -- 2. fit the models once: the scoring context
     SELECT clm.scoring(clm.mbgnbd_fit((s).frequency, (s).recency, (s).tenure) FILTER (WHERE (s).tenure > 0),
                        clm.gamma_gamma_fit((s).frequency, (s).repeat_avg_amount) FILTER (WHERE (s).tenure > 0)) AS ctx

@@ -2,6 +2,7 @@
 -- NULLs, empty input, unordered input, time zones and the CDNOW summary.
 SET timezone = 'UTC';
 SET extra_float_digits = 0;
+\i test/data/regress_cdnow.sql
 
 CREATE TABLE tx (customer_id int, ts timestamptz, amount float8);
 INSERT INTO tx VALUES

@@ -1,0 +1,245 @@
+-- Descriptions of the objects whose definitions above carry none: the
+-- aggregates' support functions, the fields of the result types, and the
+-- columns of the tables and views (what \df+, \dT+ and \d+ show).
+-- sql/comments.sql fails on any object of schema clm left without one.
+
+-- support functions of the aggregates and of the type fit_data
+COMMENT ON FUNCTION @extschema@.customer_summary_trans(internal, timestamptz, float8, timestamptz) IS
+'support function of the aggregate clm.customer_summary: transition (adds one transaction, unit day)';
+COMMENT ON FUNCTION @extschema@.customer_summary_trans(internal, timestamptz, float8, timestamptz, text) IS
+'support function of the aggregate clm.customer_summary: transition (adds one transaction, in the given unit)';
+COMMENT ON FUNCTION @extschema@.customer_summary_combine(internal, internal) IS
+'support function of the aggregate clm.customer_summary: merges two partial states (parallel query)';
+COMMENT ON FUNCTION @extschema@.customer_summary_serialize(internal) IS
+'support function of the aggregate clm.customer_summary: state to bytea (parallel query)';
+COMMENT ON FUNCTION @extschema@.customer_summary_deserialize(bytea, internal) IS
+'support function of the aggregate clm.customer_summary: bytea to state (parallel query)';
+COMMENT ON FUNCTION @extschema@.customer_summary_final(internal) IS
+'support function of the aggregate clm.customer_summary: state to clm.summary';
+COMMENT ON FUNCTION @extschema@.activity_trend_trans(float8[], timestamptz, float8, timestamptz, interval) IS
+'support function of the aggregate clm.activity_trend: transition (adds one transaction to its window)';
+COMMENT ON FUNCTION @extschema@.activity_trend_combine(float8[], float8[]) IS
+'support function of the aggregate clm.activity_trend: merges two partial states (parallel query)';
+COMMENT ON FUNCTION @extschema@.activity_trend_final(float8[]) IS
+'support function of the aggregate clm.activity_trend: state to clm.activity';
+COMMENT ON FUNCTION @extschema@.fit_data_trans(@extschema@.fit_data, float8, float8, float8) IS
+'support function of the aggregates clm.fit_data, clm.bgnbd_fit and clm.mbgnbd_fit: transition (adds one customer row)';
+COMMENT ON FUNCTION @extschema@.fit_data_trans_monetary(@extschema@.fit_data, float8, float8, float8, float8) IS
+'support function of the aggregate clm.fit_data(frequency, recency, tenure, monetary): transition (adds one customer row)';
+COMMENT ON FUNCTION @extschema@.fit_data_trans_penalized(@extschema@.fit_data, float8, float8, float8, float8) IS
+'support function of the aggregates clm.bgnbd_fit and clm.mbgnbd_fit with a penalizer: transition (adds one customer row, keeps the penalizer)';
+COMMENT ON FUNCTION @extschema@.fit_data_trans_gg(@extschema@.fit_data, float8, float8) IS
+'support function of the aggregate clm.gamma_gamma_fit: transition (adds one customer row)';
+COMMENT ON FUNCTION @extschema@.fit_data_trans_gg_penalized(@extschema@.fit_data, float8, float8, float8) IS
+'support function of the aggregate clm.gamma_gamma_fit with a penalizer: transition (adds one customer row, keeps the penalizer)';
+COMMENT ON FUNCTION @extschema@.fit_data_combine(@extschema@.fit_data, @extschema@.fit_data) IS
+'support function of the fitting aggregates: merges two partial states (parallel query)';
+COMMENT ON FUNCTION @extschema@.fit_data_final(@extschema@.fit_data) IS
+'support function of the aggregates clm.fit_data and clm.fit_data_merge: the grouped customer rows';
+COMMENT ON FUNCTION @extschema@.bgnbd_fit_final(@extschema@.fit_data) IS
+'support function of the aggregate clm.bgnbd_fit: fits BG/NBD on the grouped rows';
+COMMENT ON FUNCTION @extschema@.mbgnbd_fit_final(@extschema@.fit_data) IS
+'support function of the aggregate clm.mbgnbd_fit: fits MBG/NBD on the grouped rows';
+COMMENT ON FUNCTION @extschema@.gamma_gamma_fit_final(@extschema@.fit_data) IS
+'support function of the aggregate clm.gamma_gamma_fit: fits Gamma-Gamma on the grouped rows';
+COMMENT ON FUNCTION @extschema@.fit_data_in(cstring) IS
+'input function of the type clm.fit_data: {(frequency,recency,tenure[,monetary],weight),...}';
+COMMENT ON FUNCTION @extschema@.fit_data_out(@extschema@.fit_data) IS
+'output function of the type clm.fit_data (shortest exact decimals)';
+COMMENT ON FUNCTION @extschema@.fit_data_recv(internal) IS
+'binary input function of the type clm.fit_data';
+COMMENT ON FUNCTION @extschema@.fit_data_send(@extschema@.fit_data) IS
+'binary output function of the type clm.fit_data';
+
+-- fields of the result types
+COMMENT ON COLUMN @extschema@.summary.first_purchase IS 'earliest ts';
+COMMENT ON COLUMN @extschema@.summary.last_purchase IS 'latest ts';
+COMMENT ON COLUMN @extschema@.summary.orders IS 'number of transactions (rows)';
+COMMENT ON COLUMN @extschema@.summary.frequency IS 'distinct purchase days - 1 (repeat purchases): x of the BG/NBD papers';
+COMMENT ON COLUMN @extschema@.summary.recency IS 'first purchase day to last purchase day, in unit: t_x of the BG/NBD papers';
+COMMENT ON COLUMN @extschema@.summary.tenure IS 'first purchase day to the day of as_of, in unit: T of the BG/NBD papers';
+COMMENT ON COLUMN @extschema@.summary.days_since_last IS 'last purchase day to the day of as_of, in days';
+COMMENT ON COLUMN @extschema@.summary.total_amount IS 'sum of amount';
+COMMENT ON COLUMN @extschema@.summary.avg_amount IS 'total_amount / orders';
+COMMENT ON COLUMN @extschema@.summary.repeat_avg_amount IS 'mean of the per-day totals of the repeat days (first day excluded), 0 when frequency = 0: the monetary value of Gamma-Gamma';
+COMMENT ON COLUMN @extschema@.summary.avg_days_between IS '(last day - first day) / frequency, in days; NULL when frequency = 0';
+
+COMMENT ON COLUMN @extschema@.rfm.r IS 'recency score, 1 (longest silence) to buckets';
+COMMENT ON COLUMN @extschema@.rfm.f IS 'frequency score, 1 (fewest) to buckets';
+COMMENT ON COLUMN @extschema@.rfm.m IS 'monetary score, 1 (least) to buckets';
+COMMENT ON COLUMN @extschema@.rfm.cell IS 'the three scores as digits (''545''), dash-separated with 10 buckets';
+COMMENT ON COLUMN @extschema@.rfm.segment IS 'named segment of the R x FM grid (clm.rfm_segment_map())';
+
+COMMENT ON COLUMN @extschema@.activity.recent_orders IS 'transactions in (as_of - window, as_of]';
+COMMENT ON COLUMN @extschema@.activity.previous_orders IS 'transactions in (as_of - 2 window, as_of - window]';
+COMMENT ON COLUMN @extschema@.activity.recent_amount IS 'amount in the recent window';
+COMMENT ON COLUMN @extschema@.activity.previous_amount IS 'amount in the previous window';
+COMMENT ON COLUMN @extschema@.activity.orders_ratio IS 'recent_orders / previous_orders; NULL when the previous window is empty';
+COMMENT ON COLUMN @extschema@.activity.amount_ratio IS 'recent_amount / previous_amount; NULL when the previous window is empty';
+COMMENT ON COLUMN @extschema@.activity.avg_value_ratio IS 'recent average order value / previous average order value; NULL when the previous window is empty';
+
+COMMENT ON COLUMN @extschema@.bgnbd_model.r IS 'shape of the Gamma distribution of purchase rates';
+COMMENT ON COLUMN @extschema@.bgnbd_model.alpha IS 'scale of the Gamma distribution of purchase rates (in the fit''s time unit)';
+COMMENT ON COLUMN @extschema@.bgnbd_model.a IS 'first parameter of the Beta distribution of dropout probabilities';
+COMMENT ON COLUMN @extschema@.bgnbd_model.b IS 'second parameter of the Beta distribution of dropout probabilities';
+COMMENT ON COLUMN @extschema@.bgnbd_model.loglik IS 'log-likelihood at the fitted parameters';
+COMMENT ON COLUMN @extschema@.bgnbd_model.n IS 'customers fitted';
+COMMENT ON COLUMN @extschema@.bgnbd_model.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN @extschema@.bgnbd_model.converged IS 'whether the gradient test passed; false: do not trust the parameters';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.r IS 'shape of the Gamma distribution of purchase rates';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.alpha IS 'scale of the Gamma distribution of purchase rates (in the fit''s time unit)';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.a IS 'first parameter of the Beta distribution of dropout probabilities';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.b IS 'second parameter of the Beta distribution of dropout probabilities';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.loglik IS 'log-likelihood at the fitted parameters';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.n IS 'customers fitted';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.converged IS 'whether the gradient test passed; false: do not trust the parameters';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.p IS 'shape of the Gamma distribution of a transaction''s value';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.q IS 'shape of the Gamma distribution of customers'' scale parameters';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.v IS 'scale of the Gamma distribution of customers'' scale parameters (gamma in the paper)';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.loglik IS 'log-likelihood at the fitted parameters';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.n IS 'customers fitted (frequency > 0 and monetary > 0)';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.skipped IS 'customers left out (no repeat purchase or monetary <= 0)';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.converged IS 'whether the gradient test passed; false: do not trust the parameters';
+
+COMMENT ON COLUMN @extschema@.breakpoints.r_cuts IS 'recency cut points (upper bounds of days_since_last, best first)';
+COMMENT ON COLUMN @extschema@.breakpoints.f_cuts IS 'frequency cut points (lower bounds of the higher scores)';
+COMMENT ON COLUMN @extschema@.breakpoints.m_cuts IS 'monetary cut points (lower bounds of the higher scores)';
+COMMENT ON COLUMN @extschema@.breakpoints.abc_a IS 'smallest total_amount of ABC class A';
+COMMENT ON COLUMN @extschema@.breakpoints.abc_b IS 'smallest total_amount of ABC class B';
+COMMENT ON COLUMN @extschema@.breakpoints.high_value_clv IS 'smallest CLV of the high-value share';
+COMMENT ON COLUMN @extschema@.breakpoints.customers IS 'customers the breakpoints were computed over';
+COMMENT ON COLUMN @extschema@.scoring.purchase_bgnbd IS 'BG/NBD purchase model (NULL when MBG/NBD is used)';
+COMMENT ON COLUMN @extschema@.scoring.purchase_mbgnbd IS 'MBG/NBD purchase model (NULL when BG/NBD is used)';
+COMMENT ON COLUMN @extschema@.scoring.spend IS 'Gamma-Gamma spend model';
+COMMENT ON COLUMN @extschema@.scoring.horizon_months IS 'CLV horizon in months';
+COMMENT ON COLUMN @extschema@.scoring.discount_rate IS 'monthly discount rate of the CLV';
+COMMENT ON COLUMN @extschema@.scoring.unit IS 'time unit the models were fitted in';
+COMMENT ON COLUMN @extschema@.scoring.policy IS 'complete stage policy (over clm.stage_policy_defaults())';
+COMMENT ON COLUMN @extschema@.scoring.rules IS 'complete alert rules (over clm.alert_rules_defaults())';
+
+-- stored models
+COMMENT ON COLUMN @extschema@.models.name IS 'the model''s name, as clm.get_*_model(name) takes it';
+COMMENT ON COLUMN @extschema@.models.kind IS 'bgnbd, mbgnbd or gamma_gamma';
+COMMENT ON COLUMN @extschema@.models.parameters IS 'fitted parameters as jsonb (r, alpha, a, b or p, q, v)';
+COMMENT ON COLUMN @extschema@.models.fitted_at IS 'when clm.fit_model stored it';
+COMMENT ON COLUMN @extschema@.models.n IS 'customers fitted';
+COMMENT ON COLUMN @extschema@.models.loglik IS 'log-likelihood at the fitted parameters';
+COMMENT ON COLUMN @extschema@.models.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN @extschema@.models.converged IS 'whether the fit converged';
+COMMENT ON COLUMN @extschema@.models.source IS 'the query the model was fitted on';
+COMMENT ON COLUMN @extschema@.models.owner IS 'role that stored it: only it can change or delete it';
+
+-- jobs
+COMMENT ON SEQUENCE @extschema@.jobs_job_id_seq IS 'job ids (clm.jobs.job_id)';
+COMMENT ON COLUMN @extschema@.jobs.job_id IS 'job id';
+COMMENT ON COLUMN @extschema@.jobs.name IS 'unique job name, as clm.run_job(name) takes it';
+COMMENT ON COLUMN @extschema@.jobs.owner IS 'role the job belongs to and runs as';
+COMMENT ON COLUMN @extschema@.jobs.source IS 'table or view of transactions';
+COMMENT ON COLUMN @extschema@.jobs.customer_column IS 'customer column of source (any type, stored as text)';
+COMMENT ON COLUMN @extschema@.jobs.ts_column IS 'timestamp column of source';
+COMMENT ON COLUMN @extschema@.jobs.amount_column IS 'amount column of source';
+COMMENT ON COLUMN @extschema@.jobs.customers_source IS 'optional table or view of known customers, so that prospects exist';
+COMMENT ON COLUMN @extschema@.jobs.customers_id_column IS 'customer column of customers_source';
+COMMENT ON COLUMN @extschema@.jobs.schedule IS 'interval between two runs by the worker';
+COMMENT ON COLUMN @extschema@.jobs.policy IS 'stage policy: fields over clm.stage_policy_defaults()';
+COMMENT ON COLUMN @extschema@.jobs.purchase_model IS 'stored model (clm.models) used for P(alive) and CLV; NULL: fit MBG/NBD at each full refresh';
+COMMENT ON COLUMN @extschema@.jobs.spend_model IS 'stored Gamma-Gamma model (clm.models); NULL: fit at each full refresh';
+COMMENT ON COLUMN @extschema@.jobs.alert_rules IS 'alert rules: fields over clm.alert_rules_defaults()';
+COMMENT ON COLUMN @extschema@.jobs.timeout IS 'limit for a run by the worker (NULL: none)';
+COMMENT ON COLUMN @extschema@.jobs.enabled IS 'false: the worker does not run the job';
+COMMENT ON COLUMN @extschema@.jobs.created_at IS 'when the job was created';
+COMMENT ON COLUMN @extschema@.jobs.last_run_at IS 'when the job last ran';
+COMMENT ON COLUMN @extschema@.jobs.next_run_at IS 'when the worker runs the job next';
+COMMENT ON COLUMN @extschema@.jobs.last_spend_fit IS 'the Gamma-Gamma model fitted by the last run (when the job fits its own); the next run starts from it';
+COMMENT ON COLUMN @extschema@.jobs.last_as_of IS 'as_of of the last successful run';
+COMMENT ON COLUMN @extschema@.jobs.last_full_refresh_at IS 'as_of of the last full refresh';
+
+COMMENT ON SEQUENCE @extschema@.job_runs_run_id_seq IS 'run ids (clm.job_runs.run_id)';
+COMMENT ON COLUMN @extschema@.job_runs.run_id IS 'run id';
+COMMENT ON COLUMN @extschema@.job_runs.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.job_runs.job_name IS 'the job''s name at the time of the run';
+COMMENT ON COLUMN @extschema@.job_runs.trigger IS 'worker or manual (clm.run_job)';
+COMMENT ON COLUMN @extschema@.job_runs.started_at IS 'start of the run';
+COMMENT ON COLUMN @extschema@.job_runs.finished_at IS 'end of the run';
+COMMENT ON COLUMN @extschema@.job_runs.status IS 'running, succeeded or failed';
+COMMENT ON COLUMN @extschema@.job_runs.alerts IS 'alerts the run raised';
+COMMENT ON COLUMN @extschema@.job_runs.error IS 'why the run failed (NULL when it succeeded)';
+
+COMMENT ON COLUMN @extschema@.customer_state.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.customer_state.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.customer_state.first_purchase IS 'earliest transaction (NULL for a prospect)';
+COMMENT ON COLUMN @extschema@.customer_state.last_purchase IS 'latest transaction (NULL for a prospect)';
+COMMENT ON COLUMN @extschema@.customer_state.orders IS 'number of transactions';
+COMMENT ON COLUMN @extschema@.customer_state.frequency IS 'repeat purchase days (clm.summary.frequency)';
+COMMENT ON COLUMN @extschema@.customer_state.recency_weeks IS 'first to last purchase day, in weeks';
+COMMENT ON COLUMN @extschema@.customer_state.tenure_weeks IS 'first purchase day to the day of scored_at, in weeks';
+COMMENT ON COLUMN @extschema@.customer_state.days_since_last IS 'last purchase day to the day of scored_at';
+COMMENT ON COLUMN @extschema@.customer_state.total_amount IS 'sum of the amounts';
+COMMENT ON COLUMN @extschema@.customer_state.avg_amount IS 'total_amount / orders';
+COMMENT ON COLUMN @extschema@.customer_state.r IS 'RFM recency score (1 to 5)';
+COMMENT ON COLUMN @extschema@.customer_state.f IS 'RFM frequency score (1 to 5)';
+COMMENT ON COLUMN @extschema@.customer_state.m IS 'RFM monetary score (1 to 5)';
+COMMENT ON COLUMN @extschema@.customer_state.rfm_cell IS 'the three RFM scores as digits';
+COMMENT ON COLUMN @extschema@.customer_state.segment IS 'RFM segment';
+COMMENT ON COLUMN @extschema@.customer_state.abc IS 'ABC class by total_amount';
+COMMENT ON COLUMN @extschema@.customer_state.p_alive IS 'probability that the customer is still active (NULL without a converged purchase model)';
+COMMENT ON COLUMN @extschema@.customer_state.clv IS 'CLV over 12 months at 1% a month (NULL without converged models)';
+COMMENT ON COLUMN @extschema@.customer_state.churn_risk IS '1 - p_alive, or the signal form of clm.churn_risk without a model';
+COMMENT ON COLUMN @extschema@.customer_state.health IS 'health score, 0 to 100';
+COMMENT ON COLUMN @extschema@.customer_state.stage IS 'lifecycle stage';
+COMMENT ON COLUMN @extschema@.customer_state.stage_since IS 'when the customer entered stage';
+COMMENT ON COLUMN @extschema@.customer_state.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
+
+COMMENT ON COLUMN @extschema@.job_changes.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions changed; NULL: rescan everyone';
+
+COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of clm.stage_history';
+COMMENT ON COLUMN @extschema@.stage_history.id IS 'row id';
+COMMENT ON COLUMN @extschema@.stage_history.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.stage_history.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.stage_history.from_stage IS 'stage before (NULL: first classification)';
+COMMENT ON COLUMN @extschema@.stage_history.to_stage IS 'stage after';
+COMMENT ON COLUMN @extschema@.stage_history.changed_at IS 'as_of of the run that saw the change';
+COMMENT ON COLUMN @extschema@.stage_history.run_id IS 'the run (clm.job_runs)';
+
+COMMENT ON SEQUENCE @extschema@.alerts_alert_id_seq IS 'alert ids (clm.alerts.alert_id)';
+COMMENT ON COLUMN @extschema@.alerts.alert_id IS 'alert id, as clm.acknowledge_alert(id) takes it';
+COMMENT ON COLUMN @extschema@.alerts.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.alerts.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.alerts.kind IS 'entered_at_risk, churned, reactivated or high_value_at_risk';
+COMMENT ON COLUMN @extschema@.alerts.episode_start IS 'start of the episode the alert belongs to (one alert per customer, kind and episode)';
+COMMENT ON COLUMN @extschema@.alerts.raised_at IS 'when the run raised it';
+COMMENT ON COLUMN @extschema@.alerts.run_id IS 'the run that raised it (clm.job_runs)';
+COMMENT ON COLUMN @extschema@.alerts.details IS 'the NOTIFY clm_alerts payload: stages, churn risk, CLV, health, segment';
+COMMENT ON COLUMN @extschema@.alerts.acknowledged_at IS 'when clm.acknowledge_alert was called (NULL: open)';
+
+-- dashboards
+COMMENT ON COLUMN @extschema@.segment_summary.job IS 'job name';
+COMMENT ON COLUMN @extschema@.segment_summary.segment IS 'RFM segment';
+COMMENT ON COLUMN @extschema@.segment_summary.customers IS 'customers in the segment';
+COMMENT ON COLUMN @extschema@.segment_summary.revenue IS 'their total_amount';
+COMMENT ON COLUMN @extschema@.segment_summary.revenue_share IS 'their share of the job''s revenue';
+COMMENT ON COLUMN @extschema@.segment_summary.avg_clv IS 'their average CLV';
+COMMENT ON COLUMN @extschema@.segment_summary.avg_churn_risk IS 'their average churn risk';
+COMMENT ON COLUMN @extschema@.stage_summary.job IS 'job name';
+COMMENT ON COLUMN @extschema@.stage_summary.stage IS 'lifecycle stage';
+COMMENT ON COLUMN @extschema@.stage_summary.customers IS 'customers in the stage';
+COMMENT ON COLUMN @extschema@.stage_summary.customer_share IS 'their share of the job''s customers';
+COMMENT ON COLUMN @extschema@.stage_summary.revenue IS 'their total_amount';
+COMMENT ON COLUMN @extschema@.stage_summary.clv IS 'their total CLV';
+COMMENT ON COLUMN @extschema@.stage_summary.avg_churn_risk IS 'their average churn risk';
+COMMENT ON COLUMN @extschema@.stage_summary.avg_health IS 'their average health score';
+COMMENT ON COLUMN @extschema@.stage_funnel.job IS 'job name';
+COMMENT ON COLUMN @extschema@.stage_funnel.from_stage IS 'stage before (NULL: first classification)';
+COMMENT ON COLUMN @extschema@.stage_funnel.to_stage IS 'stage after';
+COMMENT ON COLUMN @extschema@.stage_funnel.transitions IS 'changes from from_stage to to_stage, all time';
+COMMENT ON COLUMN @extschema@.stage_funnel.last_30_days IS 'those in the last 30 days';
+COMMENT ON COLUMN @extschema@.stage_funnel.last_seen IS 'latest such change';
+COMMENT ON COLUMN @extschema@.open_alerts.alert_id IS 'alert id, as clm.acknowledge_alert(id) takes it';
+COMMENT ON COLUMN @extschema@.open_alerts.job IS 'job name';
+COMMENT ON COLUMN @extschema@.open_alerts.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.open_alerts.kind IS 'entered_at_risk, churned, reactivated or high_value_at_risk';
+COMMENT ON COLUMN @extschema@.open_alerts.raised_at IS 'when the run raised it';
+COMMENT ON COLUMN @extschema@.open_alerts.details IS 'the NOTIFY clm_alerts payload';
