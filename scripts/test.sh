@@ -5,7 +5,8 @@
 # clm into a private PostgreSQL tree (no root needed), runs the pg_regress
 # suite on a throwaway server as an unprivileged user, and ends with the line
 # "N passed, N failed".  Exit status is non-zero on any failure.
-# CLM_SUITES="core regress isolation tap" (the default) picks the suites.
+# CLM_SUITES="core regress isolation tap fuzz" (the default) picks the suites;
+# the fuzz suite runs CLM_FUZZ_SECONDS (60) with seed CLM_FUZZ_SEED (12).
 . "$(dirname "$0")/common.sh"
 
 ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy
@@ -16,7 +17,7 @@ stage
 
 passed=0
 failed=0
-SUITES=" ${CLM_SUITES:-core regress isolation tap} "
+SUITES=" ${CLM_SUITES:-core regress isolation tap fuzz} "
 want() { [[ "$SUITES" == *" $1 "* ]]; }
 
 # count "... ok" / "... FAILED" lines of a pg_regress log
@@ -36,7 +37,7 @@ run_counted() {
 	out=$("$@" 2>&1)
 	local rc=$?
 	set -e
-	echo "$out" | tail -n 5
+	echo "$out" | tail -n "${TAIL_LINES:-5}"
 	local line
 	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
 	if [ -z "$line" ]; then
@@ -158,6 +159,19 @@ fi
 if [ $rc -ne 0 ]; then
 	for f in "$T"/tmp_check/log/*; do echo "== $f"; tail -n 60 "$f"; done
 fi
+fi
+
+# --- fuzzing: random and boundary values for every function in clm, serial
+# and under forced parallel plans; serial and parallel aggregates agree
+if want fuzz; then
+	log "fuzzing (test/fuzz/fuzz.py: ${CLM_FUZZ_SECONDS:-60} s, seed ${CLM_FUZZ_SEED:-12})"
+	start_server "max_worker_processes = 16" "max_parallel_workers = 8"
+	psql_run -d postgres -qc "CREATE DATABASE fuzz"
+	psql_run -d fuzz -qc "CREATE EXTENSION clm"
+	TAIL_LINES=60 run_counted as_user env CLM_FUZZ_SECONDS="${CLM_FUZZ_SECONDS:-60}" \
+		CLM_FUZZ_SEED="${CLM_FUZZ_SEED:-12}" /usr/bin/python3 "$CLM_TOP/test/fuzz/fuzz.py" \
+		--psql "$STAGE_BIN/psql -X -h $PGHOST -p $PGPORT -d fuzz" \
+		--workdir "$WORK" --serverlog "$WORK/server.log"
 fi
 
 echo "$passed passed, $failed failed"

@@ -105,3 +105,13 @@ SELECT '{(1,1,2,0)}'::clm.fit_data;
 SELECT clm.fit_data_rows(v::clm.fit_data), clm.fit_data_customers(v::clm.fit_data)
 FROM (SELECT '{' || string_agg(format('(%s,%s,%s,1)', g % 7, g % 7, 10), ',') || '}' AS v
 	  FROM generate_series(1, 100000) g) s;
+
+-- found by the fuzzing suite: check_time_zone (an EXCEPTION block, i.e. a
+-- subtransaction) was labelled PARALLEL SAFE and failed with 25000 on every
+-- call under a forced parallel plan
+SELECT set_config(CASE WHEN current_setting('server_version_num')::int >= 160000
+	THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END, 'on', false) AS forced;
+SELECT clm.check_time_zone('UTC') AS utc, clm.check_time_zone('Europe/Berlin') AS berlin;
+SELECT clm.check_time_zone('Mars/Phobos');
+\echo :LAST_ERROR_SQLSTATE
+RESET ALL;
