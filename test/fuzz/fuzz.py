@@ -24,6 +24,7 @@ import os
 import random
 import re
 import shlex
+import struct
 import subprocess
 import sys
 import time
@@ -121,7 +122,7 @@ class Gen:
     def fit_data(self):
         r = self.rng.random()
         if r < 0.4:
-            n = self.pick([1, 10, 1000, 1000, 20000])
+            n = self.pick([1, 10, 1000, 1000, 5000])
             pen = self.pick(["", ", 0.01", ", 0", ", 1e300"]) if self.rng.random() < 0.3 else ""
             kind = self.rng.random()
             if kind < 0.5:
@@ -130,7 +131,7 @@ class Gen:
             if kind < 0.8:
                 return ("(SELECT clm.fit_data(g %% 13, CASE WHEN g %% 13 = 0 THEN 0 ELSE g %% 13 END, 40, 1 + g %% 17) "
                         "FROM generate_series(1, %d) g)" % n)
-            return "(SELECT clm.fit_data_merge(fd) FROM fuzz_fd)"
+            return "(SELECT clm.fit_data_merge(fd) FROM fuzz_fd WHERE g < 40)"
         return self.pick([
             "NULL", "'{}'", "'{(1,1,2,1)}'", "'{(0,0,1,3),(2,1,5,1)}'",
             "'{(1,1,2,5,1)}'", "'{(1,5,1),(0,1,2)}'", "'penalizer=0.5;{(1,1,2,1)}'",
@@ -240,6 +241,33 @@ class Gen:
         return "SELECT length((%s)::text) FROM %s GROUP BY p" % (call, src)
 
 
+def binary_fit_data(rng, path):
+    """a COPY BINARY file of one clm.fit_data value, mostly malformed"""
+    n = rng.choice([0, 1, 2, 5, 1000])
+    version = rng.choice([1, 1, 1, 0, 2, 255])
+    flags = rng.choice([1, 3, 2, 0, 4, 255])
+    pen = rng.choice([0.0, 0.01, -1.0, float("nan"), float("inf")])
+    rows = b""
+    for _ in range(n):
+        x = rng.choice([0.0, 1.0, 2.0, 1.5, -1.0, float("nan"), 1e308])
+        tx = 0.0 if x == 0 and rng.random() < 0.8 else rng.choice([0.5, 1.0, 5.0, -1.0])
+        T = rng.choice([1.0, 10.0, 0.0, 5e-324, float("inf")])
+        m = rng.choice([0.0, 10.0, -5.0, float("nan")])
+        w = rng.choice([1.0, 1.0, 3.0, 0.0, -1.0, float("inf"), 1e308])
+        rows += struct.pack(">ddddd", x, tx, T, m, w)
+    body = struct.pack(">BBdi", version, flags, pen, rng.choice([n, n, n, n + 1, -1, 2**31 - 1])) + rows
+    cut = rng.random()
+    if cut < 0.15:
+        body = body[:rng.randint(0, len(body))]
+    elif cut < 0.2:
+        body += b"\x00" * rng.randint(1, 50)
+    data = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+    data += struct.pack(">hi", 1, len(body)) + body + struct.pack(">h", -1)
+    with open(path, "wb") as fh:
+        fh.write(data)
+    return "COPY fuzz_bin FROM '%s' (FORMAT binary)" % path
+
+
 def psql_query(psql, sql):
     out = subprocess.run(psql + ["-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
                          capture_output=True, text=True)
@@ -311,13 +339,14 @@ def wait_server(psql, seconds=60):
 
 def setup_data(psql):
     psql_query(psql, """
-DROP TABLE IF EXISTS fuzz_tx, fuzz_summary, fuzz_fd;
+DROP TABLE IF EXISTS fuzz_tx, fuzz_summary, fuzz_fd, fuzz_bin;
+CREATE TABLE fuzz_bin (d clm.fit_data);
 SELECT setseed(0.12);
 CREATE TABLE fuzz_tx AS
 SELECT c AS customer_id, c % 7 AS grp,
 	'2022-01-01'::timestamptz + (random() * 700) * interval '1 day' AS ts,
 	(round((random() * 400)::numeric * 4) / 4)::float8 AS amount
-FROM generate_series(1, 100000) g, LATERAL (SELECT (random() * 20000)::int + g * 0 AS c) r;
+FROM generate_series(1, 50000) g, LATERAL (SELECT (random() * 10000)::int + g * 0 AS c) r;
 CREATE TABLE fuzz_summary AS
 SELECT customer_id, customer_id % 7 AS grp, (s).frequency::float8 AS frequency, (s).recency, (s).tenure,
 	(s).repeat_avg_amount AS monetary
@@ -430,6 +459,10 @@ def main():
         stmts = []
         for i in range(a.batch):
             f = callable_[(batch * a.batch + i) % len(callable_)] if rng.random() < 0.5 else rng.choice(callable_)
+            if rng.random() < 0.03:
+                path = os.path.join(a.workdir, "fuzz_bin_%d.copy" % i)
+                stmts.append((i, binary_fit_data(rng, path), "clm.fit_data_recv(internal)"))
+                continue
             try:
                 stmts.append((i, gen.statement(f), f["sig"]))
             except RecursionError:
