@@ -5,6 +5,7 @@
 #   make test        set up, build with -Werror and run every test suite
 #   make demo        set up and run the demo on a throwaway cluster
 #   make bench       run the benchmarks in bench/
+#   make fuzz        sqlsmith against a populated database (optional, slow)
 
 EXTENSION = clm
 # the one version string: clm.control's default_version
@@ -44,13 +45,15 @@ META.json: $(srcdir)/META.json.in $(srcdir)/clm.control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 all: clm--$(EXTVERSION).sql META.json
 
-.PHONY: test demo bench print-regress print-version
+.PHONY: test demo bench fuzz print-regress print-version
 test:
 	bash scripts/test.sh
 demo:
 	bash scripts/demo.sh
 bench:
 	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh
+fuzz:
+	bash scripts/sqlsmith.sh
 print-regress:
 	@echo $(REGRESS)
 print-version:

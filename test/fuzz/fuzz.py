@@ -58,6 +58,18 @@ FLOAT_ARRAYS = ["NULL", "'{}'", "'{1,2,3}'", "'{NaN}'", "'{1e308,-1e308}'",
 BYTEAS = ["NULL", "'\\x'", "'\\x00'", "'\\x02'", "'\\xffffffffffffffff'",
           "decode(repeat('01', 100000), 'hex')"]
 
+PLAUSIBLE = {
+    "a_share": ["0.8", "0.5", "0.2"], "b_share": ["0.95", "0.9", "1"],
+    "buckets": ["5", "3", "10"], "r": ["1", "3", "5"], "f": ["1", "2", "5"], "m": ["1", "4", "5"],
+    "churn_risk": ["0", "0.3", "0.95", "1"], "orders_ratio": ["0.5", "1", "2"],
+    "amount_ratio": ["0.5", "1", "3"], "tickets": ["0", "1", "4"], "nps": ["0", "7", "10"],
+    "days_since_last": ["0", "10", "400"], "avg_days_between": ["7", "30", "90"],
+    "orders": ["1", "2", "10"], "prior_days": ["30", "90"], "prior_weight": ["1", "2"],
+    "dropout": ["0.1", "0.5"], "recency_days": ["0", "10", "365"], "value": ["0", "10", "1e6"],
+    "discount_rate": ["0", "0.01", "0.1"], "margin": ["0.3", "1"], "annual_value": ["100", "0"],
+    "acquisition_cost": ["0", "50"], "total_amount": ["10", "1000"], "clv": ["0", "100"],
+}
+
 
 class Gen:
     """Random SQL values for the catalog's types, biased by argument name."""
@@ -171,6 +183,9 @@ class Gen:
             return "%s::%s" % (self.pick(["NULL"] + ["'%s'" % l for l in t["labels"]]), name)
         if t["typtype"] == "d":
             return "(%s)::%s" % (self.value(t["basetype"], argname, depth, cust), name)
+        # plausible values for arguments with a narrow valid range, half the time
+        if argname in PLAUSIBLE and self.rng.random() < 0.5:
+            return "(%s)::%s" % (self.pick(PLAUSIBLE[argname]), name)
         if name == "double precision":
             if argname in ("horizon_months", "t") and self.rng.random() < 0.5:
                 return "(%s)::float8" % self.pick(["12", "52", "1e6", "1e300", "0"])
