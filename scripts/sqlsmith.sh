@@ -58,7 +58,7 @@ grep -E '^[0-9]+'$'\t''ERROR' "$WORK/summary.txt" | sed -n '1,15p' | cut -c1-160
 # internal errors (XX000) in the server log, by message
 internal=$(grep -cE 'ERROR:  XX000' "$WORK/server.log" || true)
 echo "internal errors (XX000) in the server log: $internal"
-grep -E 'ERROR:  XX000' "$WORK/server.log" | sed 's/.*ERROR:  XX000: //' | sort | uniq -c | sort -rn | sed -n '1,10p'
+grep -E 'ERROR:  XX000' "$WORK/server.log" | sed 's/.*ERROR:  XX000: //' | sort | uniq -c | sort -rn | sed -n '1,10p' || true
 crashes=$(grep -c 'terminated by signal' "$WORK/server.log" || true)
 grep -A3 'terminated by signal' "$WORK/server.log" | sed -n '1,20p' || true
 echo "sqlsmith exit status $rc; backend crashes: $crashes"
