@@ -7,6 +7,7 @@
 #   make sample      load the CDNOW sample tables of the README's examples
 #                    (cdnow_tx, cdnow_summary) with psql (PGDATABASE etc.)
 #   make bench       run the benchmarks in bench/
+#   make fuzz        sqlsmith against a populated database (optional, slow)
 
 EXTENSION = clm
 # the one version string: clm.control's default_version
@@ -53,7 +54,7 @@ META.json: $(srcdir)/META.json.in $(srcdir)/clm.control
 	sed 's/@EXTVERSION@/$(EXTVERSION)/g' $< > $@
 all: clm--$(EXTVERSION).sql META.json
 
-.PHONY: test demo bench sample print-regress print-regress-opts print-version
+.PHONY: test demo bench sample fuzz print-regress print-regress-opts print-version
 test:
 	bash scripts/test.sh
 demo:
@@ -62,6 +63,8 @@ sample:
 	cd $(srcdir) && psql -X -q -v ON_ERROR_STOP=1 -f test/data/load_cdnow.sql
 bench:
 	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh
+fuzz:
+	bash scripts/sqlsmith.sh
 print-regress:
 	@echo $(REGRESS)
 print-regress-opts:

@@ -17,6 +17,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "windowapi.h"
 
@@ -90,6 +91,7 @@ abc_prepare(WindowObject winobj, AbcPartition *part, int64 nrows)
 												 false, &isnull, &isout);
 		float8		v;
 
+		CHECK_FOR_INTERRUPTS();	/* partitions can be huge */
 		if (isnull)
 			continue;
 		v = DatumGetFloat8(d);

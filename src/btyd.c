@@ -59,6 +59,22 @@
  * ------------------------------------------------------------------------
  */
 
+/* the host's poll hook (btyd_set_poll); NULL: never interrupted */
+static btyd_poll_fn poll_hook = NULL;
+
+void
+btyd_set_poll(btyd_poll_fn fn)
+{
+	poll_hook = fn;
+}
+
+/* true when the host asks the current call to stop (every BTYD_POLL_TERMS terms) */
+static int
+poll_now(long n)
+{
+	return poll_hook != NULL && n % BTYD_POLL_TERMS == BTYD_POLL_TERMS - 1 && poll_hook();
+}
+
 /* ln Gamma(x) without touching libc's global signgam where possible */
 static double
 lgam(double x)
@@ -235,6 +251,8 @@ hyp_series(double first, double p1, double p2, double q1, double q2,
 		}
 		if (!isfinite(sum))
 			return BTYD_ENOCONV;
+		if (poll_now(n))
+			return BTYD_EINTR;
 		if ((double) n >= nmin)
 		{
 			rho = fmax(fabs(ratio), fabs(z));
@@ -511,6 +529,8 @@ ep_core_multi(double A, double B, double a, const double *k, int nk, double *out
 
 		if (n > SERIES_CAP)
 			return BTYD_ENOCONV;
+		if (poll_now(n))
+			return BTYD_EINTR;
 		for (i = 0; i < nk; i++)
 		{
 			double		term,
@@ -758,10 +778,11 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 				k[EP_MULTI_MAX],
 				n[EP_MULTI_MAX],
 				clv = 0.0;
-	int			i,
+	int			done,
 				rc;
 
-	if (out == NULL || horizon_months < 0 || !isfinite(monthly_discount_rate) ||
+	if (out == NULL || horizon_months < 0 || horizon_months > BTYD_MAX_HORIZON_MONTHS ||
+		!isfinite(monthly_discount_rate) ||
 		monthly_discount_rate <= -1.0 || !pos_finite(periods_per_month))
 		return BTYD_EINVAL;
 	rc = btyd_gg_expected_avg_value(gg, x, m, &value);
@@ -775,10 +796,15 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 	if (rc != BTYD_OK)
 		return rc;
 	B = (model == BTYD_MBGNBD) ? bg[3] + x + 1.0 : bg[3] + x;
-	for (i = 1; i <= horizon_months; i += EP_MULTI_MAX)
+	/* months done+1 .. done+nk per batch; done never passes horizon_months */
+	for (done = 0; done < horizon_months; done += EP_MULTI_MAX)
 	{
-		int			nk = (horizon_months - i + 1 < EP_MULTI_MAX) ? horizon_months - i + 1 : EP_MULTI_MAX,
+		int			i = done + 1,
+					nk = (horizon_months - done < EP_MULTI_MAX) ? horizon_months - done : EP_MULTI_MAX,
 					j;
+
+		if (poll_hook != NULL && poll_hook())
+			return BTYD_EINTR;
 
 		for (j = 0; j < nk; j++)
 			k[j] = (i + j) * periods_per_month / (bg[1] + T);

@@ -7,7 +7,8 @@
  *	  purchases, expected average value, CLV).
  *
  * This header and btyd.c are plain C99 with only libc/libm: no PostgreSQL
- * headers, no global mutable state, no exit()/abort().  Every function is
+ * headers, no exit()/abort(), no global mutable state except the optional
+ * poll hook (btyd_set_poll), set once by the host.  Every function is
  * reentrant; errors are reported through BTYD_* return codes.
  *
  * Conventions
@@ -50,7 +51,22 @@
 #define BTYD_EDATA		3		/* empty/degenerate data: no finite MLE */
 #define BTYD_ENOCONV	4		/* a series did not converge */
 #define BTYD_EDOMAIN	5		/* quantity undefined for these parameters */
-#define BTYD_EINTR		6		/* fit aborted by the interrupt callback */
+#define BTYD_EINTR		6		/* aborted by the interrupt callback or poll hook */
+
+/*
+ * Per-customer functions have no options argument; the host may instead set
+ * one process-wide poll hook, called every BTYD_POLL_TERMS series terms and
+ * once per batch of CLV months: a nonzero return aborts the call with
+ * BTYD_EINTR.  The hook may also leave by longjmp (PostgreSQL's
+ * CHECK_FOR_INTERRUPTS): the per-customer functions allocate nothing.
+ * NULL (the default) never interrupts.  Set it once, before any use.
+ */
+#define BTYD_POLL_TERMS 65536
+typedef int (*btyd_poll_fn) (void);
+extern void btyd_set_poll(btyd_poll_fn fn);
+
+/* the longest CLV horizon btyd_clv accepts, in months (BTYD_EINVAL beyond) */
+#define BTYD_MAX_HORIZON_MONTHS 12000
 
 typedef enum btyd_model
 {
@@ -225,7 +241,7 @@ extern int	btyd_gg_expected_avg_value(const double params[3], double x,
  *		value = btyd_gg_expected_avg_value(gg, x, m)
  *		CLV = sum_{i=1..H} value * (E(i f) - E((i-1) f)) / (1 + d)^i
  * with E(s) = btyd_expected_purchases(model, bg, s, x, tx, T), H =
- * horizon_months, d = monthly_discount_rate (> -1) and f =
+ * horizon_months (0..BTYD_MAX_HORIZON_MONTHS), d = monthly_discount_rate (> -1) and f =
  * periods_per_month, the number of model time units in a month.  lifetimes
  * uses f = 30 for days, 4.345 for weeks, 1 for months, 720 for hours; a
  * "30-day month" convention is f = 30 / days_per_unit (30/7 for weeks).

@@ -127,7 +127,8 @@ trend_state_values(ArrayType *arr)
 {
 	if (ARR_NDIM(arr) != 1 || ARR_DIMS(arr)[0] != TREND_NSTATE ||
 		ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
-		elog(ERROR, "activity_trend: invalid state array");
+		clm_corrupt("clm.activity_trend state",
+					errdetail("The state must be a float8[%d] without NULLs.", TREND_NSTATE));
 	/* one dimension and no NULLs (checked): the data follows the fixed header */
 	return (float8 *) ((char *) arr + ARR_OVERHEAD_NONULLS(1));
 }
@@ -155,8 +156,7 @@ clm_activity_trend_trans(PG_FUNCTION_ARGS)
 	float8		amount;
 	Interval   *window;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "activity_trend_trans called in non-aggregate context");
+	clm_agg_context(fcinfo, "clm.activity_trend_trans");
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3) || PG_ARGISNULL(4))
 	{
@@ -230,8 +230,7 @@ clm_activity_trend_combine(PG_FUNCTION_ARGS)
 			   *sb;
 	int			i;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "activity_trend_combine called in non-aggregate context");
+	clm_agg_context(fcinfo, "clm.activity_trend_combine");
 	if (PG_ARGISNULL(1))
 	{
 		if (PG_ARGISNULL(0))
@@ -272,6 +271,11 @@ clm_activity_trend_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = trend_state_values(PG_GETARG_ARRAYTYPE_P(0));
+	/* the final function is callable directly: counts must be counts */
+	if (!(st[0] >= 0 && st[0] <= 9e15 && st[2] >= 0 && st[2] <= 9e15 &&
+		  isfinite(st[1]) && isfinite(st[3])))
+		clm_corrupt("clm.activity_trend state",
+					errdetail("The order counts are %g and %g.", st[0], st[2]));
 	tupdesc = clm_result_tupdesc(fcinfo);
 	values[0] = Int64GetDatum((int64) st[0]);
 	values[1] = Int64GetDatum((int64) st[2]);

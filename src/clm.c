@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -53,6 +54,23 @@ clm_check_not_after(TimestampTz ts, TimestampTz as_of)
 }
 
 /*
+ * clm_agg_context: support functions trust their state only inside their
+ * aggregate; a direct call (with a NULL or forged argument) is refused.
+ */
+MemoryContext
+clm_agg_context(FunctionCallInfo fcinfo, const char *fn)
+{
+	MemoryContext aggctx;
+
+	if (!AggCheckCallContext(fcinfo, &aggctx))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s can only be called by its aggregate", fn),
+				 errhint("It is a support function; call the aggregate instead.")));
+	return aggctx;
+}
+
+/*
  * clm_jsonb_numbers: walk an options object whose values are numbers.
  */
 void
@@ -72,6 +90,7 @@ clm_jsonb_numbers(Jsonb *jb, const char *argname, const char *hint,
 		char	   *key;
 		double		val;
 
+		CHECK_FOR_INTERRUPTS();	/* an object can have millions of keys */
 		if (tok != WJB_KEY)
 			continue;
 		key = pnstrdup(v.val.string.val, v.val.string.len);

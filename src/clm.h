@@ -52,6 +52,17 @@ typedef struct ClmDayCache
 
 extern int32 clm_local_day(ClmDayCache *cache, TimestampTz ts);
 
+/*
+ * Support functions of aggregates: the aggregate's memory context, or an
+ * error (feature_not_supported, naming fn) when called directly from SQL.
+ */
+extern MemoryContext clm_agg_context(FunctionCallInfo fcinfo, const char *fn);
+
+/* A corrupt or forged serialized state or value: data_corrupted, naming what. */
+#define clm_corrupt(what, ...) \
+	ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), \
+					errmsg("invalid %s", what), __VA_ARGS__))
+
 /* The blessed tuple descriptor of the function's result, cached in fn_extra. */
 extern TupleDesc clm_result_tupdesc(FunctionCallInfo fcinfo);
 

@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "common/shortest_dec.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
@@ -526,6 +527,7 @@ clm_fit_data_in(PG_FUNCTION_ARGS)
 		int			n = 0;
 		FitRow		row = {0, 0, 0, 0, 0};
 
+		CHECK_FOR_INTERRUPTS();	/* a text value can hold 10^8 rows */
 		if (fd->nrows > 0 && *p++ != ',')
 			syntax_error(str, "Expected \",\" between rows.");
 		while (isspace((unsigned char) *p))
@@ -643,6 +645,7 @@ clm_fit_data_recv(PG_FUNCTION_ARGS)
 	{
 		FitRow	   *r = &fd->rows[i];
 
+		CHECK_FOR_INTERRUPTS();
 		r->x = pq_getmsgfloat8(buf);
 		r->tx = pq_getmsgfloat8(buf);
 		r->T = pq_getmsgfloat8(buf);

@@ -53,6 +53,21 @@ btyd_interrupted(void *ctx)
 	return 0;
 }
 
+/*
+ * The per-customer functions poll this every BTYD_POLL_TERMS series terms
+ * (a long series, a long CLV horizon).  They allocate nothing, so a cancel
+ * may leave through them by longjmp.  Installed by each entry point (one
+ * store; btyd.c is plain C and has no _PG_init of its own).
+ */
+static int
+btyd_poll(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	return 0;
+}
+
+#define POLL_ON() btyd_set_poll(btyd_poll)
+
 static void
 fit_options(btyd_fit_options *opt, float8 penalizer)
 {
@@ -445,6 +460,8 @@ p_alive(FunctionCallInfo fcinfo, btyd_model model)
 				tx = PG_GETARG_FLOAT8(2),
 				T = PG_GETARG_FLOAT8(3);
 
+	POLL_ON();
+
 	params = cached_params(fcinfo, 0, 4, "model");
 	fit_check_row(x, tx, T, true);
 	check_rc(btyd_p_alive(model, params, x, tx, T, &out), "p_alive");
@@ -484,6 +501,8 @@ expected_purchases(FunctionCallInfo fcinfo, btyd_model model)
 				tx = PG_GETARG_FLOAT8(3),
 				T = PG_GETARG_FLOAT8(4);
 
+	POLL_ON();
+
 	params = cached_params(fcinfo, 0, 4, "model");
 	check_horizon(t);
 	fit_check_row(x, tx, T, true);
@@ -513,6 +532,8 @@ expected_purchases_new(FunctionCallInfo fcinfo, btyd_model model)
 	double		params[4],
 				out;
 	float8		t = PG_GETARG_FLOAT8(1);
+
+	POLL_ON();
 
 	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
 	check_horizon(t);
@@ -621,13 +642,18 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 	int32		horizon = PG_GETARG_INT32(6);
 	float8		d = PG_GETARG_FLOAT8(7);
 
+	POLL_ON();
+
 	bg = cached_params(fcinfo, 0, 4, "model");
 	gg = cached_params(fcinfo, 1, 3, "gg_model");
 	fit_check_row(x, tx, T, true);
 	check_monetary(x, m);
-	if (horizon < 0)
-		clm_invalid_arg(errmsg("horizon_months must not be negative"),
-						errdetail("The value is %d.", horizon));
+	if (horizon < 0 || horizon > BTYD_MAX_HORIZON_MONTHS)
+		clm_invalid_arg(errmsg("horizon_months must be between 0 and %d",
+							   BTYD_MAX_HORIZON_MONTHS),
+						errdetail("The value is %d.", horizon),
+						errhint("The limit is %d months (1000 years); discounting makes later months negligible.",
+								BTYD_MAX_HORIZON_MONTHS));
 	clm_check_finite("discount_rate", d);
 	if (d < 0)
 		clm_invalid_arg(errmsg("discount_rate must not be negative"),

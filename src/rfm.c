@@ -21,6 +21,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
@@ -216,6 +217,7 @@ ntile_scores(WindowObject winobj, int argno, int64 nrows, int k, bool negate,
 												 false, &isnull, &isout);
 		float8		v;
 
+		CHECK_FOR_INTERRUPTS();	/* partitions can be huge */
 		if (isnull || isout)
 			continue;
 		v = DatumGetFloat8(d);

@@ -31,7 +31,10 @@
 #include "utils/builtins.h"
 
 #define SUMMARY_STATE_VERSION 2
+/* serialized: version byte, 6 x 8-byte fields, 3 x 4-byte fields */
+#define SUMMARY_FIXED_BYTES (1 + 6 * 8 + 3 * 4)
 #define SUMMARY_INLINE_DAYS 14
+#define SUMMARY_MAGIC 0xC1A5
 
 /*
  * The state.  Only the first purchase day's amount is needed per day
@@ -42,14 +45,15 @@
  */
 typedef struct SummaryState
 {
+	uint16		magic;			/* SUMMARY_MAGIC: a state of this aggregate */
+	int16		unit_days;		/* 1 = day, 7 = week */
+	int32		as_of_day;
 	TimestampTz as_of;
 	TimestampTz first_ts;
 	TimestampTz last_ts;
 	int64		orders;
 	float8		total;
 	float8		first_day_amount;	/* total of the purchases on days[0] */
-	int32		as_of_day;
-	int32		unit_days;		/* 1 = day, 7 = week */
 	int32		ndays;
 	int32		capacity;
 	int32	   *days;			/* sorted, distinct; inline_days or palloc'd */
@@ -143,8 +147,28 @@ new_state(MemoryContext aggctx)
 {
 	SummaryState *st = MemoryContextAllocZero(aggctx, sizeof(SummaryState));
 
+	st->magic = SUMMARY_MAGIC;
 	st->days = st->inline_days;
 	st->capacity = SUMMARY_INLINE_DAYS;
+	return st;
+}
+
+/*
+ * state_arg: argument argno as a state of this aggregate, NULL if NULL.  An
+ * aggregate built by a superuser from our functions and someone else's
+ * internal-state functions would hand us a foreign state: refuse it.
+ */
+static SummaryState *
+state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	SummaryState *st;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	st = (SummaryState *) PG_GETARG_POINTER(argno);
+	if (st->magic != SUMMARY_MAGIC)
+		clm_corrupt("clm.customer_summary state",
+					errdetail("The state was not made by clm.customer_summary."));
 	return st;
 }
 
@@ -182,10 +206,8 @@ summary_add(FunctionCallInfo fcinfo, int32 udays)
 	int32		day;
 	ClmDayCache *cache;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "customer_summary_trans called in non-aggregate context");
-
-	st = PG_ARGISNULL(0) ? NULL : (SummaryState *) PG_GETARG_POINTER(0);
+	aggctx = clm_agg_context(fcinfo, "clm.customer_summary_trans");
+	st = state_arg(fcinfo, 0);
 
 	/* rows with an unknown timestamp, amount or as_of are skipped */
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
@@ -319,11 +341,9 @@ clm_summary_combine(PG_FUNCTION_ARGS)
 	SummaryState *a,
 			   *b;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "customer_summary_combine called in non-aggregate context");
-
-	a = PG_ARGISNULL(0) ? NULL : (SummaryState *) PG_GETARG_POINTER(0);
-	b = PG_ARGISNULL(1) ? NULL : (SummaryState *) PG_GETARG_POINTER(1);
+	aggctx = clm_agg_context(fcinfo, "clm.customer_summary_combine");
+	a = state_arg(fcinfo, 0);
+	b = state_arg(fcinfo, 1);
 
 	if (b == NULL)
 	{
@@ -353,12 +373,14 @@ PG_FUNCTION_INFO_V1(clm_summary_serialize);
 Datum
 clm_summary_serialize(PG_FUNCTION_ARGS)
 {
-	SummaryState *st = (SummaryState *) PG_GETARG_POINTER(0);
+	SummaryState *st;
 	StringInfoData buf;
 	int32		i;
 
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "customer_summary_serialize called in non-aggregate context");
+	clm_agg_context(fcinfo, "clm.customer_summary_serialize");
+	st = state_arg(fcinfo, 0);
+	if (st == NULL)				/* not reached: serialize is strict */
+		PG_RETURN_NULL();
 
 	pq_begintypsend(&buf);
 	pq_sendbyte(&buf, SUMMARY_STATE_VERSION);
@@ -385,20 +407,26 @@ clm_summary_deserialize(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 	SummaryState *st;
 	int32		n,
-				i;
+				i,
+				udays;
 	int			version;
 
-	if (!AggCheckCallContext(fcinfo, &aggctx))
-		elog(ERROR, "customer_summary_deserialize called in non-aggregate context");
+	aggctx = clm_agg_context(fcinfo, "clm.customer_summary_deserialize");
 
 	buf.data = VARDATA_ANY(raw);
 	buf.len = VARSIZE_ANY_EXHDR(raw);
 	buf.maxlen = buf.len;
 	buf.cursor = 0;
 
+	/* version byte and fixed fields first: pq_getmsg* checks each read */
+	if (buf.len < SUMMARY_FIXED_BYTES)
+		clm_corrupt("clm.customer_summary state",
+					errdetail("The state has %d bytes, at least %d expected.",
+							  buf.len, SUMMARY_FIXED_BYTES));
 	version = pq_getmsgbyte(&buf);
 	if (version != SUMMARY_STATE_VERSION)
-		elog(ERROR, "unsupported customer_summary state version %d", version);
+		clm_corrupt("clm.customer_summary state",
+					errdetail("Format version %d, expected %d.", version, SUMMARY_STATE_VERSION));
 
 	st = new_state(aggctx);
 	st->as_of = pq_getmsgint64(&buf);
@@ -408,16 +436,26 @@ clm_summary_deserialize(PG_FUNCTION_ARGS)
 	st->total = pq_getmsgfloat8(&buf);
 	st->first_day_amount = pq_getmsgfloat8(&buf);
 	st->as_of_day = pq_getmsgint(&buf, 4);
-	st->unit_days = pq_getmsgint(&buf, 4);
+	udays = pq_getmsgint(&buf, 4);
+	st->unit_days = (udays == 1 || udays == 7) ? udays : 0;
 	n = pq_getmsgint(&buf, 4);
 	if (n <= 0 || (int64) n * 4 != buf.len - buf.cursor)
-		elog(ERROR, "corrupt customer_summary state");
+		clm_corrupt("clm.customer_summary state",
+					errdetail("%d days in %d bytes.", n, buf.len - buf.cursor));
+	if ((st->unit_days != 1 && st->unit_days != 7) || st->orders < n ||
+		st->first_ts > st->last_ts || st->last_ts > st->as_of ||
+		!isfinite(st->total) || !isfinite(st->first_day_amount))
+		clm_corrupt("clm.customer_summary state",
+					errdetail("The fields are inconsistent."));
 	reserve_days(aggctx, st, n);
 	for (i = 0; i < n; i++)
 	{
 		st->days[i] = pq_getmsgint(&buf, 4);
-		if (i > 0 && st->days[i] <= st->days[i - 1])
-			elog(ERROR, "corrupt customer_summary state");
+		/* sorted, distinct and not after as_of: final's differences fit */
+		if ((i > 0 && st->days[i] <= st->days[i - 1]) ||
+			st->days[i] > st->as_of_day || st->as_of_day - (int64) st->days[i] > PG_INT32_MAX)
+			clm_corrupt("clm.customer_summary state",
+						errdetail("Day %d of %d is out of order or range.", i + 1, n));
 	}
 	st->ndays = n;
 	pq_getmsgend(&buf);
@@ -437,12 +475,9 @@ clm_summary_final(PG_FUNCTION_ARGS)
 	Datum		values[11];
 	bool		nulls[11] = {false};
 
-	if (!AggCheckCallContext(fcinfo, NULL))
-		elog(ERROR, "customer_summary_final called in non-aggregate context");
-	if (PG_ARGISNULL(0))
-		PG_RETURN_NULL();
-	st = (SummaryState *) PG_GETARG_POINTER(0);
-	if (st->orders == 0)
+	clm_agg_context(fcinfo, "clm.customer_summary_final");
+	st = state_arg(fcinfo, 0);
+	if (st == NULL || st->orders == 0)
 		PG_RETURN_NULL();
 
 	tupdesc = clm_result_tupdesc(fcinfo);

@@ -439,9 +439,11 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval) IS
 'create a reclassification job owned by the current user, with change capture on a table source; returns its id';
 
+-- PARALLEL UNSAFE: the EXCEPTION block is a subtransaction, which parallel
+-- mode forbids (under debug_parallel_query every call failed with 25000)
 CREATE FUNCTION @extschema@.check_time_zone(time_zone text)
 RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
