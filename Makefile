@@ -50,7 +50,7 @@ test:
 demo:
 	bash scripts/demo.sh
 bench:
-	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh
+	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh && bash bench/kpi.sh
 print-regress:
 	@echo $(REGRESS)
 print-version:

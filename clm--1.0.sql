@@ -2309,7 +2309,8 @@ WITH cp AS (
 		  GROUP BY 1, 2) x
 ), active AS (
 	SELECT c.cohort, c.p, pg_catalog.count(*) AS customers, pg_catalog.sum(c.orders) AS orders,
-		   pg_catalog.sum(c.amount) AS revenue
+		   pg_catalog.sum(c.amount) AS revenue,
+		   pg_catalog.count(*) FILTER (WHERE c.p OPERATOR(pg_catalog.=) c.cohort) AS size
 	FROM cp c GROUP BY 1, 2
 ), lasts AS (
 	-- customers by the period of their last purchase: rolling retention is a suffix sum
@@ -2317,24 +2318,26 @@ WITH cp AS (
 	FROM cp c WHERE c.p OPERATOR(pg_catalog.=) c.cohort GROUP BY 1, 2
 ), grid AS (
 	SELECT s.cohort, g.p::date AS p, s.size
-	FROM (SELECT c.cohort, pg_catalog.count(*) AS size FROM cp c
-		  WHERE c.p OPERATOR(pg_catalog.=) c.cohort GROUP BY 1) s
-	CROSS JOIN (SELECT pg_catalog.max(c.p) AS last FROM cp c) m
+	FROM (SELECT a.cohort, a.size FROM active a WHERE a.p OPERATOR(pg_catalog.=) a.cohort) s
+	CROSS JOIN (SELECT pg_catalog.max(a.p) AS last FROM active a) m
 	CROSS JOIN LATERAL pg_catalog.generate_series(s.cohort::timestamp, m.last::timestamp,
 												  @extschema@.period_interval($5)) g(p)
+), cells AS (
+	SELECT g.cohort, g.p, g.size, a.customers, a.orders, a.revenue,
+		   pg_catalog.sum(coalesce(l.n, 0)) OVER (PARTITION BY g.cohort ORDER BY g.p DESC) AS rolling
+	FROM grid g
+	LEFT JOIN active a ON a.cohort OPERATOR(pg_catalog.=) g.cohort AND a.p OPERATOR(pg_catalog.=) g.p
+	LEFT JOIN lasts l ON l.cohort OPERATOR(pg_catalog.=) g.cohort AND l.p OPERATOR(pg_catalog.=) g.p
 )
-SELECT g.cohort, @extschema@.period_index(g.cohort, g.p, $5), g.p, g.size,
-	   coalesce(a.customers, 0), coalesce(a.customers, 0)::float8 OPERATOR(pg_catalog./) g.size,
-	   r.n::bigint, r.n::float8 OPERATOR(pg_catalog./) g.size,
-	   coalesce(a.orders, 0)::bigint, coalesce(a.revenue, 0),
-	   coalesce(a.revenue, 0) OPERATOR(pg_catalog./) g.size,
-	   pg_catalog.sum(coalesce(a.revenue, 0)) OVER w OPERATOR(pg_catalog./) g.size
-FROM grid g
-LEFT JOIN active a ON a.cohort OPERATOR(pg_catalog.=) g.cohort AND a.p OPERATOR(pg_catalog.=) g.p
-CROSS JOIN LATERAL (SELECT coalesce(pg_catalog.sum(l.n), 0) AS n FROM lasts l
-					WHERE l.cohort OPERATOR(pg_catalog.=) g.cohort AND l.p OPERATOR(pg_catalog.>=) g.p) r
-WINDOW w AS (PARTITION BY g.cohort ORDER BY g.p)
-ORDER BY g.cohort, g.p
+SELECT c.cohort, @extschema@.period_index(c.cohort, c.p, $5), c.p, c.size,
+	   coalesce(c.customers, 0), coalesce(c.customers, 0)::float8 OPERATOR(pg_catalog./) c.size,
+	   c.rolling::bigint, c.rolling::float8 OPERATOR(pg_catalog./) c.size,
+	   coalesce(c.orders, 0)::bigint, coalesce(c.revenue, 0),
+	   coalesce(c.revenue, 0) OPERATOR(pg_catalog./) c.size,
+	   pg_catalog.sum(coalesce(c.revenue, 0)) OVER w OPERATOR(pg_catalog./) c.size
+FROM cells c
+WINDOW w AS (PARTITION BY c.cohort ORDER BY c.p)
+ORDER BY c.cohort, c.p
 $fn$;
 COMMENT ON FUNCTION @extschema@.cohorts(regclass, text, text, text, text, text, date) IS
 'acquisition cohorts by the period (week, month, quarter) of the first purchase, in long form: per cohort and period index (0 = the first period) the customers buying in that period (retention = customers / cohort_size), buying in it or later (rolling_retention), orders, revenue, revenue per cohort member and its running total';
