@@ -111,37 +111,49 @@ CREATE FUNCTION @extschema@.kpi_periods(first_day date, last_day date, unit text
 RETURNS TABLE (period_start date, period_end date)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT CASE WHEN $4 IS NULL THEN (e.e OPERATOR(pg_catalog.-) @extschema@.period_interval($3))::date
-				ELSE e.e::date OPERATOR(pg_catalog.-) $4 END,
-		   e.e::date
-	FROM pg_catalog.generate_series(
-			@extschema@.period_trunc($1, $3) OPERATOR(pg_catalog.+) @extschema@.period_interval($3),
-			@extschema@.period_trunc($2, $3) OPERATOR(pg_catalog.+) @extschema@.period_interval($3),
-			@extschema@.period_interval($3)) e(e)
+	SELECT @extschema@.period_start_of(e.e::date, $3, $4), e.e::date
+	FROM pg_catalog.generate_series(@extschema@.period_end_of($1, $3), @extschema@.period_end_of($2, $3),
+									@extschema@.period_interval($3)) e(e)
 	WHERE ($2 OPERATOR(pg_catalog.-) $1) OPERATOR(pg_catalog.<=) 36600
 $fn$;
 COMMENT ON FUNCTION @extschema@.kpi_periods(date, date, text, integer) IS
 'the KPI periods between two days: calendar periods, or rolling windows of window_days days ending at each calendar boundary (at most 100 years)';
 
--- period_ends: the periods of kpi_periods that hold day: one calendar
--- period, or every rolling window ending at a boundary in (day, day +
--- window_days]; plain SQL so that the planner inlines it per purchase day
-CREATE FUNCTION @extschema@.period_ends(day date, unit text, window_days integer DEFAULT NULL)
-RETURNS TABLE (period_start date, period_end date)
+-- period_end_of, period_last_end, period_start_of: the periods holding a
+-- day are those ending at period_end_of(day), period_end_of(day) + one
+-- period, ... up to period_last_end(day): one calendar period, or every
+-- rolling window ending at a boundary in (day, day + window_days].  Scalar
+-- SQL the planner inlines, for generate_series() in a select list (a
+-- set-returning function in FROM costs a tuplestore per purchase day);
+-- calendar periods need no series at all (one period per day).
+CREATE FUNCTION @extschema@.period_end_of(day date, unit text)
+RETURNS timestamp
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT CASE WHEN $3 IS NULL THEN (e.e OPERATOR(pg_catalog.-) @extschema@.period_interval($2))::date
-				ELSE e.e::date OPERATOR(pg_catalog.-) $3 END,
-		   e.e::date
-	FROM pg_catalog.generate_series(
-			@extschema@.period_trunc($1, $2)::timestamp OPERATOR(pg_catalog.+) @extschema@.period_interval($2),
-			CASE WHEN $3 IS NULL
-				 THEN @extschema@.period_trunc($1, $2)::timestamp OPERATOR(pg_catalog.+) @extschema@.period_interval($2)
-				 ELSE ($1 OPERATOR(pg_catalog.+) $3)::timestamp END,
-			@extschema@.period_interval($2)) e(e)
+	SELECT @extschema@.period_trunc($1, $2)::timestamp OPERATOR(pg_catalog.+) @extschema@.period_interval($2)
 $fn$;
-COMMENT ON FUNCTION @extschema@.period_ends(date, text, integer) IS
-'the KPI periods (calendar, or rolling windows of window_days days) that hold day';
+COMMENT ON FUNCTION @extschema@.period_end_of(date, text) IS
+'the end (exclusive) of the calendar period holding day, as a local timestamp';
+
+CREATE FUNCTION @extschema@.period_last_end(day date, unit text, window_days integer)
+RETURNS timestamp
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT CASE WHEN $3 IS NULL THEN @extschema@.period_end_of($1, $2)
+				ELSE ($1 OPERATOR(pg_catalog.+) $3)::timestamp END
+$fn$;
+COMMENT ON FUNCTION @extschema@.period_last_end(date, text, integer) IS
+'the last end of a KPI period holding day: the end of its calendar period, or day + window_days for rolling windows';
+
+CREATE FUNCTION @extschema@.period_start_of(period_end date, unit text, window_days integer)
+RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT CASE WHEN $3 IS NULL THEN ($1 OPERATOR(pg_catalog.-) @extschema@.period_interval($2))::date
+				ELSE $1 OPERATOR(pg_catalog.-) $3 END
+$fn$;
+COMMENT ON FUNCTION @extschema@.period_start_of(date, text, integer) IS
+'the first day of the KPI period ending at period_end: one calendar period, or window_days days before';
 
 -- purchase_days: the one place that reads the user's relation.  A
 -- timestamptz column is taken in the time zone; date and timestamp columns
@@ -197,9 +209,9 @@ COMMENT ON FUNCTION @extschema@.purchase_days(regclass, text, text, text, text) 
 --  lost		active at the start, no purchase from the last one before
 --				the start + active_days to the period's end
 --  customers_start, active_end, lapsed_start: counts at the boundaries,
---  from running sums of daily changes ("active" spans [d + 1, min(d +
---  active_days, next purchase day)] per purchase day d, disjoint per
---  customer; customers seen so far)
+--  from running sums of daily changes (a customer is active on the days
+--  [d + 1, d + active_days] after each purchase day d; customers seen so
+--  far)
 CREATE FUNCTION @extschema@.kpi(
 	source regclass, customer_column text DEFAULT 'customer_id', ts_column text DEFAULT 'ts',
 	period text DEFAULT 'month', active_days integer DEFAULT 90, window_days integer DEFAULT NULL,
@@ -211,9 +223,7 @@ RETURNS TABLE (
 	retention_rate float8, churn_rate float8, repeat_purchase_rate float8, winback_rate float8)
 LANGUAGE sql STABLE PARALLEL RESTRICTED
 AS $fn$
-WITH par AS (
-	SELECT $5 AS n
-), days AS (
+WITH days AS (
 	SELECT d.customer_id, d.day, d.orders,
 		   pg_catalog.lag(d.day) OVER w AS prev_day,
 		   pg_catalog.lead(d.day) OVER w AS next_day,
@@ -228,32 +238,49 @@ WITH par AS (
 		  FROM days d) b,
 		 @extschema@.kpi_periods(b.lo, b.hi, $4, $6) p
 ), buys AS (
-	SELECT e.period_end,
-		   pg_catalog.count(*) FILTER (WHERE d.prev_day IS NULL) AS new,
-		   pg_catalog.count(*) FILTER (WHERE d.prev_day IS NULL
-										 OR d.prev_day OPERATOR(pg_catalog.<) e.period_start) AS buyers,
-		   pg_catalog.count(*) FILTER (WHERE d.prev_day OPERATOR(pg_catalog.<)
-										 (e.period_start OPERATOR(pg_catalog.-) par.n)) AS reactivated,
-		   pg_catalog.count(*) FILTER (WHERE (d.next_day IS NULL
-											  OR d.next_day OPERATOR(pg_catalog.>=) e.period_end)
-										 AND d.orders_so_far OPERATOR(pg_catalog.>=) 2) AS repeat_buyers
-	FROM days d CROSS JOIN par CROSS JOIN LATERAL @extschema@.period_ends(d.day, $4, $6) e
-	GROUP BY e.period_end
+	SELECT x.e AS period_end,
+		   pg_catalog.count(*) FILTER (WHERE x.prev_day IS NULL) AS new,
+		   pg_catalog.count(*) FILTER (WHERE x.prev_day IS NULL
+										 OR x.prev_day OPERATOR(pg_catalog.<) x.s) AS buyers,
+		   pg_catalog.count(*) FILTER (WHERE x.prev_day OPERATOR(pg_catalog.<)
+										 (x.s OPERATOR(pg_catalog.-) $5)) AS reactivated,
+		   pg_catalog.count(*) FILTER (WHERE (x.next_day IS NULL
+											  OR x.next_day OPERATOR(pg_catalog.>=) x.e)
+										 AND x.orders_so_far OPERATOR(pg_catalog.>=) 2) AS repeat_buyers
+	FROM (SELECT y.*, @extschema@.period_start_of(y.e, $4, $6) AS s
+		  FROM (SELECT d.prev_day, d.next_day, d.orders_so_far, @extschema@.period_end_of(d.day, $4)::date AS e
+				FROM days d WHERE $6 IS NULL
+				UNION ALL
+				SELECT d.prev_day, d.next_day, d.orders_so_far,
+					   pg_catalog.generate_series(@extschema@.period_end_of(d.day, $4),
+												  @extschema@.period_last_end(d.day, $4, $6),
+												  @extschema@.period_interval($4))::date
+				FROM days d WHERE $6 IS NOT NULL) y) x
+	GROUP BY x.e
 ), lapses AS (
 	-- d + n is the customer's last active day when no purchase follows by then
-	SELECT e.period_end, pg_catalog.count(*) AS lost
-	FROM days d CROSS JOIN par
-		 CROSS JOIN LATERAL @extschema@.period_ends(d.day OPERATOR(pg_catalog.+) par.n, $4, $6) e
-	WHERE d.next_day IS NULL OR d.next_day OPERATOR(pg_catalog.>=) e.period_end
-	GROUP BY e.period_end
-), deltas AS (
-	SELECT x.day, pg_catalog.sum(x.da) AS da, pg_catalog.sum(x.dk) AS dk
-	FROM (SELECT d.day OPERATOR(pg_catalog.+) 1 AS day, 1 AS da,
-				 CASE WHEN d.prev_day IS NULL THEN 1 ELSE 0 END AS dk
-		  FROM days d
+	SELECT x.e AS period_end, pg_catalog.count(*) AS lost
+	FROM (SELECT d.next_day, @extschema@.period_end_of(d.day OPERATOR(pg_catalog.+) $5, $4)::date AS e
+		  FROM days d WHERE $6 IS NULL
 		  UNION ALL
-		  SELECT least(d.day OPERATOR(pg_catalog.+) par.n, d.next_day) OPERATOR(pg_catalog.+) 1, -1, 0
-		  FROM days d CROSS JOIN par
+		  SELECT d.next_day,
+				 pg_catalog.generate_series(@extschema@.period_end_of(d.day OPERATOR(pg_catalog.+) $5, $4),
+											@extschema@.period_last_end(d.day OPERATOR(pg_catalog.+) $5, $4, $6),
+											@extschema@.period_interval($4))::date
+		  FROM days d WHERE $6 IS NOT NULL) x
+	WHERE x.next_day IS NULL OR x.next_day OPERATOR(pg_catalog.>=) x.e
+	GROUP BY x.e
+), deltas AS (
+	-- a customer's active spans [d + 1, d + n] merged: +1 where one starts
+	-- after a gap (or the first purchase), -1 after one ends
+	SELECT x.day, pg_catalog.sum(x.da) AS da, pg_catalog.sum(x.dk) AS dk
+	FROM (SELECT d.day OPERATOR(pg_catalog.+) 1 AS day, 1 AS da, (d.prev_day IS NULL)::integer AS dk
+		  FROM days d
+		  WHERE d.prev_day IS NULL OR (d.prev_day OPERATOR(pg_catalog.+) $5) OPERATOR(pg_catalog.<) d.day
+		  UNION ALL
+		  SELECT (d.day OPERATOR(pg_catalog.+) $5) OPERATOR(pg_catalog.+) 1, -1, 0
+		  FROM days d
+		  WHERE d.next_day IS NULL OR d.next_day OPERATOR(pg_catalog.>) (d.day OPERATOR(pg_catalog.+) $5)
 		  UNION ALL
 		  SELECT p.period_start, 0, 0 FROM periods p
 		  UNION ALL
@@ -346,11 +373,14 @@ WITH j AS (
 	FROM bounds b, @extschema@.kpi_periods(b.lo, b.hi, $2, $3) p
 ), moves AS (
 	-- per customer and period: the stage before the first change and after the last
-	SELECT e.period_end,
-		   (pg_catalog.array_agg(h.from_stage ORDER BY h.day, h.id))[1] AS before,
-		   (pg_catalog.array_agg(h.to_stage ORDER BY h.day DESC, h.id DESC))[1] AS after
-	FROM h CROSS JOIN LATERAL @extschema@.period_ends(h.day, $2, $3) e
-	GROUP BY h.customer_id, e.period_end
+	SELECT x.e AS period_end,
+		   (pg_catalog.array_agg(x.from_stage ORDER BY x.day, x.id))[1] AS before,
+		   (pg_catalog.array_agg(x.to_stage ORDER BY x.day DESC, x.id DESC))[1] AS after
+	FROM (SELECT h.*, pg_catalog.generate_series(@extschema@.period_end_of(h.day, $2),
+												 @extschema@.period_last_end(h.day, $2, $3),
+												 @extschema@.period_interval($2))::date AS e
+		  FROM h) x
+	GROUP BY x.customer_id, x.e
 ), counts AS (
 	SELECT m.period_end,
 		   pg_catalog.count(*) FILTER (WHERE coalesce(m.before, 'prospect') OPERATOR(pg_catalog.=) 'prospect'
