@@ -52,6 +52,13 @@ SELECT period_start, new FROM clm.kpi('kt', 'cust', 'ts', 'month', 31) WHERE per
 SET TimeZone = 'UTC';
 DELETE FROM kt WHERE cust = 'E';
 
+-- a date column is a local day already: the time zone does not move it
+CREATE TABLE kd AS SELECT cust, (ts AT TIME ZONE 'UTC')::date AS day FROM kt;
+SELECT a.period_start, a.new, a.lost, b.new AS new_kiritimati, b.lost AS lost_kiritimati
+FROM clm.kpi('kd', 'cust', 'day', 'month', 31, time_zone => 'UTC') a
+JOIN clm.kpi('kd', 'cust', 'day', 'month', 31, time_zone => 'Pacific/Kiritimati') b USING (period_start);
+DROP TABLE kd;
+
 -- weeks start on Monday; from_day / to_day pick the periods
 SELECT period_start, period_end, customers_start, new, active_end, buyers
 FROM clm.kpi('kt', 'cust', 'ts', 'week', 7, from_day => '2024-01-08', to_day => '2024-01-21');
@@ -93,6 +100,12 @@ UPDATE clm.stage_history SET changed_at = '2024-01-31 15:00' WHERE customer_id =
 SELECT period_start, new FROM clm.job_kpi('hand') WHERE period_start < '2024-03-01';
 UPDATE clm.jobs SET time_zone = 'Asia/Tokyo' WHERE name = 'hand';
 SELECT period_start, new FROM clm.job_kpi('hand') WHERE period_start < '2024-03-01';
+-- rolling 60-day windows: [03-02, 05-01) holds x's moves active -> at_risk
+-- -> churned (lost) and w's first classification (new); y and z were
+-- churned at the start
+SELECT period_start, period_end, customers_start AS st, new, active_end AS en, lost, reactivated AS re,
+	   lapsed_start AS lapsed
+FROM clm.job_kpi('hand', 'month', 60) WHERE period_end = '2024-05-01';
 SELECT * FROM clm.job_kpi('no such job');
 DELETE FROM clm.jobs WHERE name = 'hand';
 
