@@ -1907,7 +1907,7 @@ COMMENT ON FUNCTION @extschema@.period_interval(text) IS
 -- period_step: period_interval, with an error for a unit it does not know
 CREATE FUNCTION @extschema@.period_step(unit text)
 RETURNS interval
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -1919,7 +1919,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.period_step(text) IS
-'one calendar period (''week'' from Monday, ''month'', ''quarter'') as an interval; an error for any other unit';
+'one calendar period (''week'' from Monday, ''month'', ''quarter'') as an interval; an error for any other unit or NULL';
 
 CREATE FUNCTION @extschema@.period_trunc(day date, unit text)
 RETURNS date
@@ -1960,8 +1960,9 @@ AS $fn$
 DECLARE
 	longest integer;
 BEGIN
-	IF @extschema@.period_step(unit) IS NULL OR active_days IS NULL THEN
-		RAISE EXCEPTION 'period and active_days must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	PERFORM @extschema@.period_step(unit);
+	IF active_days IS NULL THEN
+		RAISE EXCEPTION 'active_days must not be NULL' USING ERRCODE = 'null_value_not_allowed';
 	END IF;
 	IF window_days IS NOT NULL AND (window_days < 1 OR window_days > 3660) THEN
 		RAISE EXCEPTION 'window_days must be between 1 and 3660' USING
@@ -2353,7 +2354,9 @@ WITH cp AS (
 	CROSS JOIN LATERAL pg_catalog.generate_series(s.cohort::timestamp, m.last::timestamp,
 												  @extschema@.period_interval($5)) g(p)
 ), cells AS (
-	SELECT g.cohort, g.p, g.size, a.customers, a.orders, a.revenue,
+	-- revenue 0 in a period without purchases, NULL without amount_column
+	SELECT g.cohort, g.p, g.size, a.customers, a.orders,
+		   CASE WHEN $4 IS NOT NULL THEN coalesce(a.revenue, 0) END AS revenue,
 		   pg_catalog.sum(coalesce(l.n, 0)) OVER (PARTITION BY g.cohort ORDER BY g.p DESC) AS rolling
 	FROM grid g
 	LEFT JOIN active a ON a.cohort OPERATOR(pg_catalog.=) g.cohort AND a.p OPERATOR(pg_catalog.=) g.p
@@ -2362,9 +2365,9 @@ WITH cp AS (
 SELECT c.cohort, @extschema@.period_index(c.cohort, c.p, $5), c.p, c.size,
 	   coalesce(c.customers, 0), coalesce(c.customers, 0)::float8 OPERATOR(pg_catalog./) c.size,
 	   c.rolling::bigint, c.rolling::float8 OPERATOR(pg_catalog./) c.size,
-	   coalesce(c.orders, 0)::bigint, coalesce(c.revenue, 0),
-	   coalesce(c.revenue, 0) OPERATOR(pg_catalog./) c.size,
-	   pg_catalog.sum(coalesce(c.revenue, 0)) OVER w OPERATOR(pg_catalog./) c.size
+	   coalesce(c.orders, 0)::bigint, c.revenue,
+	   c.revenue OPERATOR(pg_catalog./) c.size,
+	   pg_catalog.sum(c.revenue) OVER w OPERATOR(pg_catalog./) c.size
 FROM cells c
 WINDOW w AS (PARTITION BY c.cohort ORDER BY c.p)
 ORDER BY c.cohort, c.p

@@ -1,6 +1,7 @@
 -- kpi: period KPIs, job KPIs, cohorts and model matrices on small cases
 -- checked by hand (the numbers are worked out in the comments)
 SET TimeZone = 'UTC';
+\set SHOW_CONTEXT never
 
 -- four customers, 2024 (a leap year), 12:00 UTC (the same day in Tokyo):
 --   A: 01-10, 02-05, 03-20     B: 01-15
@@ -67,6 +68,9 @@ FROM clm.kpi('kt', 'cust', 'ts', 'week', 7, from_day => '2024-01-08', to_day => 
 SELECT * FROM clm.kpi('kt', 'cust', 'ts', 'quarter', 90);
 SELECT * FROM clm.kpi('kt', 'cust', 'ts', 'day', 90);
 SELECT * FROM clm.kpi('kt', 'cust', 'ts', 'month', 90, 0);
+SELECT * FROM clm.kpi('kt', 'cust', 'ts', NULL);
+SELECT * FROM clm.cohorts('kt', 'cust', 'ts', 'amount', NULL);
+SELECT * FROM clm.cohorts('kt', 'cust', 'ts', 'amount', 'year');
 SELECT * FROM clm.kpi('kt', 'cust', 'nope');
 SELECT * FROM clm.kpi('kt', 'cust', 'amount');
 SELECT * FROM clm.kpi('kt', 'cust', 'ts', time_zone => 'Mars/Olympus');
@@ -116,6 +120,9 @@ SELECT cohort, period, period_start, cohort_size AS size, customers, round(reten
 	   rolling_customers AS rolling, round(rolling_retention::numeric, 4) AS rolling_retention,
 	   orders, revenue, revenue_per_customer AS rev_pc, cumulative_revenue_per_customer AS cum_rev_pc
 FROM clm.cohorts('kt', 'cust', 'ts', 'amount');
+-- without amounts: orders, no revenue
+SELECT cohort, period, orders, revenue, revenue_per_customer
+FROM clm.cohorts('kt', 'cust', 'ts', NULL) WHERE cohort = '2024-02-01';
 -- to_day cuts the data; weeks: A's week of 01-08 has A only
 SELECT cohort, period, cohort_size, customers, rolling_customers
 FROM clm.cohorts('kt', 'cust', 'ts', 'amount', 'month', to_day => '2024-02-29');
