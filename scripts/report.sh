@@ -44,7 +44,7 @@ plot "$DATA/stages.tsv" using 0:2:xtic(1) with boxes lc rgb "#4477aa" notitle, \
 EOF
 
 plot segments <<EOF
-set title "RFM segments: share of customers and of revenue (as of 1998-06-30)"
+set title "RFM segments: share of customers, of churned customers and of revenue (as of 1998-06-30)"
 set ylabel "% of all customers / of all revenue"
 set xlabel "RFM segment (quintile ranks against the other customers)"
 set yrange [0:*]
@@ -55,9 +55,11 @@ set style fill solid 0.85 border -1
 set xtics rotate by -30 left
 set bmargin 7
 plot "$DATA/segments.tsv" using 3:xtic(1) title "% of customers" lc rgb "#4477aa", \
+	 "" using 6 title "% of customers, in the churned stage" lc rgb "#bbbbbb", \
 	 "" using 4 title "% of revenue" lc rgb "#ee6677", \
-	 "" using (\$0 - 0.2):3:(sprintf("%.0f", \$3)) with labels offset 0,0.7 notitle, \
-	 "" using (\$0 + 0.2):4:(sprintf("%.0f", \$4)) with labels offset 0,0.7 notitle
+	 "" using (\$0 - 0.27):3:(sprintf("%.0f", \$3)) with labels offset 0,0.7 notitle, \
+	 "" using (\$0):6:(sprintf("%.0f", \$6)) with labels offset 0,0.7 notitle, \
+	 "" using (\$0 + 0.27):4:(sprintf("%.0f", \$4)) with labels offset 0,0.7 notitle
 EOF
 
 plot abc <<EOF
@@ -178,7 +180,7 @@ table() {
 	EOF
 	img stages
 	img segments
-	table segments "RFM segment|customers|% customers|% revenue|of them churned (stage)"
+	table segments "RFM segment|customers|% customers|% revenue|of them churned (stage)|% customers churned"
 	cat <<-'EOF'
 	<h2>ABC classes</h2>
 	<p>Customers sorted by revenue: class A makes the first 80% of it, B the next 15%, C the rest.</p>

@@ -119,7 +119,8 @@ COPY (SELECT stage, customers, round(100 * customer_share::numeric, 1)
 	  FROM clm.stage_summary WHERE job = 'cdnow' ORDER BY stage) TO STDOUT \g :report_dir/stages.tsv
 COPY (SELECT segment, count(*), round(100.0 * count(*) / sum(count(*)) OVER (), 1),
 			 round((100 * sum(total_amount) / sum(sum(total_amount)) OVER ())::numeric, 1),
-			 count(*) FILTER (WHERE stage = 'churned')
+			 count(*) FILTER (WHERE stage = 'churned'),
+			 round(100.0 * count(*) FILTER (WHERE stage = 'churned') / sum(count(*)) OVER (), 1)
 	  FROM clm.customer_state WHERE job_id = :job_id GROUP BY 1 ORDER BY 2 DESC) TO STDOUT \g :report_dir/segments.tsv
 COPY (SELECT abc, count(*), round(100.0 * count(*) / sum(count(*)) OVER (), 1),
 			 round((100 * sum(total_amount) / sum(sum(total_amount)) OVER ())::numeric, 1)
