@@ -702,43 +702,29 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.score_value(@extschema@.summary, @extschema@.scoring) IS
 'P(alive) and discounted CLV of a customer under the scoring context''s models (NULL without a converged model, for prospects and on the day of the first purchase)';
 
--- breakpoints: the relative scores' cut points from every customer at once.
--- The RFM cuts are read off the tie-safe quantile buckets of the window form
--- of clm.rfm_score, so scoring everyone with them reproduces those buckets
--- (when every customer ties, one cut makes two buckets, all in the best).
+-- breakpoints: the relative scores' cut points from every customer at once
+-- (src/breakpoints.c: the same buckets as the window functions
+-- clm.rfm_score() OVER () and clm.abc_class() OVER () assign, so scoring
+-- everyone with them reproduces those; when every customer ties, one cut
+-- makes two buckets, all in the best)
+CREATE FUNCTION @extschema@.breakpoints_of(
+	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
+	high_value_share float8, a_share float8, b_share float8)
+RETURNS @extschema@.breakpoints
+AS 'MODULE_PATHNAME', 'clm_breakpoints_of'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_of(float8[], float8[], float8[], float8[], float8, float8, float8) IS
+'clm.breakpoints with the high-value share given directly';
+
 CREATE FUNCTION @extschema@.breakpoints(
 	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
 	alert_rules jsonb DEFAULT '{}', a_share float8 DEFAULT 0.8, b_share float8 DEFAULT 0.95)
 RETURNS @extschema@.breakpoints
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	WITH u AS (
-		SELECT u.d, u.o, u.a, u.v
-		FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(d, o, a, v)
-		WHERE u.d IS NOT NULL AND u.o IS NOT NULL AND u.a IS NOT NULL),
-	s AS (
-		SELECT u.*, @extschema@.rfm_score(u.d, u.o, u.a) OVER () AS rfm,
-			   @extschema@.abc_class(greatest(u.a, 0), $6, $7) OVER () AS abc
-		FROM u),
-	hv AS (
-		SELECT u.v, pg_catalog.cume_dist() OVER (ORDER BY u.v) AS cd
-		FROM u WHERE u.v IS NOT NULL)
-	SELECT ROW(
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.max(s.d) AS c FROM s WHERE (s.rfm).r OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).r) x),
-				 ARRAY[coalesce((SELECT pg_catalog.max(s.d) FROM s), 0)]),
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.min(s.o) AS c FROM s WHERE (s.rfm).f OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).f) x),
-				 ARRAY[coalesce((SELECT pg_catalog.min(s.o) FROM s), 0)]),
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.min(s.a) AS c FROM s WHERE (s.rfm).m OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).m) x),
-				 ARRAY[coalesce((SELECT pg_catalog.min(s.a) FROM s), 0)]),
-		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'A'),
-		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'B'),
-		(SELECT pg_catalog.min(hv.v) FROM hv
-		 WHERE hv.cd OPERATOR(pg_catalog.>) (1 OPERATOR(pg_catalog.-)
-			   (@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8)),
-		(SELECT pg_catalog.count(*) FROM u))::@extschema@.breakpoints
+	SELECT @extschema@.breakpoints_of($1, $2, $3, $4,
+		(@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8,
+		$6, $7)
 $fn$;
 COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
 'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
@@ -760,35 +746,50 @@ LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.risk_crossing_days(bigint, float8, float8) IS
 'the days of silence after which the signal form of clm.churn_risk (default prior) reaches thr; NULL if never';
 
+-- crossing_time, next_cut: small C helpers that keep the engine one
+-- inlined expression per customer, without subqueries
+CREATE FUNCTION @extschema@.crossing_time(base timestamptz, days float8, as_of timestamptz)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'clm_crossing_time'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.crossing_time(timestamptz, float8, timestamptz) IS
+'the local midnight ceil(days) days after the start of base''s local day, and no earlier than the next local midnight after as_of; NULL if days is NULL or beyond a million (STABLE: local days follow the session TimeZone)';
+
+CREATE FUNCTION @extschema@.next_cut(cuts float8[], x float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_next_cut'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_cut(float8[], float8) IS
+'the smallest element of cuts that is >= x; NULL if none';
+
 -- next_risk_crossing: the first local midnight after as_of at which churn
 -- risk reaches thr if the customer buys nothing more.  Risk only moves at
 -- local midnight (tenure and days_since_last count local days), so the
 -- crossing is rounded up to one; a customer on the day of their first
 -- purchase is scored by the signals today and by the model from tomorrow.
+-- One expression, so the planner inlines it.
 CREATE FUNCTION @extschema@.next_risk_crossing(
 	s @extschema@.summary, p_alive float8, ctx @extschema@.scoring, thr float8, as_of timestamptz)
 RETURNS timestamptz
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
-	SELECT CASE WHEN y.days IS NULL OR y.days OPERATOR(pg_catalog.>) 1e6 THEN NULL
-				ELSE greatest(pg_catalog.date_trunc('day', y.base) OPERATOR(pg_catalog.+)
-								  pg_catalog.make_interval(days => pg_catalog.ceil(y.days)::integer),
-							  pg_catalog.date_trunc('day', as_of) OPERATOR(pg_catalog.+) interval '1 day') END
-	FROM (SELECT CASE WHEN p_alive IS NOT NULL THEN (s).first_purchase ELSE (s).last_purchase END AS base,
-				 CASE WHEN p_alive IS NOT NULL AND ((ctx).purchase_mbgnbd).converged
-					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
-								((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
-								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
-					  WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
-					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
-								((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
-								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
-					  WHEN (s).tenure OPERATOR(pg_catalog.=) 0
-						   AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
-					  THEN 1
-					  ELSE @extschema@.risk_crossing_days((s).orders, (s).avg_days_between, thr) END AS days
-		  FROM (SELECT CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
-					   AS unit_days) x) y
+	SELECT @extschema@.crossing_time(
+		CASE WHEN p_alive IS NOT NULL THEN (s).first_purchase ELSE (s).last_purchase END,
+		CASE WHEN p_alive IS NOT NULL AND ((ctx).purchase_mbgnbd).converged
+			 THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
+					((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
+					(s).frequency, (s).recency, thr)
+				  OPERATOR(pg_catalog.*) CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+			 WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
+			 THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
+					((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
+					(s).frequency, (s).recency, thr)
+				  OPERATOR(pg_catalog.*) CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+			 WHEN (s).tenure OPERATOR(pg_catalog.=) 0
+				  AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
+			 THEN 1
+			 ELSE @extschema@.risk_crossing_days((s).orders, (s).avg_days_between, thr) END,
+		as_of)
 $fn$;
 COMMENT ON FUNCTION @extschema@.next_risk_crossing(@extschema@.summary, float8, @extschema@.scoring, float8, timestamptz) IS
 'the first local midnight after as_of at which the customer''s churn risk reaches thr if they buy nothing more; NULL if never';
@@ -815,7 +816,7 @@ CREATE FUNCTION @extschema@.score(
 RETURNS TABLE (r integer, f integer, m integer, rfm_cell text, segment text, abc text,
 			   churn_risk float8, health float8, stage @extschema@.stage,
 			   high_value_at_risk boolean, next_review timestamptz)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE	-- local days follow TimeZone (a job sets its own)
 AS $fn$
 	SELECT (k.rfm).r, (k.rfm).f, (k.rfm).m, (k.rfm).cell, (k.rfm).segment,
 		   CASE WHEN (s).total_amount IS NULL THEN NULL
@@ -828,31 +829,32 @@ AS $fn$
 									CASE WHEN (activity).amount_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).amount_ratio END),
 		   k.stage,
 		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
-		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN
-		   (SELECT pg_catalog.min(t) FROM (VALUES
-				((s).first_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.new_days OPERATOR(pg_catalog.*) 86400)),
-				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.at_risk_days OPERATOR(pg_catalog.*) 86400)),
-				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.churn_days OPERATOR(pg_catalog.*) 86400)),
-				(CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2 THEN
-					(s).last_purchase OPERATOR(pg_catalog.+)
-						(((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase)
-						 OPERATOR(pg_catalog.*) (k.rhythm OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8)) END),
+		   -- the earliest candidate after as_of (least() skips the NULLs)
+		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN least(
+				CASE WHEN (s).first_purchase OPERATOR(pg_catalog.+) k.new_iv OPERATOR(pg_catalog.>) as_of
+					 THEN (s).first_purchase OPERATOR(pg_catalog.+) k.new_iv END,
+				CASE WHEN (s).last_purchase OPERATOR(pg_catalog.+) k.at_risk_iv OPERATOR(pg_catalog.>) as_of
+					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.at_risk_iv END,
+				CASE WHEN (s).last_purchase OPERATOR(pg_catalog.+) k.churn_iv OPERATOR(pg_catalog.>) as_of
+					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.churn_iv END,
+				CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2
+						  AND (s).last_purchase OPERATOR(pg_catalog.+) k.rhythm_gap OPERATOR(pg_catalog.>) as_of
+					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.rhythm_gap END,
 				-- the R score drops the day after days_since_last passes the next cut
-				((SELECT pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
-						 pg_catalog.make_interval(days => (pg_catalog.floor(pg_catalog.min(c))::integer OPERATOR(pg_catalog.+) 1))
-				  FROM pg_catalog.unnest((b).r_cuts) c WHERE c OPERATOR(pg_catalog.>=) (s).days_since_last)),
+				pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
+					pg_catalog.make_interval(days => pg_catalog.floor(@extschema@.next_cut((b).r_cuts, (s).days_since_last::float8))::integer
+														 OPERATOR(pg_catalog.+) 1),
 				-- a stage that the rules would change on the next scoring even
 				-- without new data (reactivated -> loyal): due at the next run
-				(CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
-													   k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
-					  THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END),
-				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
-					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END),
-				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
-					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END),
-				(CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
-					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END)) v(t)
-			WHERE t OPERATOR(pg_catalog.>) as_of) END
+				CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
+													  k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
+					 THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END,
+				CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
+					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END,
+				CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
+					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END,
+				CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
+					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END) END
 	FROM (SELECT j.*, st.stage,
 				 CASE st.stage WHEN 'churned' THEN greatest(j.base_risk, j.churned_risk)
 							   WHEN 'at_risk' THEN greatest(j.base_risk, j.at_risk_risk)
@@ -861,15 +863,22 @@ AS $fn$
 								@extschema@.churn_risk((s).days_since_last::float8, (s).avg_days_between, (s).orders)) AS base_risk,
 					   @extschema@.rfm_score((s).days_since_last::float8, (s).orders::float8, (s).total_amount,
 											 (b).r_cuts, (b).f_cuts, (b).m_cuts) AS rfm,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 AS new_days,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 AS at_risk_days,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 AS churn_days,
 					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 AS rhythm,
+					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 OPERATOR(pg_catalog.*) 86400) AS new_iv,
+					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 OPERATOR(pg_catalog.*) 86400) AS at_risk_iv,
+					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 OPERATOR(pg_catalog.*) 86400) AS churn_iv,
+					   CASE WHEN (s).orders OPERATOR(pg_catalog.>=) 2 THEN
+							((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase) OPERATOR(pg_catalog.*)
+							(((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8) END AS rhythm_gap,
 					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_risk')::float8 AS at_risk_risk,
 					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churned_risk')::float8 AS churned_risk,
 					   ((ctx).rules OPERATOR(pg_catalog.->>) 'high_value_min_risk')::float8 AS hv_risk) j,
 			   LATERAL (SELECT @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
-														   j.base_risk, previous_stage, (ctx).policy) AS stage) st) k
+														   j.base_risk, previous_stage, (ctx).policy) AS stage) st
+		  -- a fence: k's columns are used many times above; without it the
+		  -- planner pastes their expressions (lifecycle_stage, churn_risk)
+		  -- into every use and evaluates them again each time
+		  OFFSET 0) k
 $fn$;
 COMMENT ON FUNCTION @extschema@.score(@extschema@.summary, @extschema@.activity, float8, float8, @extschema@.scoring, @extschema@.breakpoints, timestamptz, @extschema@.stage) IS
 'RFM, ABC, churn risk, health, stage, high value at risk and the next review time of one customer (see the README: one scoring engine)';
@@ -980,7 +989,7 @@ CREATE TABLE @extschema@.customer_state (
 );
 CREATE INDEX customer_state_review ON @extschema@.customer_state (job_id, next_review);
 COMMENT ON TABLE @extschema@.customer_state IS
-'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.customer_state_live gives them as of now)';
+'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.preview_job(name) gives every value as of now without writing)';
 COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
 'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
 COMMENT ON COLUMN @extschema@.customer_state.next_review IS
@@ -1190,7 +1199,7 @@ BEGIN
 	END IF;
 	IF NOT has_table_privilege(source, 'TRIGGER') THEN
 		RAISE NOTICE 'no TRIGGER privilege on %: its job will scan it whole on every run', source
-			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, capture => true).';
+			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, incremental => true).';
 		RETURN false;
 	END IF;
 	FOR ev IN SELECT * FROM (VALUES ('ins', 'INSERT', 'REFERENCING NEW TABLE AS clm_new FOR EACH STATEMENT'),
@@ -1303,7 +1312,8 @@ BEGIN
 	IF coalesce(incremental, true) THEN
 		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
 		WHERE j.job_id = id;
-		IF NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
+		IF (SELECT j.capture FROM @extschema@.jobs j WHERE j.job_id = id)
+		   AND NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
 			RAISE WARNING 'no index on %(%): incremental runs read changed customers by key', source, customer_column
 				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
 		END IF;
@@ -1340,7 +1350,8 @@ CREATE FUNCTION @extschema@.alter_job(
 	timeout interval DEFAULT NULL,
 	source regclass DEFAULT NULL,
 	time_zone text DEFAULT NULL,
-	full_refresh_every interval DEFAULT NULL)
+	full_refresh_every interval DEFAULT NULL,
+	incremental boolean DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -1365,7 +1376,7 @@ BEGIN
 	-- what the stored breakpoints and scores depend on: the next run is a
 	-- full refresh
 	scoring_changed := policy IS NOT NULL OR alert_rules IS NOT NULL OR purchase_model IS NOT NULL
-		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL;
+		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL OR incremental IS NOT NULL;
 	UPDATE @extschema@.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
 		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL
@@ -1380,17 +1391,27 @@ BEGIN
 		source = coalesce(alter_job.source::text, jobs.source),
 		time_zone = coalesce(alter_job.time_zone, jobs.time_zone),
 		full_refresh_every = coalesce(alter_job.full_refresh_every, jobs.full_refresh_every),
+		incremental = coalesce(alter_job.incremental, jobs.incremental),
 		last_full_refresh_at = CASE WHEN scoring_changed THEN NULL ELSE jobs.last_full_refresh_at END
 	WHERE jobs.job_id = j.job_id;
-	IF source IS NOT NULL AND source::text IS DISTINCT FROM j.source THEN
+	-- a new source (or the old one renamed: its triggers came along) or
+	-- incremental switched: capture triggers off both names, then on again
+	-- if wanted (incremental => true also retries a capture that could not
+	-- be installed before, e.g. once the TRIGGER privilege is granted)
+	IF source IS NOT NULL OR incremental IS NOT NULL THEN
 		PERFORM @extschema@.drop_capture(j.job_id, j.source);
-		UPDATE @extschema@.jobs SET capture = j.incremental
-			AND @extschema@.install_capture(j.job_id, alter_job.source, j.customer_column)
+		IF source IS NOT NULL THEN
+			PERFORM @extschema@.drop_capture(j.job_id, source::text);
+		END IF;
+		UPDATE @extschema@.jobs SET capture =
+			CASE WHEN coalesce(alter_job.incremental, j.incremental)
+				 THEN @extschema@.install_capture(j.job_id, coalesce(alter_job.source, j.source::regclass), j.customer_column)
+				 ELSE false END
 		WHERE jobs.job_id = j.job_id;
 	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval) IS
+COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval, boolean) IS
 'change a job; NULL arguments leave a setting as it is; a change to what scores depend on makes the next run a full refresh';
 
 CREATE FUNCTION @extschema@.drop_job(name text)
@@ -1470,6 +1491,10 @@ CREATE FUNCTION @extschema@.job_compute(
 	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+-- the state and its indexes are hot (every run reads and writes them): an
+-- incremental run reads a few thousand customers by key rather than
+-- scanning everyone, which the default cost of a random page hides
+SET random_page_cost = 1.1
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -1488,7 +1513,9 @@ DECLARE
 BEGIN
 	src := to_regclass(j.source);
 	IF src IS NULL THEN
-		RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
+		RAISE EXCEPTION 'source relation % does not exist', j.source
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'After ALTER TABLE ... RENAME, point the job at the new name: clm.alter_job(name, source => ...).';
 	END IF;
 	SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
 	FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.customer_column AND NOT a.attisdropped;
@@ -1518,18 +1545,28 @@ BEGIN
 	END IF;
 	ANALYZE clm_run_keys;
 
-	-- 2. their summaries, from all of their transactions up to as_of
+	-- 2. their summaries, from all of their transactions up to as_of.  Rows
+	-- dated after as_of are counted, not summarised: their customers go back
+	-- into clm.job_changes for the next run, so a purchase committed while
+	-- this run was under way, or dated ahead, is never consumed unseen.
 	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
-					 'WHERE t.%I IS NOT NULL AND t.%I <= $1',
-					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column, j.ts_column);
+					 'WHERE t.%I IS NOT NULL',
+					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column);
 	IF NOT scan_all THEN
 		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
 	END IF;
 	EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
-				   'SELECT (x.k)::text AS customer_id, @extschema@.customer_summary(x.ts, x.amount, $1, ''week'') AS s, '
-				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) AS act '
+				   'SELECT (x.k)::text AS customer_id, '
+				   '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
+				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
+				   'count(*) FILTER (WHERE x.ts > $1) AS later '
 				   'FROM (%s) x GROUP BY x.k', tx_sql)
 		USING as_of, keys, (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
+	IF consume THEN
+		INSERT INTO @extschema@.job_changes (job_id, customer_id)
+		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0;
+	END IF;
+	DELETE FROM clm_run_summary r WHERE r.s IS NULL;	-- (the whole value NULL: no purchase up to as_of)
 	-- prospects: known customers without a purchase
 	IF j.customers_source IS NOT NULL THEN
 		csrc := to_regclass(j.customers_source);
@@ -1586,6 +1623,7 @@ BEGIN
 	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
 	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
 	SELECT count(*) INTO scanned FROM clm_run_value;
+	ANALYZE clm_run_value;	-- temporary tables get no autovacuum: the joins below need the row count
 
 	-- 4. breakpoints over everyone at a full refresh, else the stored ones
 	IF refresh THEN
@@ -1617,6 +1655,7 @@ BEGIN
 	CROSS JOIN LATERAL @extschema@.score(v.s, v.act, v.p_alive, v.clv, ctx, bp, as_of,
 										 CASE WHEN use_previous THEN old.stage END) sc;
 	DELETE FROM clm_run_new n WHERE NOT n.must_write;
+	ANALYZE clm_run_new;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
@@ -1632,6 +1671,7 @@ CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'm
 RETURNS @extschema@.job_runs
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET random_page_cost = 1.1	-- as job_compute
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -1668,6 +1708,18 @@ BEGIN
 			EXECUTE format('SET LOCAL ROLE %I', j.owner);
 		END IF;
 		PERFORM set_config('TimeZone', j.time_zone, true);
+		-- capture triggers gone (the table dropped and created again, or
+		-- the triggers dropped): the changes since are unknown, so this run
+		-- rescans everyone and puts the triggers back if it may
+		IF j.capture AND NOT EXISTS (SELECT 1 FROM pg_trigger tg
+									 WHERE tg.tgrelid = to_regclass(j.source)
+									   AND tg.tgname = 'clm_capture_' || j.job_id || '_ins') THEN
+			IF to_regclass(j.source) IS NOT NULL THEN
+				j.capture := @extschema@.install_capture(j.job_id, to_regclass(j.source), j.customer_column);
+				UPDATE @extschema@.jobs SET capture = j.capture WHERE jobs.job_id = j.job_id;
+			END IF;
+			full_refresh := true;
+		END IF;
 		is_full := full_refresh OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
 		c := @extschema@.job_compute(j, t, is_full, true, true);
@@ -1704,11 +1756,18 @@ BEGIN
 
 		-- the state: customers gone from the source go; changed rows are
 		-- updated in place, new ones inserted; unchanged rows are not touched
-		DELETE FROM @extschema@.customer_state cs
-		WHERE cs.job_id = j.job_id
-		  AND (is_full OR NOT j.incremental OR NOT j.capture
-			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = cs.customer_id OR k.customer_id IS NULL))
-		  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		-- (two statements, not one with an OR: each is a plain hash anti-join)
+		IF is_full OR NOT j.incremental OR NOT j.capture
+		   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL) THEN
+			DELETE FROM @extschema@.customer_state cs
+			WHERE cs.job_id = j.job_id
+			  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		ELSE
+			DELETE FROM @extschema@.customer_state cs
+			WHERE cs.job_id = j.job_id
+			  AND cs.customer_id IN (SELECT k.customer_id FROM clm_run_keys k)
+			  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		END IF;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net - n_rows;

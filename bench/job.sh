@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/job.sh - a full clm job run against the GROUP BY floor.
+# bench/job.sh - the runs of a clm job (first, idle, steady, next day, full
+# refresh) against the GROUP BY floor, in time and WAL bytes.
 #
 #   bench/job.sh            about 1M transactions over 100k customers
 #   bench/job.sh --large    about 10M transactions over 1M customers
@@ -8,9 +9,9 @@
 # Gamma-Gamma spend (test/btyd/simulate.py), about 13 per customer over up to
 # two years, so the job's model fits behave as on real shop data.
 #
-# Prints, from one run on a throwaway server, the time of three runs of the
-# same job (the first classifies everyone; the next are the steady state)
-# and their ratio to SELECT customer_id, min(ts), max(ts), count(*),
+# Prints, from one run on a throwaway server, each run's time, customers
+# scored and rows written, WAL bytes (also per changed customer), and the
+# ratio to SELECT customer_id, min(ts), max(ts), count(*),
 # sum(amount) ... GROUP BY customer_id over the same table.
 . "$(dirname "$0")/../scripts/common.sh"
 

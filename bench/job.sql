@@ -1,6 +1,13 @@
--- bench/job.sql: a full job run (summary, models, RFM, CLV, churn, health,
--- stage, history, alerts, state upsert) against the GROUP BY floor over the
--- same transactions.  Run by bench/job.sh with -v rows=... -v customers=...
+-- bench/job.sql: the cost of a job's runs against the GROUP BY floor over
+-- the same transactions, in time and in WAL written.  Run by bench/job.sh.
+--
+--   first       the first run: fits the models, classifies and inserts everyone
+--   idle        a run right after, with nothing changed
+--   steady      1% of the customers bought since the last run (change capture)
+--   next day    a day later, nothing bought: only the customers whose review
+--               time (a stage, R-score or risk threshold crossing) has come
+--   full        a full refresh: refit, new breakpoints, everyone rescored;
+--               only changed rows written
 \ir lib.sql
 SET work_mem = '256MB';
 DROP TABLE IF EXISTS bench_tx, sim_sum, sim_tx;
@@ -15,33 +22,70 @@ CREATE TABLE bench_tx AS
 SELECT t.id AS customer_id, now() - (s."T" - t.time) * interval '7 days' AS ts, t.amount
 FROM sim_tx t JOIN sim_sum s USING (id);
 DROP TABLE sim_sum, sim_tx;
+CREATE INDEX ON bench_tx (customer_id);
 SELECT count(*) AS rows, count(DISTINCT customer_id) AS customers FROM bench_tx \gset
 VACUUM ANALYZE bench_tx;
-SELECT clm.create_job('bench', 'bench_tx', schedule => '1 day', enabled => false) AS job_id \gset
+SELECT clm.create_job('bench', 'bench_tx', schedule => '1 day', enabled => false, time_zone => 'UTC',
+					  full_refresh_every => '7 days') AS job_id \gset
 
 -- the floor, median of 3
 CREATE TEMP TABLE floor_ms AS
 SELECT pg_temp.exec_ms('SELECT customer_id, min(ts), max(ts), count(*), sum(amount) FROM bench_tx GROUP BY customer_id') AS ms
 FROM generate_series(1, 3);
 
--- run 1: the first classification (inserts); runs 2 and 3: steady state
--- (every customer updated, stages compared, alerts checked)
-CREATE TEMP TABLE run_ms (run int, ms float8, status text, customers bigint);
+-- one measured run: wall time and WAL bytes of the whole transaction
+-- (the run, its history, alerts and job_runs rows)
+CREATE TEMP TABLE run_ms (run int, label text, ms float8, wal_bytes numeric, changed bigint,
+						  status text, customers bigint, scored bigint, written bigint);
+CREATE FUNCTION pg_temp.measured(n int, label text, as_of timestamptz, full_refresh boolean, changed bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	w0 pg_lsn := pg_current_wal_insert_lsn();
+	r clm.job_runs;
+BEGIN
+	r := clm.run_job('bench', as_of, full_refresh);
+	INSERT INTO run_ms VALUES (n, label, extract(epoch FROM clock_timestamp() - t0) * 1000,
+							   pg_wal_lsn_diff(pg_current_wal_insert_lsn(), w0), changed,
+							   r.status, r.customers, r.scored, r.written);
+END $$;
 \timing off
-SELECT clock_timestamp() AS t0 \gset
-SELECT status FROM clm.run_job('bench') \gset
-INSERT INTO run_ms SELECT 1, extract(epoch FROM clock_timestamp() - :'t0') * 1000, :'status', (SELECT customers FROM clm.job_runs ORDER BY run_id DESC LIMIT 1);
-SELECT clock_timestamp() AS t0 \gset
-SELECT status FROM clm.run_job('bench') \gset
-INSERT INTO run_ms SELECT 2, extract(epoch FROM clock_timestamp() - :'t0') * 1000, :'status', (SELECT customers FROM clm.job_runs ORDER BY run_id DESC LIMIT 1);
-SELECT clock_timestamp() AS t0 \gset
-SELECT status FROM clm.run_job('bench') \gset
-INSERT INTO run_ms SELECT 3, extract(epoch FROM clock_timestamp() - :'t0') * 1000, :'status', (SELECT customers FROM clm.job_runs ORDER BY run_id DESC LIMIT 1);
+SELECT now() AS t \gset
+SELECT pg_temp.measured(1, 'first', :'t', false, NULL);
+-- what autovacuum does within a minute of the first run's inserts: the
+-- planner then knows the state is large, and reads it by key
+ANALYZE clm.customer_state;
+CHECKPOINT;
+SELECT pg_temp.measured(2, 'idle', :'t'::timestamptz + interval '1 second', false, 0);
+CHECKPOINT;
+-- 1% of the customers buy once more, a minute before the next run
+INSERT INTO bench_tx
+SELECT customer_id, :'t'::timestamptz + interval '59 seconds', 25
+FROM (SELECT DISTINCT customer_id FROM bench_tx) c WHERE customer_id % 100 = 7;
+SELECT pg_temp.measured(3, 'steady (1% bought)', :'t'::timestamptz + interval '1 minute', false,
+						(SELECT count(DISTINCT customer_id) FROM bench_tx WHERE customer_id % 100 = 7));
+CHECKPOINT;
+SELECT pg_temp.measured(4, 'next day', :'t'::timestamptz + interval '1 day', false, 0);
+CHECKPOINT;
+SELECT pg_temp.measured(5, 'full refresh', :'t'::timestamptz + interval '1 day 1 minute', true, NULL);
+CHECKPOINT;
+-- the steady run again (another 1%) with the full-page images of the WAL
+-- compressed: most of a steady run's WAL is the first change of each page
+-- after a checkpoint
+SET wal_compression = 'lz4';
+INSERT INTO bench_tx
+SELECT customer_id, :'t'::timestamptz + interval '1 day 2 minutes', 25
+FROM (SELECT DISTINCT customer_id FROM bench_tx) c WHERE customer_id % 100 = 8;
+SELECT pg_temp.measured(6, 'steady, wal_compression = lz4', :'t'::timestamptz + interval '1 day 3 minutes', false,
+						(SELECT count(DISTINCT customer_id) FROM bench_tx WHERE customer_id % 100 = 8));
+RESET wal_compression;
 
 \echo
-\echo 'Full job run,' :rows 'transactions,' :customers 'customers (simulated BG/NBD shoppers)'
-SELECT r.run, r.status, r.customers, round(r.ms::numeric, 0) AS run_ms,
+\echo 'Job runs,' :rows 'transactions,' :customers 'customers (simulated BG/NBD shoppers)'
+SELECT r.run, r.label, r.status, r.scored, r.written, round(r.ms::numeric, 0) AS run_ms,
 	   round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms)::numeric, 0) AS floor_ms,
-	   round((r.ms / (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms))::numeric, 2) AS vs_floor
+	   round((r.ms / (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms))::numeric, 3) AS vs_floor,
+	   pg_size_pretty(r.wal_bytes) AS wal,
+	   CASE WHEN r.changed > 0 THEN pg_size_pretty(round(r.wal_bytes / r.changed)) END AS wal_per_changed
 FROM run_ms r ORDER BY r.run;
 SELECT clm.drop_job('bench');

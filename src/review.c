@@ -23,6 +23,11 @@
 
 #include <math.h>
 
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+
 /* signal-form defaults of clm.churn_risk (prior_days, prior_weight, dropout) */
 #define SIGNAL_PRIOR_DAYS	30.0
 #define SIGNAL_PRIOR_WEIGHT	1.0
@@ -113,4 +118,90 @@ clm_risk_crossing_days(PG_FUNCTION_ARGS)
 	if (!isfinite(d))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(d);
+}
+
+/* an interval of n days (calendar days: DST-aware when added to a timestamptz) */
+static Interval *
+day_interval(int32 n)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->day = n;
+	return iv;
+}
+
+/*
+ * clm.crossing_time(base, days, as_of): the local midnight at which a
+ * crossing `days` after `base` takes effect: the start of base's local day
+ * plus ceil(days) days, and no earlier than the next local midnight after
+ * as_of (risk moves only when a new local day starts).  NULL for NULL or
+ * non-finite days, or more than a million days ahead (never, in practice).
+ * In C rather than SQL so that the scoring engine stays one inlined
+ * expression per customer, without a subquery.
+ */
+PG_FUNCTION_INFO_V1(clm_crossing_time);
+Datum
+clm_crossing_time(PG_FUNCTION_ARGS)
+{
+	float8		days;
+	Datum		day = CStringGetTextDatum("day");
+	Datum		base_day,
+				next_day,
+				t;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	days = PG_GETARG_FLOAT8(1);
+	if (isnan(days) || days > 1e6)
+		PG_RETURN_NULL();
+	if (days < 0)
+		days = 0;
+	if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(0)) || TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
+		PG_RETURN_NULL();
+	/* date_trunc('day', ...) and + interval follow the session TimeZone, which
+	 * a job run sets to the job's zone */
+	base_day = DirectFunctionCall2(timestamptz_trunc, day, PG_GETARG_DATUM(0));
+	t = DirectFunctionCall2(timestamptz_pl_interval, base_day,
+							PointerGetDatum(day_interval((int32) ceil(days))));
+	next_day = DirectFunctionCall2(timestamptz_pl_interval,
+								   DirectFunctionCall2(timestamptz_trunc, day, PG_GETARG_DATUM(2)),
+								   PointerGetDatum(day_interval(1)));
+	PG_RETURN_DATUM(DatumGetTimestampTz(t) > DatumGetTimestampTz(next_day) ? t : next_day);
+}
+
+/*
+ * clm.next_cut(cuts float8[], x float8): the smallest cut >= x, NULL when
+ * none (used for the day an R score drops: cuts are few, a linear scan).
+ */
+PG_FUNCTION_INFO_V1(clm_next_cut);
+Datum
+clm_next_cut(PG_FUNCTION_ARGS)
+{
+	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
+	float8		x = PG_GETARG_FLOAT8(1);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	bool		found = false;
+	float8		best = 0;
+
+	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		float8		c;
+
+		if (nulls[i])
+			continue;
+		c = DatumGetFloat8(elems[i]);
+		if (c >= x && (!found || c < best))
+		{
+			best = c;
+			found = true;
+		}
+	}
+	if (!found)
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(best);
 }

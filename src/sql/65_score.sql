@@ -91,43 +91,29 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.score_value(@extschema@.summary, @extschema@.scoring) IS
 'P(alive) and discounted CLV of a customer under the scoring context''s models (NULL without a converged model, for prospects and on the day of the first purchase)';
 
--- breakpoints: the relative scores' cut points from every customer at once.
--- The RFM cuts are read off the tie-safe quantile buckets of the window form
--- of clm.rfm_score, so scoring everyone with them reproduces those buckets
--- (when every customer ties, one cut makes two buckets, all in the best).
+-- breakpoints: the relative scores' cut points from every customer at once
+-- (src/breakpoints.c: the same buckets as the window functions
+-- clm.rfm_score() OVER () and clm.abc_class() OVER () assign, so scoring
+-- everyone with them reproduces those; when every customer ties, one cut
+-- makes two buckets, all in the best)
+CREATE FUNCTION @extschema@.breakpoints_of(
+	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
+	high_value_share float8, a_share float8, b_share float8)
+RETURNS @extschema@.breakpoints
+AS 'MODULE_PATHNAME', 'clm_breakpoints_of'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_of(float8[], float8[], float8[], float8[], float8, float8, float8) IS
+'clm.breakpoints with the high-value share given directly';
+
 CREATE FUNCTION @extschema@.breakpoints(
 	days_since_last float8[], orders float8[], total_amount float8[], clv float8[],
 	alert_rules jsonb DEFAULT '{}', a_share float8 DEFAULT 0.8, b_share float8 DEFAULT 0.95)
 RETURNS @extschema@.breakpoints
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	WITH u AS (
-		SELECT u.d, u.o, u.a, u.v
-		FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4)) AS u(d, o, a, v)
-		WHERE u.d IS NOT NULL AND u.o IS NOT NULL AND u.a IS NOT NULL),
-	s AS (
-		SELECT u.*, @extschema@.rfm_score(u.d, u.o, u.a) OVER () AS rfm,
-			   @extschema@.abc_class(greatest(u.a, 0), $6, $7) OVER () AS abc
-		FROM u),
-	hv AS (
-		SELECT u.v, pg_catalog.cume_dist() OVER (ORDER BY u.v) AS cd
-		FROM u WHERE u.v IS NOT NULL)
-	SELECT ROW(
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.max(s.d) AS c FROM s WHERE (s.rfm).r OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).r) x),
-				 ARRAY[coalesce((SELECT pg_catalog.max(s.d) FROM s), 0)]),
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.min(s.o) AS c FROM s WHERE (s.rfm).f OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).f) x),
-				 ARRAY[coalesce((SELECT pg_catalog.min(s.o) FROM s), 0)]),
-		coalesce((SELECT pg_catalog.array_agg(c ORDER BY c) FROM
-					(SELECT pg_catalog.min(s.a) AS c FROM s WHERE (s.rfm).m OPERATOR(pg_catalog.>) 1 GROUP BY (s.rfm).m) x),
-				 ARRAY[coalesce((SELECT pg_catalog.min(s.a) FROM s), 0)]),
-		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'A'),
-		(SELECT pg_catalog.min(greatest(s.a, 0)) FROM s WHERE s.abc OPERATOR(pg_catalog.=) 'B'),
-		(SELECT pg_catalog.min(hv.v) FROM hv
-		 WHERE hv.cd OPERATOR(pg_catalog.>) (1 OPERATOR(pg_catalog.-)
-			   (@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8)),
-		(SELECT pg_catalog.count(*) FROM u))::@extschema@.breakpoints
+	SELECT @extschema@.breakpoints_of($1, $2, $3, $4,
+		(@extschema@.check_alert_rules(coalesce($5, '{}')) OPERATOR(pg_catalog.->>) 'high_value_share')::float8,
+		$6, $7)
 $fn$;
 COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
 'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
@@ -149,35 +135,50 @@ LANGUAGE C IMMUTABLE CALLED ON NULL INPUT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.risk_crossing_days(bigint, float8, float8) IS
 'the days of silence after which the signal form of clm.churn_risk (default prior) reaches thr; NULL if never';
 
+-- crossing_time, next_cut: small C helpers that keep the engine one
+-- inlined expression per customer, without subqueries
+CREATE FUNCTION @extschema@.crossing_time(base timestamptz, days float8, as_of timestamptz)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'clm_crossing_time'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.crossing_time(timestamptz, float8, timestamptz) IS
+'the local midnight ceil(days) days after the start of base''s local day, and no earlier than the next local midnight after as_of; NULL if days is NULL or beyond a million (STABLE: local days follow the session TimeZone)';
+
+CREATE FUNCTION @extschema@.next_cut(cuts float8[], x float8)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_next_cut'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_cut(float8[], float8) IS
+'the smallest element of cuts that is >= x; NULL if none';
+
 -- next_risk_crossing: the first local midnight after as_of at which churn
 -- risk reaches thr if the customer buys nothing more.  Risk only moves at
 -- local midnight (tenure and days_since_last count local days), so the
 -- crossing is rounded up to one; a customer on the day of their first
 -- purchase is scored by the signals today and by the model from tomorrow.
+-- One expression, so the planner inlines it.
 CREATE FUNCTION @extschema@.next_risk_crossing(
 	s @extschema@.summary, p_alive float8, ctx @extschema@.scoring, thr float8, as_of timestamptz)
 RETURNS timestamptz
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
-	SELECT CASE WHEN y.days IS NULL OR y.days OPERATOR(pg_catalog.>) 1e6 THEN NULL
-				ELSE greatest(pg_catalog.date_trunc('day', y.base) OPERATOR(pg_catalog.+)
-								  pg_catalog.make_interval(days => pg_catalog.ceil(y.days)::integer),
-							  pg_catalog.date_trunc('day', as_of) OPERATOR(pg_catalog.+) interval '1 day') END
-	FROM (SELECT CASE WHEN p_alive IS NOT NULL THEN (s).first_purchase ELSE (s).last_purchase END AS base,
-				 CASE WHEN p_alive IS NOT NULL AND ((ctx).purchase_mbgnbd).converged
-					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
-								((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
-								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
-					  WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
-					  THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
-								((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
-								(s).frequency, (s).recency, thr) OPERATOR(pg_catalog.*) x.unit_days
-					  WHEN (s).tenure OPERATOR(pg_catalog.=) 0
-						   AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
-					  THEN 1
-					  ELSE @extschema@.risk_crossing_days((s).orders, (s).avg_days_between, thr) END AS days
-		  FROM (SELECT CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
-					   AS unit_days) x) y
+	SELECT @extschema@.crossing_time(
+		CASE WHEN p_alive IS NOT NULL THEN (s).first_purchase ELSE (s).last_purchase END,
+		CASE WHEN p_alive IS NOT NULL AND ((ctx).purchase_mbgnbd).converged
+			 THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
+					((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
+					(s).frequency, (s).recency, thr)
+				  OPERATOR(pg_catalog.*) CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+			 WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
+			 THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
+					((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
+					(s).frequency, (s).recency, thr)
+				  OPERATOR(pg_catalog.*) CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+			 WHEN (s).tenure OPERATOR(pg_catalog.=) 0
+				  AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
+			 THEN 1
+			 ELSE @extschema@.risk_crossing_days((s).orders, (s).avg_days_between, thr) END,
+		as_of)
 $fn$;
 COMMENT ON FUNCTION @extschema@.next_risk_crossing(@extschema@.summary, float8, @extschema@.scoring, float8, timestamptz) IS
 'the first local midnight after as_of at which the customer''s churn risk reaches thr if they buy nothing more; NULL if never';
@@ -204,7 +205,7 @@ CREATE FUNCTION @extschema@.score(
 RETURNS TABLE (r integer, f integer, m integer, rfm_cell text, segment text, abc text,
 			   churn_risk float8, health float8, stage @extschema@.stage,
 			   high_value_at_risk boolean, next_review timestamptz)
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE	-- local days follow TimeZone (a job sets its own)
 AS $fn$
 	SELECT (k.rfm).r, (k.rfm).f, (k.rfm).m, (k.rfm).cell, (k.rfm).segment,
 		   CASE WHEN (s).total_amount IS NULL THEN NULL
@@ -217,31 +218,32 @@ AS $fn$
 									CASE WHEN (activity).amount_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).amount_ratio END),
 		   k.stage,
 		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
-		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN
-		   (SELECT pg_catalog.min(t) FROM (VALUES
-				((s).first_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.new_days OPERATOR(pg_catalog.*) 86400)),
-				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.at_risk_days OPERATOR(pg_catalog.*) 86400)),
-				((s).last_purchase OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => k.churn_days OPERATOR(pg_catalog.*) 86400)),
-				(CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2 THEN
-					(s).last_purchase OPERATOR(pg_catalog.+)
-						(((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase)
-						 OPERATOR(pg_catalog.*) (k.rhythm OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8)) END),
+		   -- the earliest candidate after as_of (least() skips the NULLs)
+		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN least(
+				CASE WHEN (s).first_purchase OPERATOR(pg_catalog.+) k.new_iv OPERATOR(pg_catalog.>) as_of
+					 THEN (s).first_purchase OPERATOR(pg_catalog.+) k.new_iv END,
+				CASE WHEN (s).last_purchase OPERATOR(pg_catalog.+) k.at_risk_iv OPERATOR(pg_catalog.>) as_of
+					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.at_risk_iv END,
+				CASE WHEN (s).last_purchase OPERATOR(pg_catalog.+) k.churn_iv OPERATOR(pg_catalog.>) as_of
+					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.churn_iv END,
+				CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2
+						  AND (s).last_purchase OPERATOR(pg_catalog.+) k.rhythm_gap OPERATOR(pg_catalog.>) as_of
+					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.rhythm_gap END,
 				-- the R score drops the day after days_since_last passes the next cut
-				((SELECT pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
-						 pg_catalog.make_interval(days => (pg_catalog.floor(pg_catalog.min(c))::integer OPERATOR(pg_catalog.+) 1))
-				  FROM pg_catalog.unnest((b).r_cuts) c WHERE c OPERATOR(pg_catalog.>=) (s).days_since_last)),
+				pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
+					pg_catalog.make_interval(days => pg_catalog.floor(@extschema@.next_cut((b).r_cuts, (s).days_since_last::float8))::integer
+														 OPERATOR(pg_catalog.+) 1),
 				-- a stage that the rules would change on the next scoring even
 				-- without new data (reactivated -> loyal): due at the next run
-				(CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
-													   k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
-					  THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END),
-				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
-					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END),
-				(CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
-					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END),
-				(CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
-					  THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END)) v(t)
-			WHERE t OPERATOR(pg_catalog.>) as_of) END
+				CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
+													  k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
+					 THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END,
+				CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
+					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END,
+				CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
+					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END,
+				CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
+					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END) END
 	FROM (SELECT j.*, st.stage,
 				 CASE st.stage WHEN 'churned' THEN greatest(j.base_risk, j.churned_risk)
 							   WHEN 'at_risk' THEN greatest(j.base_risk, j.at_risk_risk)
@@ -250,15 +252,22 @@ AS $fn$
 								@extschema@.churn_risk((s).days_since_last::float8, (s).avg_days_between, (s).orders)) AS base_risk,
 					   @extschema@.rfm_score((s).days_since_last::float8, (s).orders::float8, (s).total_amount,
 											 (b).r_cuts, (b).f_cuts, (b).m_cuts) AS rfm,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 AS new_days,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 AS at_risk_days,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 AS churn_days,
 					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 AS rhythm,
+					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 OPERATOR(pg_catalog.*) 86400) AS new_iv,
+					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 OPERATOR(pg_catalog.*) 86400) AS at_risk_iv,
+					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 OPERATOR(pg_catalog.*) 86400) AS churn_iv,
+					   CASE WHEN (s).orders OPERATOR(pg_catalog.>=) 2 THEN
+							((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase) OPERATOR(pg_catalog.*)
+							(((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8) END AS rhythm_gap,
 					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_risk')::float8 AS at_risk_risk,
 					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churned_risk')::float8 AS churned_risk,
 					   ((ctx).rules OPERATOR(pg_catalog.->>) 'high_value_min_risk')::float8 AS hv_risk) j,
 			   LATERAL (SELECT @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
-														   j.base_risk, previous_stage, (ctx).policy) AS stage) st) k
+														   j.base_risk, previous_stage, (ctx).policy) AS stage) st
+		  -- a fence: k's columns are used many times above; without it the
+		  -- planner pastes their expressions (lifecycle_stage, churn_risk)
+		  -- into every use and evaluates them again each time
+		  OFFSET 0) k
 $fn$;
 COMMENT ON FUNCTION @extschema@.score(@extschema@.summary, @extschema@.activity, float8, float8, @extschema@.scoring, @extschema@.breakpoints, timestamptz, @extschema@.stage) IS
 'RFM, ABC, churn risk, health, stage, high value at risk and the next review time of one customer (see the README: one scoring engine)';

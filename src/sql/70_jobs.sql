@@ -104,7 +104,7 @@ CREATE TABLE @extschema@.customer_state (
 );
 CREATE INDEX customer_state_review ON @extschema@.customer_state (job_id, next_review);
 COMMENT ON TABLE @extschema@.customer_state IS
-'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.customer_state_live gives them as of now)';
+'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.preview_job(name) gives every value as of now without writing)';
 COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
 'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
 COMMENT ON COLUMN @extschema@.customer_state.next_review IS
@@ -314,7 +314,7 @@ BEGIN
 	END IF;
 	IF NOT has_table_privilege(source, 'TRIGGER') THEN
 		RAISE NOTICE 'no TRIGGER privilege on %: its job will scan it whole on every run', source
-			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, capture => true).';
+			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, incremental => true).';
 		RETURN false;
 	END IF;
 	FOR ev IN SELECT * FROM (VALUES ('ins', 'INSERT', 'REFERENCING NEW TABLE AS clm_new FOR EACH STATEMENT'),
@@ -427,7 +427,8 @@ BEGIN
 	IF coalesce(incremental, true) THEN
 		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
 		WHERE j.job_id = id;
-		IF NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
+		IF (SELECT j.capture FROM @extschema@.jobs j WHERE j.job_id = id)
+		   AND NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
 			RAISE WARNING 'no index on %(%): incremental runs read changed customers by key', source, customer_column
 				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
 		END IF;
@@ -464,7 +465,8 @@ CREATE FUNCTION @extschema@.alter_job(
 	timeout interval DEFAULT NULL,
 	source regclass DEFAULT NULL,
 	time_zone text DEFAULT NULL,
-	full_refresh_every interval DEFAULT NULL)
+	full_refresh_every interval DEFAULT NULL,
+	incremental boolean DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -489,7 +491,7 @@ BEGIN
 	-- what the stored breakpoints and scores depend on: the next run is a
 	-- full refresh
 	scoring_changed := policy IS NOT NULL OR alert_rules IS NOT NULL OR purchase_model IS NOT NULL
-		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL;
+		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL OR incremental IS NOT NULL;
 	UPDATE @extschema@.jobs SET
 		schedule = coalesce(alter_job.schedule, jobs.schedule),
 		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL
@@ -504,17 +506,27 @@ BEGIN
 		source = coalesce(alter_job.source::text, jobs.source),
 		time_zone = coalesce(alter_job.time_zone, jobs.time_zone),
 		full_refresh_every = coalesce(alter_job.full_refresh_every, jobs.full_refresh_every),
+		incremental = coalesce(alter_job.incremental, jobs.incremental),
 		last_full_refresh_at = CASE WHEN scoring_changed THEN NULL ELSE jobs.last_full_refresh_at END
 	WHERE jobs.job_id = j.job_id;
-	IF source IS NOT NULL AND source::text IS DISTINCT FROM j.source THEN
+	-- a new source (or the old one renamed: its triggers came along) or
+	-- incremental switched: capture triggers off both names, then on again
+	-- if wanted (incremental => true also retries a capture that could not
+	-- be installed before, e.g. once the TRIGGER privilege is granted)
+	IF source IS NOT NULL OR incremental IS NOT NULL THEN
 		PERFORM @extschema@.drop_capture(j.job_id, j.source);
-		UPDATE @extschema@.jobs SET capture = j.incremental
-			AND @extschema@.install_capture(j.job_id, alter_job.source, j.customer_column)
+		IF source IS NOT NULL THEN
+			PERFORM @extschema@.drop_capture(j.job_id, source::text);
+		END IF;
+		UPDATE @extschema@.jobs SET capture =
+			CASE WHEN coalesce(alter_job.incremental, j.incremental)
+				 THEN @extschema@.install_capture(j.job_id, coalesce(alter_job.source, j.source::regclass), j.customer_column)
+				 ELSE false END
 		WHERE jobs.job_id = j.job_id;
 	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval) IS
+COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval, boolean) IS
 'change a job; NULL arguments leave a setting as it is; a change to what scores depend on makes the next run a full refresh';
 
 CREATE FUNCTION @extschema@.drop_job(name text)

@@ -21,6 +21,10 @@ CREATE FUNCTION @extschema@.job_compute(
 	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+-- the state and its indexes are hot (every run reads and writes them): an
+-- incremental run reads a few thousand customers by key rather than
+-- scanning everyone, which the default cost of a random page hides
+SET random_page_cost = 1.1
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -39,7 +43,9 @@ DECLARE
 BEGIN
 	src := to_regclass(j.source);
 	IF src IS NULL THEN
-		RAISE EXCEPTION 'source relation % does not exist', j.source USING ERRCODE = 'undefined_table';
+		RAISE EXCEPTION 'source relation % does not exist', j.source
+			USING ERRCODE = 'undefined_table',
+				  HINT = 'After ALTER TABLE ... RENAME, point the job at the new name: clm.alter_job(name, source => ...).';
 	END IF;
 	SELECT format_type(a.atttypid, a.atttypmod) INTO key_type
 	FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.customer_column AND NOT a.attisdropped;
@@ -69,18 +75,28 @@ BEGIN
 	END IF;
 	ANALYZE clm_run_keys;
 
-	-- 2. their summaries, from all of their transactions up to as_of
+	-- 2. their summaries, from all of their transactions up to as_of.  Rows
+	-- dated after as_of are counted, not summarised: their customers go back
+	-- into clm.job_changes for the next run, so a purchase committed while
+	-- this run was under way, or dated ahead, is never consumed unseen.
 	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
-					 'WHERE t.%I IS NOT NULL AND t.%I <= $1',
-					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column, j.ts_column);
+					 'WHERE t.%I IS NOT NULL',
+					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column);
 	IF NOT scan_all THEN
 		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
 	END IF;
 	EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
-				   'SELECT (x.k)::text AS customer_id, @extschema@.customer_summary(x.ts, x.amount, $1, ''week'') AS s, '
-				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) AS act '
+				   'SELECT (x.k)::text AS customer_id, '
+				   '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
+				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
+				   'count(*) FILTER (WHERE x.ts > $1) AS later '
 				   'FROM (%s) x GROUP BY x.k', tx_sql)
 		USING as_of, keys, (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
+	IF consume THEN
+		INSERT INTO @extschema@.job_changes (job_id, customer_id)
+		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0;
+	END IF;
+	DELETE FROM clm_run_summary r WHERE r.s IS NULL;	-- (the whole value NULL: no purchase up to as_of)
 	-- prospects: known customers without a purchase
 	IF j.customers_source IS NOT NULL THEN
 		csrc := to_regclass(j.customers_source);
@@ -137,6 +153,7 @@ BEGIN
 	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
 	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
 	SELECT count(*) INTO scanned FROM clm_run_value;
+	ANALYZE clm_run_value;	-- temporary tables get no autovacuum: the joins below need the row count
 
 	-- 4. breakpoints over everyone at a full refresh, else the stored ones
 	IF refresh THEN
@@ -168,6 +185,7 @@ BEGIN
 	CROSS JOIN LATERAL @extschema@.score(v.s, v.act, v.p_alive, v.clv, ctx, bp, as_of,
 										 CASE WHEN use_previous THEN old.stage END) sc;
 	DELETE FROM clm_run_new n WHERE NOT n.must_write;
+	ANALYZE clm_run_new;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
@@ -183,6 +201,7 @@ CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'm
 RETURNS @extschema@.job_runs
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
+SET random_page_cost = 1.1	-- as job_compute
 AS $fn$
 #variable_conflict use_column
 DECLARE
@@ -219,6 +238,18 @@ BEGIN
 			EXECUTE format('SET LOCAL ROLE %I', j.owner);
 		END IF;
 		PERFORM set_config('TimeZone', j.time_zone, true);
+		-- capture triggers gone (the table dropped and created again, or
+		-- the triggers dropped): the changes since are unknown, so this run
+		-- rescans everyone and puts the triggers back if it may
+		IF j.capture AND NOT EXISTS (SELECT 1 FROM pg_trigger tg
+									 WHERE tg.tgrelid = to_regclass(j.source)
+									   AND tg.tgname = 'clm_capture_' || j.job_id || '_ins') THEN
+			IF to_regclass(j.source) IS NOT NULL THEN
+				j.capture := @extschema@.install_capture(j.job_id, to_regclass(j.source), j.customer_column);
+				UPDATE @extschema@.jobs SET capture = j.capture WHERE jobs.job_id = j.job_id;
+			END IF;
+			full_refresh := true;
+		END IF;
 		is_full := full_refresh OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
 		c := @extschema@.job_compute(j, t, is_full, true, true);
@@ -255,11 +286,18 @@ BEGIN
 
 		-- the state: customers gone from the source go; changed rows are
 		-- updated in place, new ones inserted; unchanged rows are not touched
-		DELETE FROM @extschema@.customer_state cs
-		WHERE cs.job_id = j.job_id
-		  AND (is_full OR NOT j.incremental OR NOT j.capture
-			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = cs.customer_id OR k.customer_id IS NULL))
-		  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		-- (two statements, not one with an OR: each is a plain hash anti-join)
+		IF is_full OR NOT j.incremental OR NOT j.capture
+		   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL) THEN
+			DELETE FROM @extschema@.customer_state cs
+			WHERE cs.job_id = j.job_id
+			  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		ELSE
+			DELETE FROM @extschema@.customer_state cs
+			WHERE cs.job_id = j.job_id
+			  AND cs.customer_id IN (SELECT k.customer_id FROM clm_run_keys k)
+			  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
+		END IF;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net - n_rows;
