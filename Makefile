@@ -62,7 +62,7 @@ demo:
 sample:
 	cd $(srcdir) && psql -X -q -v ON_ERROR_STOP=1 -f test/data/load_cdnow.sql
 bench:
-	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh
+	bash bench/summary_rfm.sh && bash bench/fit.sh && bash bench/job.sh && bash bench/kpi.sh
 fuzz:
 	bash scripts/sqlsmith.sh
 print-regress:

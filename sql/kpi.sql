@@ -1,0 +1,163 @@
+-- kpi: period KPIs, job KPIs, cohorts and model matrices on small cases
+-- checked by hand (the numbers are worked out in the comments)
+SET TimeZone = 'UTC';
+\set SHOW_CONTEXT never
+
+-- four customers, 2024 (a leap year), 12:00 UTC (the same day in Tokyo):
+--   A: 01-10, 02-05, 03-20     B: 01-15
+--   C: 02-10, 02-20, 05-01     D: 03-31 twice (two orders on one day)
+CREATE TABLE kt (cust text, ts timestamptz, amount float8);
+INSERT INTO kt VALUES
+	('A', '2024-01-10 12:00', 10), ('A', '2024-02-05 12:00', 20), ('A', '2024-03-20 12:00', 30),
+	('B', '2024-01-15 12:00', 5),
+	('C', '2024-02-10 12:00', 7), ('C', '2024-02-20 12:00', 8), ('C', '2024-05-01 12:00', 9),
+	('D', '2024-03-31 12:00', 1), ('D', '2024-03-31 12:00', 2);
+
+-- monthly, active = a purchase in the 31 days before.  Active at
+--   02-01: A B | 03-01 (from 01-30): A C | 04-01: A D | 05-01 (from 03-31): D | 06-01: C
+-- Jan: new A B, buyers A B, nobody with 2 orders
+-- Feb: B lost, C new; A and C buy with 2 orders each: retention (2-1)/2, churn 1/2
+-- Mar: C lost, D new; B lapsed at the start; A (3 orders), D (2) repeat
+-- Apr: A lost; B and C lapsed at the start
+-- May: D lost, C reactivated (02-20 is before 05-01 - 31 days): win-back 1/3
+SELECT period_start, period_end, customers_start AS st, new, active_end AS en, lost, reactivated AS re,
+	   lapsed_start AS lapsed, buyers, repeat_buyers AS rep,
+	   round(retention_rate::numeric, 4) AS retention, round(churn_rate::numeric, 4) AS churn,
+	   round(repeat_purchase_rate::numeric, 4) AS repeat, round(winback_rate::numeric, 4) AS winback
+FROM clm.kpi('kt', 'cust', 'ts', 'month', 31);
+
+-- the identity behind retention: active_end = customers_start - lost + new + reactivated
+SELECT count(*) AS periods,
+	   count(*) FILTER (WHERE active_end = customers_start - lost + new + reactivated) AS balanced
+FROM clm.kpi('cdnow_tx', ts_column => 'purchase_date', period => 'week', active_days => 28);
+SELECT count(*) AS periods,
+	   count(*) FILTER (WHERE active_end = customers_start - lost + new + reactivated) AS balanced,
+	   sum(new) AS new
+FROM clm.kpi('cdnow_tx', ts_column => 'purchase_date', period => 'month', active_days => 90);
+
+-- rolling 60-day windows ending at each month start, active_days 60; the
+-- window [02-01, 04-01): active at 02-01 (from 12-03) A B, at 04-01 (from
+-- 02-01) A C D; new C D; B lost; A C D buy, all with 2+ orders
+SELECT period_start, period_end, customers_start AS st, new, active_end AS en, lost, reactivated AS re,
+	   lapsed_start AS lapsed, buyers, repeat_buyers AS rep
+FROM clm.kpi('kt', 'cust', 'ts', 'month', 60, 60)
+WHERE period_end = '2024-04-01';
+
+-- time zone: 23:30 UTC on 01-31 is 02-01 in Tokyo, so E is new in January
+-- in UTC and in February in Tokyo; the session's zone is the default
+INSERT INTO kt VALUES ('E', '2024-01-31 23:30', 4);
+SELECT period_start, new FROM clm.kpi('kt', 'cust', 'ts', 'month', 31, time_zone => 'UTC') WHERE period_start < '2024-03-01';
+SELECT period_start, new FROM clm.kpi('kt', 'cust', 'ts', 'month', 31, time_zone => 'Asia/Tokyo') WHERE period_start < '2024-03-01';
+SET TimeZone = 'Asia/Tokyo';
+SELECT period_start, new FROM clm.kpi('kt', 'cust', 'ts', 'month', 31) WHERE period_start < '2024-03-01';
+SET TimeZone = 'UTC';
+DELETE FROM kt WHERE cust = 'E';
+
+-- a date column is a local day already: the time zone does not move it
+CREATE TABLE kd AS SELECT cust, (ts AT TIME ZONE 'UTC')::date AS day FROM kt;
+SELECT a.period_start, a.new, a.lost, b.new AS new_kiritimati, b.lost AS lost_kiritimati
+FROM clm.kpi('kd', 'cust', 'day', 'month', 31, time_zone => 'UTC') a
+JOIN clm.kpi('kd', 'cust', 'day', 'month', 31, time_zone => 'Pacific/Kiritimati') b USING (period_start);
+DROP TABLE kd;
+
+-- weeks start on Monday; from_day / to_day pick the periods
+SELECT period_start, period_end, customers_start, new, active_end, buyers
+FROM clm.kpi('kt', 'cust', 'ts', 'week', 7, from_day => '2024-01-08', to_day => '2024-01-21');
+
+-- bad arguments
+SELECT * FROM clm.kpi('kt', 'cust', 'ts', 'quarter', 90);
+SELECT * FROM clm.kpi('kt', 'cust', 'ts', 'day', 90);
+SELECT * FROM clm.kpi('kt', 'cust', 'ts', 'month', 90, 0);
+SELECT * FROM clm.kpi('kt', 'cust', 'ts', NULL);
+SELECT * FROM clm.cohorts('kt', 'cust', 'ts', 'amount', NULL);
+SELECT * FROM clm.cohorts('kt', 'cust', 'ts', 'amount', 'year');
+SELECT * FROM clm.kpi('kt', 'cust', 'nope');
+SELECT * FROM clm.kpi('kt', 'cust', 'amount');
+SELECT * FROM clm.kpi('kt', 'cust', 'ts', time_zone => 'Mars/Olympus');
+
+-- job KPIs from a stage history written by hand (job time zone UTC):
+--   x: new 01-05, active 02-10, at_risk 03-05, churned 03-20, reactivated 05-02
+--   y: new 01-20, churned 02-25        z: first seen churned 02-03 (not new)
+--   w: prospect 01-01, new 03-10
+-- Jan: x y new | Feb: y lost, z churned | Mar: x lost (via at_risk), w new
+-- Apr: nothing | May: x won back: 1 of the 3 churned at the start
+INSERT INTO clm.jobs (name, source, customer_column, ts_column, amount_column, schedule, time_zone, enabled)
+VALUES ('hand', 'kt', 'cust', 'ts', 'amount', '1 day', 'UTC', false);
+INSERT INTO clm.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
+SELECT j.job_id, h.c, h.f::clm.stage, h.t::clm.stage, h.at::timestamptz, 0
+FROM clm.jobs j, (VALUES
+	('x', NULL, 'new', '2024-01-05 10:00'), ('x', 'new', 'active', '2024-02-10'),
+	('x', 'active', 'at_risk', '2024-03-05'), ('x', 'at_risk', 'churned', '2024-03-20'),
+	('x', 'churned', 'reactivated', '2024-05-02'),
+	('y', NULL, 'new', '2024-01-20'), ('y', 'new', 'churned', '2024-02-25'),
+	('z', NULL, 'churned', '2024-02-03'),
+	('w', NULL, 'prospect', '2024-01-01'), ('w', 'prospect', 'new', '2024-03-10')) h(c, f, t, at)
+WHERE j.name = 'hand';
+SELECT period_start, customers_start AS st, new, active_end AS en, lost, reactivated AS re,
+	   lapsed_start AS lapsed, buyers, repeat_buyers AS rep,
+	   round(retention_rate::numeric, 4) AS retention, round(churn_rate::numeric, 4) AS churn,
+	   round(winback_rate::numeric, 4) AS winback
+FROM clm.job_kpi('hand');
+-- y classified new at 2024-01-31 15:00 UTC: January in UTC; in Tokyo it
+-- is 02-01, the month y also churns in, so y is neither new nor lost there
+UPDATE clm.stage_history SET changed_at = '2024-01-31 15:00' WHERE customer_id = 'y' AND from_stage IS NULL;
+SELECT period_start, new FROM clm.job_kpi('hand') WHERE period_start < '2024-03-01';
+UPDATE clm.jobs SET time_zone = 'Asia/Tokyo' WHERE name = 'hand';
+SELECT period_start, new FROM clm.job_kpi('hand') WHERE period_start < '2024-03-01';
+-- rolling 60-day windows: [03-02, 05-01) holds x's moves active -> at_risk
+-- -> churned (lost) and w's first classification (new); y and z were
+-- churned at the start
+SELECT period_start, period_end, customers_start AS st, new, active_end AS en, lost, reactivated AS re,
+	   lapsed_start AS lapsed
+FROM clm.job_kpi('hand', 'month', 60) WHERE period_end = '2024-05-01';
+SELECT * FROM clm.job_kpi('no such job');
+DELETE FROM clm.jobs WHERE name = 'hand';
+
+-- cohorts by first-purchase month: Jan = A B, Feb = C, Mar = D; data end May
+-- Jan: A buys in months 1 and 2 (revenue 20, 30), last in month 2, so the
+-- rolling count is 2, 1, 1, 0, 0; Feb: C back in month 3 (rolling 1 to 3)
+SELECT cohort, period, period_start, cohort_size AS size, customers, round(retention::numeric, 4) AS retention,
+	   rolling_customers AS rolling, round(rolling_retention::numeric, 4) AS rolling_retention,
+	   orders, revenue, revenue_per_customer AS rev_pc, cumulative_revenue_per_customer AS cum_rev_pc
+FROM clm.cohorts('kt', 'cust', 'ts', 'amount');
+-- without amounts: orders, no revenue
+SELECT cohort, period, orders, revenue, revenue_per_customer
+FROM clm.cohorts('kt', 'cust', 'ts', NULL) WHERE cohort = '2024-02-01';
+-- to_day cuts the data; weeks: A's week of 01-08 has A only
+SELECT cohort, period, cohort_size, customers, rolling_customers
+FROM clm.cohorts('kt', 'cust', 'ts', 'amount', 'month', to_day => '2024-02-29');
+SELECT cohort, count(*) AS periods, max(period) AS last, min(cohort_size) AS size, sum(customers) AS active
+FROM clm.cohorts('kt', 'cust', 'ts', 'amount', 'week') GROUP BY 1 ORDER BY 1;
+-- the README pivot: one row per cohort, retention in % per month
+SELECT cohort, max(cohort_size) AS size,
+	   round(100 * max(retention) FILTER (WHERE period = 0)) AS m0,
+	   round(100 * max(retention) FILTER (WHERE period = 1)) AS m1,
+	   round(100 * max(retention) FILTER (WHERE period = 2)) AS m2,
+	   round(100 * max(retention) FILTER (WHERE period = 3)) AS m3
+FROM clm.cohorts('cdnow_tx', ts_column => 'purchase_date') GROUP BY cohort ORDER BY cohort;
+-- cohort sizes add up to the customers, revenue to the total
+SELECT sum(cohort_size) FILTER (WHERE period = 0) AS customers, round(sum(revenue)::numeric, 2) AS revenue
+FROM clm.cohorts('cdnow_tx', ts_column => 'purchase_date');
+
+-- period helpers
+SELECT clm.period_index('2023-12-31', '2024-01-01', 'week') AS w,
+	   clm.period_index('2023-11-15', '2024-02-01', 'month') AS m,
+	   clm.period_index('2023-12-31', '2024-01-01', 'quarter') AS q,
+	   clm.period_trunc('2024-02-29', 'quarter') AS q_start, clm.period_index('2024-01-01', '2024-02-01', 'day') AS other;
+
+-- the frequency/recency matrix of the published CDNOW BG/NBD fit (weeks):
+-- P(alive | x = 2, t_x = 26, T = 39) = 1 / (1 + a / (b + x - 1)
+-- ((alpha + T) / (alpha + t_x))^(r + x)) = 1 / (1 + 0.23147 * 2.22160) = 0.6604
+SELECT count(*) AS cells, count(*) FILTER (WHERE frequency = 0) AS zero_rows,
+	   min(p_alive) FILTER (WHERE frequency = 0) = 1 AS new_alive,
+	   round(max(p_alive) FILTER (WHERE frequency = 2 AND recency = 26)::numeric, 4) AS p_2_26
+FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::clm.bgnbd_model, 39, 10, 1, 13);
+-- P(alive) grows with recency and expected purchases with frequency at recency = tenure
+SELECT bool_and(p_alive >= prev_p) AS p_alive_rises_with_recency
+FROM (SELECT p_alive, lag(p_alive) OVER (PARTITION BY frequency ORDER BY recency) AS prev_p
+	  FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::clm.bgnbd_model, 39, 10)) x
+WHERE prev_p IS NOT NULL;
+SELECT frequency, recency, round(expected_purchases::numeric, 4) AS e39, round(p_alive::numeric, 4) AS p_alive
+FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::clm.mbgnbd_model, 39, 2, 39, 39);
+SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::clm.bgnbd_model, 39, 2000);
+SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true)::clm.bgnbd_model, 39, 5, 1, 0.001);
