@@ -252,14 +252,14 @@ reload_config(void)
 }
 
 /*
- * wait_naptime: sleep until the naptime passes or the latch is set; reload
- * the configuration on SIGHUP.  Exits with the postmaster.
+ * wait_ms: sleep until the time (at most the naptime) passes or the latch
+ * is set; reload the configuration on SIGHUP.  Exits with the postmaster.
  */
 static void
-wait_naptime(void)
+wait_ms(long ms)
 {
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 clm_naptime * 1000L, PG_WAIT_EXTENSION);
+					 Max(1, Min(ms, clm_naptime * 1000L)), PG_WAIT_EXTENSION);
 	ResetLatch(MyLatch);
 	CHECK_FOR_INTERRUPTS();
 	reload_config();
@@ -487,7 +487,7 @@ clm_launcher_main(Datum arg)
 			db_workers[kept++] = *w;
 		}
 		n_db_workers = kept;
-		wait_naptime();
+		wait_ms(clm_naptime * 1000L);
 	}
 }
 
@@ -738,16 +738,18 @@ is_running(int64 job_id)
 /*
  * due_jobs: up to max jobs to run now that are not running, oldest due
  * first, read in a short transaction; *installed says whether the extension
- * is installed.
+ * is installed; *next_ms: milliseconds until the next job not yet due is
+ * (the worker sleeps no longer than that, so jobs start on time).
  */
 static DueJob *
-due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed)
+due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed, long *next_ms)
 {
 	DueJob	   *volatile jobs = NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	*njobs = 0;
 	*installed = true;			/* unless we learn otherwise */
+	*next_ms = clm_naptime * 1000L;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
@@ -786,6 +788,17 @@ due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed)
 				n++;
 			}
 			*njobs = n;
+			spi_check(SPI_execute("SELECT ceil(extract(epoch FROM min(next_run_at) - pg_catalog.clock_timestamp()) * 1000)::int8"
+								  " FROM clm.jobs WHERE enabled AND next_run_at > pg_catalog.now()", true, 1),
+					  SPI_OK_SELECT, "reading the next due time");
+			if (SPI_processed == 1)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (!isnull)
+					*next_ms = (long) Max(DatumGetInt64(d), 1);
+			}
 		}
 		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
 		PopActiveSnapshot();
@@ -893,6 +906,7 @@ clm_worker_main(Datum arg)
 		int			njobs = 0,
 					i;
 		bool		installed;
+		long		next_ms;
 		DueJob	   *jobs;
 
 		CHECK_FOR_INTERRUPTS();
@@ -901,7 +915,7 @@ clm_worker_main(Datum arg)
 		MemoryContextReset(cycle_cxt);
 		jobs = due_jobs(cycle_cxt,
 						clm_worker_enabled ? Max(0, clm_max_running_jobs - n_running) : 0,
-						&njobs, &installed);
+						&njobs, &installed, &next_ms);
 		if (!installed && n_running == 0)
 		{
 			/* the launcher looks again a naptime later */
@@ -922,7 +936,7 @@ clm_worker_main(Datum arg)
 			prune_more = prune();
 		}
 		pgstat_report_stat(true);
-		wait_naptime();
+		wait_ms(next_ms);
 	}
 }
 
