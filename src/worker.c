@@ -11,8 +11,10 @@
  * extension exits at once; the launcher tries again a naptime later, so a
  * database created, or an extension created in one, gets its worker within
  * a naptime, without a restart.  A worker whose database leaves the filter
- * (clm.database changed and reloaded) is stopped; a dropped database (WITH
- * (FORCE) ends its worker) is no longer in pg_database and gets none.
+ * (clm.database changed and reloaded) is stopped.  DROP DATABASE (a
+ * ProcessUtility hook) first ends the clm processes connected to the
+ * database, so it does not fail because of them; a dropped database is no
+ * longer in pg_database and gets no worker.
  *
  * A worker connects to its database and, every clm.naptime seconds or when
  * one of its runs ends, starts the due jobs (clm.jobs.next_run_at <= now()),
@@ -50,7 +52,10 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include <signal.h>
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -76,6 +81,13 @@ static bool clm_preloaded = false;
 
 #define CLM_MAX_RUNNING_JOBS 64
 #define CLM_PRUNE_BATCH 10000
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void spi_check(int rc, int expected, const char *what);
+static void clm_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+								ProcessUtilityContext context, ParamListInfo params,
+								QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 
 PGDLLEXPORT void clm_launcher_main(Datum arg);
 PGDLLEXPORT void clm_worker_main(Datum arg);
@@ -144,6 +156,70 @@ database_allowed(const char *dbname)
 }
 
 /*
+ * end_workers_of: before DROP DATABASE, end the clm workers and job runs
+ * connected to the database (SIGTERM, as pg_terminate_backend sends), so a
+ * plain DROP DATABASE does not fail with "being accessed by other users";
+ * the drop waits for them to exit, and holds a lock that keeps a new worker
+ * from connecting.  Only for the database's owner (or a superuser): anyone
+ * else's DROP DATABASE fails anyway and must not stop the workers.
+ */
+static void
+end_workers_of(const char *dbname)
+{
+	Oid			dboid = get_database_oid(dbname, true);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	uint64		i;
+
+	if (!OidIsValid(dboid))
+		return;
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(DatabaseRelationId, dboid, GetUserId()))
+		return;
+#else
+	if (!pg_database_ownercheck(dboid, GetUserId()))
+		return;
+#endif
+	values[0] = ObjectIdGetDatum(dboid);
+	spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	spi_check(SPI_execute_with_args("SELECT pid FROM pg_catalog.pg_stat_activity"
+									" WHERE datid = $1 AND backend_type IN ('clm worker', 'clm job')",
+									1, argtypes, values, NULL, true, 0),
+			  SPI_OK_SELECT, "looking for the clm workers of the database");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int32		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && pid > 0)
+		{
+			ereport(LOG, (errmsg("clm: ending the clm process %d of database \"%s\", which is being dropped",
+								 (int) pid, dbname)));
+			(void) kill(pid, SIGTERM);
+		}
+	}
+	spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
+}
+
+/*
+ * clm_process_utility: DROP DATABASE ends the clm workers of the database
+ * first.
+ */
+static void
+clm_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, DropdbStmt))
+		end_workers_of(((DropdbStmt *) pstmt->utilityStmt)->dbname);
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+/*
  * _PG_init: define the GUCs; when preloaded, register the launcher.
  */
 void
@@ -204,6 +280,9 @@ _PG_init(void)
 							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	reserve_guc_prefix();
+
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = clm_process_utility;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;

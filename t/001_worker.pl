@@ -239,9 +239,15 @@ ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activit
 	'a worker starts for a database created later');
 ok($node->poll_query_until('clm_other', "SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'other' AND status = 'succeeded'"),
 	'and runs its jobs');
-sql("DROP DATABASE clm_other WITH (FORCE)");
+# a role that may not drop the database does not stop its worker
+sql("CREATE ROLE regress_not_owner LOGIN");
+my ($drop_rc) = $node->psql('postgres', "DROP DATABASE clm_other", extra_params => [ '-U', 'regress_not_owner' ]);
+isnt($drop_rc, 0, 'DROP DATABASE by a non-owner fails');
+is(worker_count('clm_other'), '1', 'and leaves the worker running');
+# a plain DROP DATABASE (no FORCE) ends the worker first
+sql("DROP DATABASE clm_other");
 sleep 3;
-is(worker_count('clm_other'), '0', 'dropping the database ends its worker');
+is(worker_count('clm_other'), '0', 'dropping the database (without FORCE) ends its worker');
 is(sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'clm launcher'"), '1', 'the launcher lives on');
 is(worker_count('postgres'), '1', 'the other worker is unaffected');
 

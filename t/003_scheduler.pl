@@ -26,11 +26,12 @@ $node->start;
 
 sub sql { my ($q, $db) = @_; return $node->safe_psql($db // 'postgres', $q); }
 
+# set_conf: ALTER SYSTEM and a reload, as an operator would
 sub set_conf
 {
 	my ($line) = @_;
-	$node->append_conf('postgresql.conf', "$line\n");
-	$node->reload;
+	sql("ALTER SYSTEM SET $line");
+	sql("SELECT pg_reload_conf()");
 }
 
 sub workers_in
