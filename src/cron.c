@@ -397,6 +397,25 @@ clm_parse_schedule(const char *spec, ClmSchedule *sch)
 
 /* ---------- time arithmetic on local wall-clock seconds ---------- */
 
+/*
+ * to_timestamptz: Unix seconds plus microseconds as a timestamptz, or
+ * ERROR 22008 outside the timestamptz range (checked before multiplying,
+ * which could overflow).
+ */
+static TimestampTz
+to_timestamptz(int64 secs, int64 usecs)
+{
+	int64		pg_secs = secs - EPOCH_DIFF_SECS;
+	TimestampTz result;
+
+	if (pg_secs < MIN_TIMESTAMP / USECS_PER_SEC - 1 || pg_secs > END_TIMESTAMP / USECS_PER_SEC ||
+		!IS_VALID_TIMESTAMP(result = pg_secs * USECS_PER_SEC + usecs))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("timestamp out of range")));
+	return result;
+}
+
 /* UTC offset (seconds east) of time zone tz at instant t (Unix seconds) */
 static long
 offset_at(pg_time_t t, const pg_tz *tz)
@@ -622,7 +641,7 @@ interval_next(const Interval *every, TimestampTz after, const pg_tz *tz)
 				secs = inst[0];
 				break;
 		}
-		result = ((int64) secs - EPOCH_DIFF_SECS) * USECS_PER_SEC + frac;
+		result = to_timestamptz((int64) secs, frac);
 	}
 	if (pg_add_s64_overflow(result, every->time, &result) || !IS_VALID_TIMESTAMP(result))
 		ereport(ERROR,
@@ -699,5 +718,5 @@ clm_schedule_next(PG_FUNCTION_ARGS)
 						USECS_PER_SEC + EPOCH_DIFF_SECS);
 	if (!cron_next(&sch, secs, tz, &next))
 		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(((int64) next - EPOCH_DIFF_SECS) * USECS_PER_SEC);
+	PG_RETURN_TIMESTAMPTZ(to_timestamptz((int64) next, 0));
 }

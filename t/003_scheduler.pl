@@ -94,16 +94,20 @@ drop_all('sched2');
 # 2. concurrency: five slow jobs (about 1.5 s each), at most 2 at a time
 sql("SELECT clm.create_job('par' || i, 'slow_tx', schedule => '1 hour') FROM generate_series(1, 5) i");
 my $max_seen = 0;
+my $status_seen = 0;
 my $t_end = time + 60;
 while (time < $t_end)
 {
 	my $n = sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'clm job'");
 	$max_seen = $n if $n > $max_seen;
+	my $r = sql("SELECT count(*) FROM clm.job_status WHERE running");
+	$status_seen = $r if $r > $status_seen;
 	last if sql("SELECT count(*) FROM clm.job_runs WHERE job_name LIKE 'par%'") == 5;
 	usleep(50_000);
 }
 is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name LIKE 'par%' AND status = 'succeeded'"), '5', 'the five jobs ran');
 is($max_seen, 2, "at most clm.max_running_jobs = 2 ran at once (seen: $max_seen)");
+is($status_seen, 2, 'clm.job_status showed the running jobs as running');
 is(sql(q{SELECT count(*) FROM clm.job_runs a JOIN clm.job_runs b ON a.job_id = b.job_id AND a.run_id < b.run_id
 	AND a.finished_at > b.started_at WHERE a.job_name LIKE 'par%'}), '0', 'no job ran twice at once');
 my $overlaps = sql(q{SELECT count(*) FROM clm.job_runs a JOIN clm.job_runs b ON a.run_id < b.run_id
@@ -126,6 +130,15 @@ sql("SELECT clm.drop_job('tmo')");
 sql("SELECT clm.create_job('deflt', 'tx', schedule => '1 hour', enabled => false)");
 is(sql("SELECT timeout FROM clm.jobs WHERE name = 'deflt'"), '01:00:00', 'the default timeout is 1 hour');
 sql("SELECT clm.drop_job('deflt')");
+
+# a cancelled run is recorded as failed too
+sql("SELECT clm.create_job('cancelme', 'slow_tx', schedule => '1 hour', max_retries => 0)");
+ok($node->poll_query_until('postgres', "SELECT running FROM clm.job_status WHERE job = 'cancelme'"), 'the job runs');
+sql("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'clm job ' || (SELECT job_id FROM clm.jobs WHERE name = 'cancelme')");
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'cancelme'"), 'the cancelled run is recorded');
+is(sql("SELECT status || ' ' || sqlstate || ' ' || message FROM clm.job_runs WHERE job_name = 'cancelme'"),
+	'failed 57014 canceling statement due to user request', 'as failed, SQLSTATE 57014');
+sql("SELECT clm.drop_job('cancelme')");
 
 # 4. retries with backoff: 1 s, then 2 s, then the next slot
 sql("CREATE TABLE flaky_tx AS SELECT * FROM tx");
