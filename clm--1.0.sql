@@ -884,6 +884,53 @@ COMMENT ON FUNCTION @extschema@.score(@extschema@.summary, @extschema@.activity,
 'RFM, ABC, churn risk, health, stage, high value at risk and the next review time of one customer (see the README: one scoring engine)';
 
 ------------------------------------------------------------------------------
+-- Schedules: an interval or a 5-field cron expression, evaluated in a time
+-- zone (src/cron.c); retries with backoff
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.check_schedule(schedule text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_schedule'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_schedule(text) IS
+'true for a valid schedule (a positive interval, a 5-field cron expression or an @ macro); ERROR 22023 naming the field at fault otherwise';
+
+CREATE FUNCTION @extschema@.schedule_is_cron(schedule text)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_schedule_is_cron'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.schedule_is_cron(text) IS
+'whether a schedule is a cron expression (true) or an interval (false)';
+
+CREATE FUNCTION @extschema@.schedule_next(schedule text, after timestamptz, time_zone text)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'clm_schedule_next'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.schedule_next(text, timestamptz, text) IS
+'the first time strictly after "after" at which the schedule fires in the time zone (cron: DST-safe, a slot in a spring-forward gap fires once at its end, a slot in a fall-back overlap once at its first occurrence; interval: after + interval, days and months on the local calendar); NULL when a cron schedule does not fire within 30 years';
+
+-- next_attempt: when a job runs next after a run that started at
+-- started_at and ended at ended_at.  attempt is the number of the run (1 at
+-- a scheduled slot); a failed attempt up to max_retries is retried
+-- retry_period x attempt (plus jitter x 10 %, jitter in [0, 1)) after it
+-- ended, never later than the next slot; a success, or the last failed
+-- retry, waits for the next slot after the start.
+CREATE FUNCTION @extschema@.next_attempt(schedule text, time_zone text, started_at timestamptz,
+	ended_at timestamptz, failed boolean, attempt integer, max_retries integer, retry_period interval,
+	jitter float8)
+RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+	SELECT CASE WHEN failed AND attempt <= max_retries
+				THEN least(ended_at + retry_period * (attempt * (1 + 0.1 * jitter)),
+						   @extschema@.schedule_next(schedule, started_at, time_zone))
+				ELSE @extschema@.schedule_next(schedule, started_at, time_zone) END
+$fn$;
+COMMENT ON FUNCTION @extschema@.next_attempt(text, text, timestamptz, timestamptz, boolean, integer, integer, interval, float8) IS
+'the next run time of a job after a run: a failed attempt n <= max_retries is retried retry_period x n (+ up to 10 % jitter) after it ended, capped at the next scheduled slot; otherwise the next slot after the run started';
+
+------------------------------------------------------------------------------
 -- Jobs: scheduled reclassification and alerting
 ------------------------------------------------------------------------------
 
@@ -897,12 +944,12 @@ CREATE TABLE @extschema@.jobs (
 	amount_column text NOT NULL,
 	customers_source text,
 	customers_id_column text,
-	schedule interval NOT NULL CHECK (schedule > interval '0'),
+	schedule text NOT NULL CHECK (@extschema@.check_schedule(schedule)),
 	policy jsonb NOT NULL DEFAULT '{}',
 	purchase_model text,
 	spend_model text,
 	alert_rules jsonb NOT NULL DEFAULT '{}',
-	timeout interval CHECK (timeout > interval '0'),
+	timeout interval NOT NULL DEFAULT '1 hour' CHECK (timeout > interval '0'),
 	enabled boolean NOT NULL DEFAULT true,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	last_run_at timestamptz,
@@ -916,7 +963,14 @@ CREATE TABLE @extschema@.jobs (
 	last_as_of timestamptz,
 	last_full_refresh_at timestamptz,
 	scoring @extschema@.scoring,
-	breakpoints @extschema@.breakpoints
+	breakpoints @extschema@.breakpoints,
+	max_retries integer NOT NULL DEFAULT 3 CHECK (max_retries BETWEEN 0 AND 100),
+	retry_period interval NOT NULL DEFAULT '1 minute' CHECK (retry_period > interval '0'),
+	attempt integer NOT NULL DEFAULT 1,
+	consecutive_failures integer NOT NULL DEFAULT 0,
+	runs_retention interval NOT NULL DEFAULT '30 days' CHECK (runs_retention > interval '0'),
+	history_retention interval NOT NULL DEFAULT '1 year' CHECK (history_retention > interval '0'),
+	alerts_retention interval NOT NULL DEFAULT '90 days' CHECK (alerts_retention > interval '0')
 );
 COMMENT ON TABLE @extschema@.jobs IS
 'scheduled reclassification jobs: each belongs to and runs as its owner';
@@ -932,6 +986,24 @@ COMMENT ON COLUMN @extschema@.jobs.capture IS
 'whether change-capture triggers are installed on the source (a table); false for views: runs then scan the whole source';
 COMMENT ON COLUMN @extschema@.jobs.scoring IS
 'the models, policy and alert rules of the last full refresh, used by the incremental runs until the next one';
+COMMENT ON COLUMN @extschema@.jobs.schedule IS
+'an interval (''15 minutes'') or a 5-field cron expression (''*/10 * * * *'', ''0 3 * * 1-5''), in the job''s time zone';
+COMMENT ON COLUMN @extschema@.jobs.timeout IS
+'the longest a run may take (max runtime, default 1 hour): the worker cancels it then and records it as failed (SQLSTATE 57014)';
+COMMENT ON COLUMN @extschema@.jobs.max_retries IS
+'how many times a failed run is retried before the job waits for its next scheduled slot';
+COMMENT ON COLUMN @extschema@.jobs.retry_period IS
+'retry n of a failed run starts retry_period x n (+ up to 10 % jitter) after the failure, never later than the next slot';
+COMMENT ON COLUMN @extschema@.jobs.attempt IS
+'the attempt number of the next run: 1 at a scheduled slot, 2 and up for retries';
+COMMENT ON COLUMN @extschema@.jobs.consecutive_failures IS
+'failed runs since the last success';
+COMMENT ON COLUMN @extschema@.jobs.runs_retention IS
+'the worker deletes the job''s runs older than this (keeping the last run, the last success and runs of open alerts)';
+COMMENT ON COLUMN @extschema@.jobs.history_retention IS
+'the worker deletes stage changes older than this (keeping each customer''s latest change and the history of customers with an open alert)';
+COMMENT ON COLUMN @extschema@.jobs.alerts_retention IS
+'the worker deletes alerts acknowledged longer ago than this (open alerts are kept)';
 COMMENT ON COLUMN @extschema@.jobs.breakpoints IS
 'the RFM, ABC and high-value breakpoints of the last full refresh, used by the incremental runs until the next one';
 
@@ -947,10 +1019,15 @@ CREATE TABLE @extschema@.job_runs (
 	scored bigint,
 	written bigint,
 	alerts integer,
-	error text
+	attempt integer NOT NULL DEFAULT 1,
+	sqlstate text,
+	message text
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
 COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
+COMMENT ON COLUMN @extschema@.job_runs.attempt IS 'attempt number: 1 at a scheduled slot, 2 and up for the retries after failures';
+COMMENT ON COLUMN @extschema@.job_runs.sqlstate IS 'of a failed run: the SQLSTATE of the error (57014: timed out or cancelled)';
+COMMENT ON COLUMN @extschema@.job_runs.message IS 'of a failed run: the error message';
 COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
 COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
 COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';
@@ -1267,7 +1344,7 @@ CREATE FUNCTION @extschema@.create_job(
 	customer_column text DEFAULT 'customer_id',
 	ts_column text DEFAULT 'ts',
 	amount_column text DEFAULT 'amount',
-	schedule interval DEFAULT '1 day',
+	schedule text DEFAULT '1 day',
 	customers_source regclass DEFAULT NULL,
 	customers_id_column text DEFAULT 'customer_id',
 	policy jsonb DEFAULT '{}',
@@ -1278,7 +1355,12 @@ CREATE FUNCTION @extschema@.create_job(
 	enabled boolean DEFAULT true,
 	time_zone text DEFAULT NULL,
 	incremental boolean DEFAULT true,
-	full_refresh_every interval DEFAULT '1 day')
+	full_refresh_every interval DEFAULT '1 day',
+	max_retries integer DEFAULT 3,
+	retry_period interval DEFAULT '1 minute',
+	runs_retention interval DEFAULT '30 days',
+	history_retention interval DEFAULT '1 year',
+	alerts_retention interval DEFAULT '90 days')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -1286,14 +1368,15 @@ AS $fn$
 DECLARE
 	id bigint;
 	tz text := coalesce(time_zone, current_setting('TimeZone'));
+	uncovered text;
 BEGIN
 	IF name IS NULL OR source IS NULL OR schedule IS NULL THEN
 		RAISE EXCEPTION 'name, source and schedule must not be NULL' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF schedule <= interval '0' THEN
-		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM @extschema@.check_schedule(schedule);
 	PERFORM @extschema@.check_time_zone(tz);
+	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
+										   history_retention, alerts_retention);
 	PERFORM @extschema@.check_job_source(source, customer_column, ts_column, amount_column);
 	IF customers_source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(customers_source, customers_id_column);
@@ -1302,12 +1385,18 @@ BEGIN
 	PERFORM @extschema@.check_alert_rules(coalesce(alert_rules, '{}'));
 	INSERT INTO @extschema@.jobs AS j (name, source, customer_column, ts_column, amount_column,
 		customers_source, customers_id_column, schedule, policy, purchase_model, spend_model,
-		alert_rules, timeout, enabled, time_zone, incremental, full_refresh_every)
+		alert_rules, timeout, enabled, time_zone, incremental, full_refresh_every, next_run_at,
+		max_retries, retry_period, runs_retention, history_retention, alerts_retention)
 	VALUES (create_job.name, source::text, customer_column, ts_column, amount_column,
 		customers_source::text, CASE WHEN customers_source IS NOT NULL THEN customers_id_column END,
-		schedule, coalesce(policy, '{}'), purchase_model, spend_model,
-		coalesce(alert_rules, '{}'), timeout, coalesce(enabled, true), tz,
-		coalesce(incremental, true), coalesce(full_refresh_every, '1 day'))
+		btrim(schedule), coalesce(policy, '{}'), purchase_model, spend_model,
+		coalesce(alert_rules, '{}'), coalesce(timeout, '1 hour'), coalesce(enabled, true), tz,
+		coalesce(incremental, true), coalesce(full_refresh_every, '1 day'),
+		-- an interval job runs at once, a cron job at its first slot
+		CASE WHEN @extschema@.schedule_is_cron(schedule) THEN @extschema@.schedule_next(schedule, now(), tz)
+			 ELSE now() END,
+		coalesce(max_retries, 3), coalesce(retry_period, '1 minute'), coalesce(runs_retention, '30 days'),
+		coalesce(history_retention, '1 year'), coalesce(alerts_retention, '90 days'))
 	RETURNING j.job_id INTO id;
 	IF coalesce(incremental, true) THEN
 		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
@@ -1318,11 +1407,45 @@ BEGIN
 				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
 		END IF;
 	END IF;
+	uncovered := @extschema@.scheduler_coverage();
+	IF uncovered IS NOT NULL AND coalesce(enabled, true) THEN
+		RAISE WARNING 'no clm worker will run job "%" by itself: %', name, uncovered
+			USING HINT = 'Run it with clm.run_job(), or see "Scheduling" in the clm README.';
+	END IF;
 	RETURN id;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval) IS
-'create a reclassification job owned by the current user, with change capture on a table source; returns its id';
+COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, text, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval, integer, interval, interval, interval, interval) IS
+'create a reclassification job owned by the current user, with change capture on a table source; returns its id; warns when no background worker will run it';
+
+-- check_job_settings: the scheduling settings of create_job and alter_job
+-- (NULL: not given)
+CREATE FUNCTION @extschema@.check_job_settings(timeout interval, max_retries integer, retry_period interval,
+	runs_retention interval, history_retention interval, alerts_retention interval)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	k text;
+	v interval;
+BEGIN
+	IF max_retries < 0 OR max_retries > 100 THEN
+		RAISE EXCEPTION 'max_retries must be between 0 and 100' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('The value is %s.', max_retries);
+	END IF;
+	FOR k, v IN VALUES ('timeout', timeout), ('retry_period', retry_period), ('runs_retention', runs_retention),
+					   ('history_retention', history_retention), ('alerts_retention', alerts_retention)
+	LOOP
+		IF v <= interval '0' THEN
+			RAISE EXCEPTION '% must be a positive interval', k USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('The value is %s.', v);
+		END IF;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_job_settings(interval, integer, interval, interval, interval, interval) IS
+'error unless the scheduling settings given (timeout, max_retries, retry_period, retention) are in range';
 
 -- PARALLEL UNSAFE: the EXCEPTION block is a subtransaction, which parallel
 -- mode forbids (under debug_parallel_query every call failed with 25000)
@@ -1343,7 +1466,7 @@ COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone n
 
 CREATE FUNCTION @extschema@.alter_job(
 	name text,
-	schedule interval DEFAULT NULL,
+	schedule text DEFAULT NULL,
 	enabled boolean DEFAULT NULL,
 	policy jsonb DEFAULT NULL,
 	alert_rules jsonb DEFAULT NULL,
@@ -1353,7 +1476,12 @@ CREATE FUNCTION @extschema@.alter_job(
 	source regclass DEFAULT NULL,
 	time_zone text DEFAULT NULL,
 	full_refresh_every interval DEFAULT NULL,
-	incremental boolean DEFAULT NULL)
+	incremental boolean DEFAULT NULL,
+	max_retries integer DEFAULT NULL,
+	retry_period interval DEFAULT NULL,
+	runs_retention interval DEFAULT NULL,
+	history_retention interval DEFAULT NULL,
+	alerts_retention interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -1369,9 +1497,9 @@ BEGIN
 	IF policy IS NOT NULL THEN PERFORM @extschema@.check_stage_policy(policy); END IF;
 	IF alert_rules IS NOT NULL THEN PERFORM @extschema@.check_alert_rules(alert_rules); END IF;
 	IF time_zone IS NOT NULL THEN PERFORM @extschema@.check_time_zone(time_zone); END IF;
-	IF schedule IS NOT NULL AND schedule <= interval '0' THEN
-		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	IF schedule IS NOT NULL THEN PERFORM @extschema@.check_schedule(schedule); END IF;
+	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
+										   history_retention, alerts_retention);
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 	END IF;
@@ -1380,10 +1508,20 @@ BEGIN
 	scoring_changed := policy IS NOT NULL OR alert_rules IS NOT NULL OR purchase_model IS NOT NULL
 		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL OR incremental IS NOT NULL;
 	UPDATE @extschema@.jobs SET
-		schedule = coalesce(alter_job.schedule, jobs.schedule),
-		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL
-						   THEN coalesce(jobs.last_run_at, now()) + alter_job.schedule
+		schedule = coalesce(btrim(alter_job.schedule), jobs.schedule),
+		-- a new schedule or time zone counts from the last run (a slot
+		-- missed since then runs at once)
+		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL OR alter_job.time_zone IS NOT NULL
+						   THEN @extschema@.schedule_next(coalesce(alter_job.schedule, jobs.schedule),
+														  coalesce(jobs.last_run_at, now()),
+														  coalesce(alter_job.time_zone, jobs.time_zone))
 						   ELSE jobs.next_run_at END,
+		attempt = CASE WHEN alter_job.schedule IS NOT NULL THEN 1 ELSE jobs.attempt END,
+		max_retries = coalesce(alter_job.max_retries, jobs.max_retries),
+		retry_period = coalesce(alter_job.retry_period, jobs.retry_period),
+		runs_retention = coalesce(alter_job.runs_retention, jobs.runs_retention),
+		history_retention = coalesce(alter_job.history_retention, jobs.history_retention),
+		alerts_retention = coalesce(alter_job.alerts_retention, jobs.alerts_retention),
 		enabled = coalesce(alter_job.enabled, jobs.enabled),
 		policy = coalesce(alter_job.policy, jobs.policy),
 		alert_rules = coalesce(alter_job.alert_rules, jobs.alert_rules),
@@ -1413,7 +1551,7 @@ BEGIN
 	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval, boolean) IS
+COMMENT ON FUNCTION @extschema@.alter_job(text, text, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval, boolean, integer, interval, interval, interval, interval) IS
 'change a job; NULL arguments leave a setting as it is; a change to what scores depend on makes the next run a full refresh';
 
 CREATE FUNCTION @extschema@.drop_job(name text)
@@ -1437,9 +1575,10 @@ COMMENT ON FUNCTION @extschema@.drop_job(text) IS
 'drop a job with its state, history, alerts, runs and capture triggers';
 
 -- record_job_failure: called by the worker in a fresh transaction when a run
--- failed with an error its own handler could not catch (statement timeout,
--- a missing owner role)
-CREATE FUNCTION @extschema@.record_job_failure(job_id bigint, trigger text, error text)
+-- failed with an error its own handler could not catch (timeout, cancel, a
+-- missing owner role); started_at: when the worker started the run
+CREATE FUNCTION @extschema@.record_job_failure(job_id bigint, trigger text, sqlstate text, message text,
+	started_at timestamptz DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -1451,14 +1590,15 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN;
 	END IF;
-	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, finished_at, status, error)
-	VALUES (j.job_id, j.name, trigger, statement_timestamp(), clock_timestamp(), 'failed', error);
-	UPDATE @extschema@.jobs SET last_run_at = now(), next_run_at = now() + j.schedule
-	WHERE jobs.job_id = j.job_id;
+	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, finished_at, status, attempt,
+									  sqlstate, message)
+	VALUES (j.job_id, j.name, trigger, coalesce(started_at, statement_timestamp()), clock_timestamp(), 'failed',
+			j.attempt, sqlstate, message);
+	PERFORM @extschema@.reschedule_job(j.job_id, true, coalesce(started_at, now()));
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text) IS
-'record a failed run and schedule the next one (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
+COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text, text, timestamptz) IS
+'record a failed run (SQLSTATE and message) and schedule the retry or the next slot (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
 
 CREATE FUNCTION @extschema@.acknowledge_alert(alert_id bigint)
 RETURNS boolean
@@ -1691,9 +1831,18 @@ DECLARE
 	err_msg text;
 	err_state text;
 BEGIN
-	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
+	IF trigger = 'worker' THEN
+		-- the worker's run: skipped when another run holds the job, or ran
+		-- it (manually) since the worker found it due
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE SKIP LOCKED;
+		IF NOT FOUND OR j.next_run_at > now() OR NOT j.enabled THEN
+			RETURN NULL;
+		END IF;
+	ELSE
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
+		END IF;
 	END IF;
 	IF t < j.last_as_of THEN
 		RAISE EXCEPTION 'as_of must not be before the job''s last run'
@@ -1701,8 +1850,8 @@ BEGIN
 				  DETAIL = format('The last run was as of %s; as_of is %s.', j.last_as_of, t),
 				  HINT = 'Use clm.preview_job() to see the state as of an earlier time.';
 	END IF;
-	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status)
-	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running')
+	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status, attempt)
+	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running', j.attempt)
 	RETURNING * INTO run;
 
 	BEGIN
@@ -1823,17 +1972,16 @@ BEGIN
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS err_msg = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
 		UPDATE @extschema@.job_runs SET status = 'failed', finished_at = clock_timestamp(),
-			error = err_state || ': ' || err_msg
+			sqlstate = err_state, message = err_msg
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	END;
-	UPDATE @extschema@.jobs SET last_run_at = now(), next_run_at = now() + j.schedule
-	WHERE jobs.job_id = j.job_id;
+	PERFORM @extschema@.reschedule_job(j.job_id, run.status = 'failed', now());
 	RETURN run;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text, timestamptz, boolean) IS
-'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row';
+'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row (trigger ''worker'': NULL, without running, when the job is not due or another run holds it)';
 
 CREATE FUNCTION @extschema@.run_job(name text, as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
 RETURNS @extschema@.job_runs
@@ -1939,6 +2087,165 @@ WHERE a.acknowledged_at IS NULL AND @extschema@.visible_job(j.owner);
 COMMENT ON VIEW @extschema@.open_alerts IS 'alerts not yet acknowledged';
 GRANT SELECT ON @extschema@.segment_summary, @extschema@.stage_summary,
 	@extschema@.stage_funnel, @extschema@.open_alerts TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Scheduler: rescheduling after a run, bounded history, health at a glance
+------------------------------------------------------------------------------
+
+-- reschedule_job: after a run of a job (locked by the caller) that started
+-- at started_at: the failure count, the next attempt number and the next
+-- run time (a retry, or the next slot).  The one place that decides when a
+-- job runs again.
+CREATE FUNCTION @extschema@.reschedule_job(job_id bigint, failed boolean, started_at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	j @extschema@.jobs;
+	next_at timestamptz;
+BEGIN
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = reschedule_job.job_id;
+	next_at := @extschema@.next_attempt(j.schedule, j.time_zone, started_at, clock_timestamp(), failed,
+										j.attempt, j.max_retries, j.retry_period, random());
+	UPDATE @extschema@.jobs SET
+		last_run_at = now(),
+		next_run_at = coalesce(next_at, 'infinity'),	-- a cron schedule that never fires again
+		consecutive_failures = CASE WHEN failed THEN jobs.consecutive_failures + 1 ELSE 0 END,
+		attempt = CASE WHEN failed AND j.attempt <= j.max_retries THEN j.attempt + 1 ELSE 1 END
+	WHERE jobs.job_id = j.job_id;
+	RETURN next_at;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
+'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
+
+-- open alerts are few: these let pruning skip what they need cheaply
+CREATE INDEX alerts_open_customer ON @extschema@.alerts (job_id, customer_id) WHERE acknowledged_at IS NULL;
+CREATE INDEX alerts_open_run ON @extschema@.alerts (run_id) WHERE acknowledged_at IS NULL;
+
+-- prune_history: delete, per job, runs older than runs_retention, stage
+-- changes older than history_retention and alerts acknowledged longer ago
+-- than alerts_retention; at most batch rows of each table per call (the
+-- worker calls again while a batch comes back full).  Never deleted: a
+-- job's last run and last successful run (the next incremental run counts
+-- from it), runs that raised an open alert, each customer's latest stage
+-- change (the current stage's entry) and the history of a customer with an
+-- open alert, and open alerts.
+CREATE FUNCTION @extschema@.prune_history(batch integer DEFAULT 10000,
+	OUT job_runs bigint, OUT stage_history bigint, OUT alerts bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF batch IS NULL OR batch < 1 THEN
+		RAISE EXCEPTION 'batch must be a positive number of rows' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM @extschema@.job_runs r
+	WHERE r.run_id IN (
+		SELECT x.run_id
+		FROM @extschema@.jobs j
+		JOIN @extschema@.job_runs x ON x.job_id = j.job_id AND x.started_at < now() - j.runs_retention
+		WHERE x.status <> 'running'
+		  AND x.run_id <> (SELECT l.run_id FROM @extschema@.job_runs l WHERE l.job_id = j.job_id
+						   ORDER BY l.started_at DESC, l.run_id DESC LIMIT 1)
+		  AND x.run_id IS DISTINCT FROM (SELECT l.run_id FROM @extschema@.job_runs l
+										 WHERE l.job_id = j.job_id AND l.status = 'succeeded'
+										 ORDER BY l.started_at DESC, l.run_id DESC LIMIT 1)
+		  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
+						  WHERE a.run_id = x.run_id AND a.acknowledged_at IS NULL)
+		LIMIT batch);
+	GET DIAGNOSTICS job_runs = ROW_COUNT;
+
+	DELETE FROM @extschema@.stage_history h
+	WHERE h.id IN (
+		SELECT x.id
+		FROM @extschema@.jobs j
+		JOIN @extschema@.stage_history x ON x.job_id = j.job_id AND x.changed_at < now() - j.history_retention
+		WHERE EXISTS (SELECT 1 FROM @extschema@.stage_history n
+					  WHERE n.job_id = x.job_id AND n.customer_id = x.customer_id
+						AND (n.changed_at, n.id) > (x.changed_at, x.id))
+		  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
+						  WHERE a.job_id = x.job_id AND a.customer_id = x.customer_id
+							AND a.acknowledged_at IS NULL)
+		LIMIT batch);
+	GET DIAGNOSTICS stage_history = ROW_COUNT;
+
+	DELETE FROM @extschema@.alerts a
+	WHERE a.alert_id IN (
+		SELECT x.alert_id
+		FROM @extschema@.jobs j
+		JOIN @extschema@.alerts x ON x.job_id = j.job_id AND x.acknowledged_at < now() - j.alerts_retention
+		LIMIT batch);
+	GET DIAGNOSTICS alerts = ROW_COUNT;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.prune_history(integer) IS
+'delete runs, stage changes and acknowledged alerts past their job''s retention, at most batch rows of each; keeps what the current state and open alerts need; returns the rows deleted (the worker calls it)';
+
+CREATE FUNCTION @extschema@.scheduler_coverage()
+RETURNS text
+AS 'MODULE_PATHNAME', 'clm_scheduler_coverage'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.scheduler_coverage() IS
+'NULL when a clm background worker runs the jobs of the current database; else why not (library not preloaded, clm.worker_enabled off, database not in clm.database)';
+
+CREATE VIEW @extschema@.job_status AS
+SELECT j.job_id, j.name AS job, j.owner, j.enabled, j.schedule, j.time_zone,
+	   @extschema@.scheduler_coverage() IS NULL AS covered,
+	   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+			   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()
+				 AND a.application_name = 'clm job ' || j.job_id) AS running,
+	   j.next_run_at, j.attempt AS next_attempt,
+	   lr.started_at AS last_run_at, lr.status AS last_status, lr.trigger AS last_trigger,
+	   lr.sqlstate AS last_sqlstate, lr.message AS last_message,
+	   lr.finished_at - lr.started_at AS last_duration,
+	   lr.written AS last_rows_written, lr.alerts AS last_alerts,
+	   ls.finished_at AS last_success_at, j.consecutive_failures,
+	   (SELECT avg(x.finished_at - x.started_at)
+		FROM (SELECT r.finished_at, r.started_at FROM @extschema@.job_runs r
+			  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+			  ORDER BY r.started_at DESC LIMIT 10) x) AS avg_duration
+FROM @extschema@.jobs j
+LEFT JOIN LATERAL (SELECT r.* FROM @extschema@.job_runs r WHERE r.job_id = j.job_id
+				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) lr ON true
+LEFT JOIN LATERAL (SELECT r.finished_at FROM @extschema@.job_runs r
+				   WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) ls ON true
+WHERE @extschema@.visible_job(j.owner);
+COMMENT ON VIEW @extschema@.job_status IS
+'per job: schedule, whether a worker covers it and runs it now, next run, last run (status, error, duration, rows written, alerts), last success, consecutive failures, average duration of the last 10 successes';
+
+-- job_problems: one row per problem, for monitoring systems to poll
+CREATE FUNCTION @extschema@.job_problems()
+RETURNS TABLE (job text, problem text, detail text, since timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+	SELECT s.job, p.problem, p.detail, p.since
+	FROM @extschema@.job_status s
+	LEFT JOIN pg_roles r ON r.rolname = s.owner
+	CROSS JOIN LATERAL (VALUES
+		('not_covered', s.enabled AND NOT s.covered, @extschema@.scheduler_coverage(), NULL::timestamptz),
+		('owner_missing', s.enabled AND r.rolname IS NULL,
+		 format('the owner role %s does not exist (dropped or renamed)', s.owner), NULL),
+		('owner_cannot_login', s.enabled AND NOT r.rolcanlogin,
+		 format('the owner role %s cannot log in', s.owner), NULL),
+		('failing', s.consecutive_failures > 0,
+		 format('%s consecutive failures; last: %s: %s', s.consecutive_failures, s.last_sqlstate, s.last_message),
+		 s.last_success_at),
+		('overdue', s.enabled AND s.covered AND NOT s.running
+			AND s.next_run_at < now() - greatest(interval '1 minute',
+				3 * coalesce(current_setting('clm.naptime', true), '10s')::interval),
+		 format('due since %s', s.next_run_at), s.next_run_at)
+	) AS p(problem, present, detail, since)
+	WHERE p.present
+	ORDER BY s.job, p.problem
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_problems() IS
+'one row per problem of a visible job (not_covered, owner_missing, owner_cannot_login, failing, overdue), for monitoring systems; no rows when all is well';
+
+GRANT SELECT ON @extschema@.job_status TO PUBLIC;
 
 ------------------------------------------------------------------------------
 -- KPIs, cohorts and model pictures: rows a BI tool or a chart reads

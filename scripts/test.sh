@@ -115,6 +115,12 @@ cat >"$R/regress.conf" <<CONF
 timezone = 'UTC'
 max_worker_processes = 16
 max_parallel_workers = 8
+# the tests run their jobs themselves: clm is preloaded, so clm.create_job
+# sees a database a worker covers and does not warn, but the launcher looks
+# for databases at start and then once a day, so the test database (created
+# after start) gets no worker
+shared_preload_libraries = 'clm'
+clm.naptime = 86400
 CONF
 # run_suite NAME RUNNER OUTDIR KEEP DBNAME TESTS...: one pg_regress-style
 # suite on its own throwaway server; its outputs are copied to $CLM_TOP/KEEP

@@ -111,7 +111,7 @@ BEGIN
 		SELECT * INTO m FROM inc_mismatches();
 		INSERT INTO inc_log VALUES (step, act, t, ri.scored, rt.scored, m.events, m.as_of_values, m.history, m.alerts);
 		IF ri.status <> 'succeeded' OR rt.status <> 'succeeded' THEN
-			RAISE EXCEPTION 'step %: % / %', step, ri.error, rt.error;
+			RAISE EXCEPTION 'step %: % / %', step, ri.message, rt.message;
 		END IF;
 	END LOOP;
 END

@@ -21,7 +21,7 @@ FROM clm.jobs;
 
 -- run 1: the baseline.  Every customer is classified (history from NULL),
 -- no alerts (nothing changed yet)
-SELECT status, customers, alerts, error FROM clm.run_job('shop');
+SELECT status, customers, alerts, sqlstate, message FROM clm.run_job('shop');
 SELECT customer_id, orders, stage, segment IS NOT NULL AS has_segment, churn_risk BETWEEN 0 AND 1 AS risk_ok,
 	   stage_since = scored_at AS since_now
 FROM clm.customer_state ORDER BY customer_id;
@@ -35,13 +35,13 @@ SELECT last_run_at IS NOT NULL AS ran, next_run_at > now() AS rescheduled FROM c
 -- at_risk
 DELETE FROM shop_tx WHERE customer_id = 1 AND ts > now() - interval '40 days';
 INSERT INTO shop_tx VALUES (3, date_trunc('day', now()), 30);  -- today, whatever the time of day
-SELECT status, customers, alerts, error FROM clm.run_job('shop');
+SELECT status, customers, alerts, sqlstate, message FROM clm.run_job('shop');
 SELECT customer_id, kind, details ->> 'from_stage' AS from_stage, details ->> 'stage' AS stage
 FROM clm.alerts ORDER BY customer_id, kind;
 SELECT customer_id, from_stage, to_stage FROM clm.stage_history WHERE from_stage IS NOT NULL ORDER BY customer_id, id;
 
 -- run 3 on the same data: nothing new, no duplicate alerts
-SELECT status, customers, alerts, error FROM clm.run_job('shop');
+SELECT status, customers, alerts, sqlstate, message FROM clm.run_job('shop');
 SELECT count(*) AS alerts, count(DISTINCT (customer_id, kind)) AS distinct_episodes FROM clm.alerts;
 
 -- high value at risk: with stored CLV models (fitted on CDNOW, weeks) and
@@ -82,7 +82,7 @@ CREATE TABLE doomed_tx AS SELECT * FROM shop_tx;
 SELECT clm.create_job('doomed', 'doomed_tx') > 0 AS created;
 SELECT status, customers FROM clm.run_job('doomed');
 DROP TABLE doomed_tx;
-SELECT status, error FROM clm.run_job('doomed');
+SELECT status, sqlstate, message FROM clm.run_job('doomed');
 SELECT count(*) AS state_kept FROM clm.customer_state s JOIN clm.jobs j USING (job_id) WHERE j.name = 'doomed';
 
 -- ownership: jobs run as their owner, with the owner's privileges; users
@@ -96,7 +96,7 @@ SELECT name FROM clm.jobs;                               -- none of the others' 
 SELECT count(*) AS visible_state FROM clm.customer_state;
 SELECT clm.run_job('shop');                              -- not theirs
 SELECT clm.create_job('analyst_secret', 'secret_tx') > 0 AS created;
-SELECT status, error FROM clm.run_job('analyst_secret'); -- permission denied, recorded
+SELECT status, sqlstate, message FROM clm.run_job('analyst_secret'); -- permission denied, recorded
 SELECT clm.create_job('analyst_shop', 'shop_tx') > 0 AS created;
 SELECT status, customers FROM clm.run_job('analyst_shop');
 SELECT name, CASE WHEN owner = session_user THEN '(the superuser)' ELSE owner END AS owner FROM clm.jobs ORDER BY name;
@@ -105,7 +105,7 @@ SELECT count(*) AS stages FROM clm.stage_summary;
 RESET ROLE;
 -- a superuser sees all jobs; running someone else's job runs it as its owner
 SELECT name, CASE WHEN owner = session_user THEN '(the superuser)' ELSE owner END AS owner FROM clm.jobs ORDER BY name;
-SELECT status, error FROM clm.run_job('analyst_secret');
+SELECT status, sqlstate, message FROM clm.run_job('analyst_secret');
 
 -- validation
 \set SHOW_CONTEXT never

@@ -5,28 +5,36 @@
  *
  * With shared_preload_libraries = 'clm', the postmaster starts one
  * "clm launcher".  It connects to no database: every clm.naptime seconds it
- * looks up each database named in clm.database (a comma-separated list) in
- * the shared catalog pg_database and keeps one "clm worker" running for each
- * that exists, starting it again if it exited.  A database that is dropped
- * simply gets no worker any more, so dropping it (WITH (FORCE), which ends
- * its worker) ends that worker for good, cleanly.
+ * reads the shared catalog pg_database and keeps one "clm worker" for each
+ * database that accepts connections (templates excepted) and passes the
+ * optional filter clm.database.  A worker whose database has no clm
+ * extension exits at once; the launcher tries again a naptime later, so a
+ * database created, or an extension created in one, gets its worker within
+ * a naptime, without a restart.  A worker whose database leaves the filter
+ * (clm.database changed and reloaded) is stopped.  DROP DATABASE (a
+ * ProcessUtility hook) first ends the clm processes connected to the
+ * database, so it does not fail because of them; a dropped database is no
+ * longer in pg_database and gets no worker.
  *
- * A worker connects to its database and, every clm.naptime seconds, starts
- * the due jobs (clm.jobs.next_run_at <= now()) one by one.  Each job runs in
- * a "clm job" background worker of its own, connected as the job's owner:
- * the owner's code (the views and functions of the job's source) never runs
- * in a session authenticated as a superuser, where it could change the
- * session authorization back to the superuser.  The job worker runs the
- * job through the same SQL function as clm.run_job(), in one transaction; a
- * run that fails is recorded as failed and rescheduled, and the worker
- * carries on with the next job.  Without the extension in its database the
- * worker idles.
+ * A worker connects to its database and, every clm.naptime seconds or when
+ * one of its runs ends, starts the due jobs (clm.jobs.next_run_at <= now()),
+ * oldest due first, up to clm.max_running_jobs at a time.  Each run is a
+ * "clm job" background worker of its own, connected as the job's owner: the
+ * owner's code (the views and functions of the job's source) never runs in
+ * a session authenticated as a superuser, where it could change the session
+ * authorization back to the superuser.  A job is never run twice at once:
+ * the worker does not start a job it is running, and the run itself takes
+ * the job's row lock (a manual clm.run_job() in progress makes the worker's
+ * run a no-op).  The job worker runs the job through the same SQL function
+ * as clm.run_job(), in one transaction, cancelled after the job's timeout; a
+ * run that fails is recorded as failed (SQLSTATE and message) and retried or
+ * rescheduled by clm.reschedule_job().  Now and then the worker also prunes
+ * the history (clm.prune_history) in bounded batches.
  *
  *-------------------------------------------------------------------------
  */
 #include "clm.h"
 
-#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -35,6 +43,7 @@
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -43,7 +52,10 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include <signal.h>
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -61,8 +73,21 @@ static char *clm_database = NULL;
 static char *clm_worker_role = NULL;
 static int	clm_naptime = 10;
 static bool clm_worker_enabled = true;
+static int	clm_max_running_jobs = 4;
+static int	clm_prune_interval = 3600;
 
-#define CLM_MAX_DATABASES 16
+/* whether this library was loaded by shared_preload_libraries (the workers run) */
+static bool clm_preloaded = false;
+
+#define CLM_MAX_RUNNING_JOBS 64
+#define CLM_PRUNE_BATCH 10000
+
+static ProcessUtility_hook_type prev_process_utility = NULL;
+
+static void spi_check(int rc, int expected, const char *what);
+static void clm_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+								ProcessUtilityContext context, ParamListInfo params,
+								QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc);
 
 PGDLLEXPORT void clm_launcher_main(Datum arg);
 PGDLLEXPORT void clm_worker_main(Datum arg);
@@ -82,6 +107,116 @@ reserve_guc_prefix(void)
 #else
 	EmitWarningsOnPlaceholders("clm");
 #endif
+}
+
+/* check hook of clm.database: a comma-separated list of names (or empty) */
+static bool
+check_database_list(char **newval, void **extra, GucSource source)
+{
+	char	   *raw = pstrdup(*newval ? *newval : "");
+	List	   *list;
+	bool		ok = SplitIdentifierString(raw, ',', &list);
+
+	list_free(list);
+	pfree(raw);
+	if (!ok)
+		GUC_check_errdetail("clm.database must be a comma-separated list of database names.");
+	return ok;
+}
+
+/*
+ * database_allowed: whether the filter clm.database (empty: every database)
+ * lets a worker run in this database.
+ */
+static bool
+database_allowed(const char *dbname)
+{
+	char	   *raw;
+	List	   *list;
+	ListCell   *lc;
+	bool		found = false;
+
+	if (clm_database == NULL || clm_database[0] == '\0')
+		return true;
+	raw = pstrdup(clm_database);
+	if (!SplitIdentifierString(raw, ',', &list))
+		found = false;			/* cannot happen: the check hook refuses it */
+	else
+		foreach(lc, list)
+		{
+			if (strcmp((char *) lfirst(lc), dbname) == 0)
+			{
+				found = true;
+				break;
+			}
+		}
+	list_free(list);
+	pfree(raw);
+	return found;
+}
+
+/*
+ * end_workers_of: before DROP DATABASE, end the clm workers and job runs
+ * connected to the database (SIGTERM, as pg_terminate_backend sends), so a
+ * plain DROP DATABASE does not fail with "being accessed by other users";
+ * the drop waits for them to exit, and holds a lock that keeps a new worker
+ * from connecting.  Only for the database's owner (or a superuser): anyone
+ * else's DROP DATABASE fails anyway and must not stop the workers.
+ */
+static void
+end_workers_of(const char *dbname)
+{
+	Oid			dboid = get_database_oid(dbname, true);
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+	uint64		i;
+
+	if (!OidIsValid(dboid))
+		return;
+#if PG_VERSION_NUM >= 160000
+	if (!object_ownercheck(DatabaseRelationId, dboid, GetUserId()))
+		return;
+#else
+	if (!pg_database_ownercheck(dboid, GetUserId()))
+		return;
+#endif
+	values[0] = ObjectIdGetDatum(dboid);
+	spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+	spi_check(SPI_execute_with_args("SELECT pid FROM pg_catalog.pg_stat_activity"
+									" WHERE datid = $1 AND backend_type IN ('clm worker', 'clm job')",
+									1, argtypes, values, NULL, true, 0),
+			  SPI_OK_SELECT, "looking for the clm workers of the database");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int32		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && pid > 0)
+		{
+			ereport(LOG, (errmsg("clm: ending the clm process %d of database \"%s\", which is being dropped",
+								 (int) pid, dbname)));
+			(void) kill(pid, SIGTERM);
+		}
+	}
+	spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
+}
+
+/*
+ * clm_process_utility: DROP DATABASE ends the clm workers of the database
+ * first.
+ */
+static void
+clm_process_utility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					ProcessUtilityContext context, ParamListInfo params,
+					QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	if (IsA(pstmt->utilityStmt, DropdbStmt))
+		end_workers_of(((DropdbStmt *) pstmt->utilityStmt)->dbname);
+	if (prev_process_utility)
+		prev_process_utility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 }
 
 /*
@@ -107,6 +242,24 @@ _PG_init(void)
 							 &clm_worker_enabled, true,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
+	DefineCustomStringVariable("clm.database",
+							   "Databases in which clm runs jobs (comma-separated; empty: every database with clm installed).",
+							   "An optional filter; changes take effect at a reload.",
+							   &clm_database, "",
+							   PGC_SIGHUP, 0,
+							   check_database_list, NULL, NULL);
+	DefineCustomIntVariable("clm.max_running_jobs",
+							"Most jobs run at the same time in one database.",
+							"Each running job takes a background worker slot (max_worker_processes).",
+							&clm_max_running_jobs, 4, 1, CLM_MAX_RUNNING_JOBS,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("clm.prune_interval",
+							"Seconds between two prunings of the job history by the workers (0: never).",
+							"Each pruning deletes at most 10000 rows per table; a full batch is followed by another at the next check.",
+							&clm_prune_interval, 3600, 0, 7 * 86400,
+							PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
 
 	/*
 	 * The functions work without preloading; the workers, and the
@@ -118,13 +271,8 @@ _PG_init(void)
 		reserve_guc_prefix();
 		return;
 	}
+	clm_preloaded = true;
 
-	DefineCustomStringVariable("clm.database",
-							   "Databases in which clm runs jobs (comma-separated).",
-							   "A worker runs in each of these databases that exists.",
-							   &clm_database, "postgres",
-							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
 	DefineCustomStringVariable("clm.worker_role",
 							   "Role the clm workers connect as (a superuser; empty: the bootstrap superuser).",
 							   "Jobs still run as their owners.",
@@ -132,6 +280,9 @@ _PG_init(void)
 							   PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 	reserve_guc_prefix();
+
+	prev_process_utility = ProcessUtility_hook;
+	ProcessUtility_hook = clm_process_utility;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -144,17 +295,34 @@ _PG_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+PG_FUNCTION_INFO_V1(clm_scheduler_coverage);
+
 /*
- * wait_naptime: sleep until the naptime passes or the latch is set; reload
- * the configuration on SIGHUP.  Exits with the postmaster.
+ * scheduler_coverage() RETURNS text: NULL when a worker runs the jobs of
+ * the current database, else the reason none does.
+ */
+Datum
+clm_scheduler_coverage(PG_FUNCTION_ARGS)
+{
+	char	   *dbname;
+
+	if (!clm_preloaded)
+		PG_RETURN_TEXT_P(cstring_to_text("clm is not in shared_preload_libraries (add it and restart the server)"));
+	if (!clm_worker_enabled)
+		PG_RETURN_TEXT_P(cstring_to_text("clm.worker_enabled is off"));
+	dbname = get_database_name(MyDatabaseId);
+	if (dbname != NULL && !database_allowed(dbname))
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("database \"%s\" is not in clm.database (\"%s\")",
+												  dbname, clm_database)));
+	PG_RETURN_NULL();
+}
+
+/*
+ * reload_config: apply a pending SIGHUP.
  */
 static void
-wait_naptime(void)
+reload_config(void)
 {
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 clm_naptime * 1000L, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
 	if (ConfigReloadPending)
 	{
 		ConfigReloadPending = false;
@@ -162,20 +330,89 @@ wait_naptime(void)
 	}
 }
 
-/* ---------- launcher ---------- */
+/*
+ * wait_ms: sleep until the time (at most the naptime) passes or the latch
+ * is set; reload the configuration on SIGHUP.  Exits with the postmaster.
+ */
+static void
+wait_ms(long ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 Max(1, Min(ms, clm_naptime * 1000L)), PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+	reload_config();
+}
 
 /*
- * database_exists: whether a connectable database of this name exists,
- * read from the shared catalog pg_database (the launcher has no database).
+ * spi_check: an SPI call's result code, or ERROR naming what failed (the
+ * callers catch it, log it and go on).
  */
-static bool
-database_exists(const char *name)
+static void
+spi_check(int rc, int expected, const char *what)
+{
+	if (rc != expected)
+		elog(ERROR, "clm: %s failed: %s", what, SPI_result_code_string(rc));
+}
+
+/*
+ * abort_with_error: in a PG_CATCH block, take the error out of the error
+ * state and abort the transaction, so the worker can go on.
+ */
+static ErrorData *
+abort_with_error(MemoryContext oldcxt)
+{
+	ErrorData  *edata;
+
+	MemoryContextSwitchTo(oldcxt);
+	edata = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	return edata;
+}
+
+/* ---------- launcher ---------- */
+
+typedef struct DbWorker
+{
+	Oid			dboid;
+	char		name[NAMEDATALEN];
+	BackgroundWorkerHandle *handle;
+	TimestampTz started;		/* last start */
+	bool		wanted;			/* in this scan: the database wants a worker */
+	bool		failed_logged;	/* "could not start" logged once */
+} DbWorker;
+
+static DbWorker *db_workers = NULL;
+static int	n_db_workers = 0;
+static int	max_db_workers = 0;
+
+static DbWorker *
+find_db_worker(Oid dboid)
+{
+	int			i;
+
+	for (i = 0; i < n_db_workers; i++)
+		if (db_workers[i].dboid == dboid)
+			return &db_workers[i];
+	return NULL;
+}
+
+/*
+ * scan_databases: mark the databases that want a worker (connectable, not a
+ * template, passing the filter), adding new ones; read from the shared
+ * catalog pg_database (the launcher has no database).
+ */
+static void
+scan_databases(void)
 {
 	Relation	rel;
 	TableScanDesc scan;
 	HeapTuple	tup;
-	bool		found = false;
+	int			i;
 
+	for (i = 0; i < n_db_workers; i++)
+		db_workers[i].wanted = false;
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	rel = table_open(DatabaseRelationId, AccessShareLock);
@@ -183,28 +420,74 @@ database_exists(const char *name)
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		DbWorker   *w;
 
-		if (strcmp(NameStr(db->datname), name) == 0 && db->datallowconn)
+		if (!db->datallowconn || db->datistemplate || !database_allowed(NameStr(db->datname)))
+			continue;
+		w = find_db_worker(db->oid);
+		if (w == NULL)
 		{
-			found = true;
-			break;
+			if (n_db_workers == max_db_workers)
+			{
+				max_db_workers = Max(16, 2 * max_db_workers);
+				db_workers = db_workers == NULL
+					? MemoryContextAllocZero(TopMemoryContext, max_db_workers * sizeof(DbWorker))
+					: repalloc(db_workers, max_db_workers * sizeof(DbWorker));
+			}
+			w = &db_workers[n_db_workers++];
+			memset(w, 0, sizeof(*w));
+			w->dboid = db->oid;
 		}
+		strlcpy(w->name, NameStr(db->datname), NAMEDATALEN);
+		w->wanted = true;
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	return found;
 }
+
+/* the OID of clm.worker_role (InvalidOid: the bootstrap superuser) */
+static Oid
+worker_role_oid(void)
+{
+	Oid			roleoid = InvalidOid;
+
+	if (clm_worker_role && clm_worker_role[0])
+	{
+		HeapTuple	tup;
+
+		StartTransactionCommand();
+		tup = SearchSysCache1(AUTHNAME, CStringGetDatum(clm_worker_role));
+		if (HeapTupleIsValid(tup))
+		{
+			roleoid = ((Form_pg_authid) GETSTRUCT(tup))->oid;
+			ReleaseSysCache(tup);
+		}
+		CommitTransactionCommand();
+		if (!OidIsValid(roleoid))
+			ereport(FATAL,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("clm.worker_role \"%s\" does not exist", clm_worker_role)));
+	}
+	return roleoid;
+}
+
+/* what a database worker needs, passed in bgw_extra */
+typedef struct DbArgs
+{
+	Oid			dboid;
+	Oid			roleoid;
+} DbArgs;
 
 /*
  * start_db_worker: register a dynamic worker for one database.
  */
-static BackgroundWorkerHandle *
-start_db_worker(const char *dbname)
+static void
+start_db_worker(DbWorker *w, Oid roleoid)
 {
 	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
+	DbArgs		args;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -212,85 +495,78 @@ start_db_worker(const char *dbname)
 	worker.bgw_restart_time = BGW_NEVER_RESTART;	/* the launcher restarts it */
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "clm");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "clm_worker_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "clm worker for database %s", dbname);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "clm worker for database %s", w->name);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "clm worker");
-	strlcpy(worker.bgw_extra, dbname, BGW_EXTRALEN);
-	worker.bgw_notify_pid = MyProcPid;
+	args.dboid = w->dboid;
+	args.roleoid = roleoid;
+	memcpy(worker.bgw_extra, &args, sizeof(args));
+	/* no bgw_notify_pid: the launcher looks at its workers every naptime */
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	w->started = GetCurrentTimestamp();
+	if (!RegisterDynamicBackgroundWorker(&worker, &w->handle))
 	{
-		ereport(WARNING,
-				(errmsg("clm: could not start a worker for database \"%s\"", dbname),
-				 errhint("Raise max_worker_processes.")));
-		return NULL;
+		w->handle = NULL;
+		if (!w->failed_logged)
+			ereport(WARNING,
+					(errmsg("clm: could not start a worker for database \"%s\"", w->name),
+					 errhint("Raise max_worker_processes.")));
+		w->failed_logged = true;
+		return;
 	}
-	return handle;
+	w->failed_logged = false;
 }
 
 void
 clm_launcher_main(Datum arg)
 {
-	char	   *names[CLM_MAX_DATABASES];
-	BackgroundWorkerHandle *handles[CLM_MAX_DATABASES] = {NULL};
-	bool		missing_logged[CLM_MAX_DATABASES] = {false};
-	int			ndb = 0;
-	List	   *list;
-	ListCell   *lc;
-	char	   *raw;
+	Oid			roleoid;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
-
-	/* clm.database is fixed at server start: parse it once */
-	raw = pstrdup(clm_database ? clm_database : "");
-	if (!SplitIdentifierString(raw, ',', &list))
-		ereport(FATAL,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("clm.database must be a comma-separated list of database names")));
-	foreach(lc, list)
-	{
-		if (ndb == CLM_MAX_DATABASES)
-		{
-			ereport(WARNING,
-					(errmsg("clm: only the first %d databases of clm.database get a worker",
-							CLM_MAX_DATABASES)));
-			break;
-		}
-		names[ndb++] = pstrdup((char *) lfirst(lc));
-	}
-	ereport(LOG, (errmsg("clm launcher started for %d database(s)", ndb)));
+	roleoid = worker_role_oid();
+	ereport(LOG, (errmsg("clm launcher started")));
 
 	for (;;)
 	{
-		int			i;
+		int			i,
+					kept = 0;
+		TimestampTz now = GetCurrentTimestamp();
 
-		for (i = 0; i < ndb; i++)
+		scan_databases();
+		for (i = 0; i < n_db_workers; i++)
 		{
+			DbWorker   *w = &db_workers[i];
 			pid_t		pid;
+			bool		running = w->handle != NULL &&
+				GetBackgroundWorkerPid(w->handle, &pid) != BGWH_STOPPED;
 
-			if (handles[i] != NULL &&
-				GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
-				continue;		/* running or starting */
-			if (handles[i] != NULL)
+			if (!running && w->handle != NULL)
 			{
-				pfree(handles[i]);
-				handles[i] = NULL;
+				pfree(w->handle);
+				w->handle = NULL;
 			}
-			if (!database_exists(names[i]))
+			if (!w->wanted)
 			{
-				if (!missing_logged[i])
-					ereport(LOG,
-							(errmsg("clm: database \"%s\" does not exist or does not accept connections; no worker for it",
-									names[i])));
-				missing_logged[i] = true;
+				/* dropped, or filtered out by clm.database */
+				if (running)
+				{
+					ereport(LOG, (errmsg("clm: stopping the worker for database \"%s\" (not in clm.database)",
+										 w->name)));
+					TerminateBackgroundWorker(w->handle);
+					db_workers[kept++] = *w;	/* forgotten once stopped */
+				}
 				continue;
 			}
-			missing_logged[i] = false;
-			handles[i] = start_db_worker(names[i]);
+			/* at most one start per naptime: a database without clm exits at once */
+			if (!running &&
+				TimestampDifferenceExceeds(w->started, now, clm_naptime * 1000))
+				start_db_worker(w, roleoid);
+			db_workers[kept++] = *w;
 		}
-		wait_naptime();
+		n_db_workers = kept;
+		wait_ms(clm_naptime * 1000L);
 	}
 }
 
@@ -318,48 +594,47 @@ typedef struct JobArgs
 } JobArgs;
 
 StaticAssertDecl(sizeof(JobArgs) <= BGW_EXTRALEN, "JobArgs must fit in bgw_extra");
+StaticAssertDecl(sizeof(DbArgs) <= BGW_EXTRALEN, "DbArgs must fit in bgw_extra");
 
-/*
- * abort_with_error: in a PG_CATCH block, take the error out of the error
- * state and abort the transaction, so the worker can go on.
- */
-static ErrorData *
-abort_with_error(MemoryContext oldcxt)
+/* a job run in progress, started by this worker */
+typedef struct RunningJob
 {
-	ErrorData  *edata;
+	int64		job_id;
+	BackgroundWorkerHandle *handle;
+} RunningJob;
 
-	MemoryContextSwitchTo(oldcxt);
-	edata = CopyErrorData();
-	FlushErrorState();
-	AbortCurrentTransaction();
-	return edata;
-}
+static RunningJob running_jobs[CLM_MAX_RUNNING_JOBS];
+static int	n_running = 0;
 
 /*
  * report_failure: log an error caught while running a job and record it as
- * a failed run, in a transaction of its own.
+ * a failed run (then retried or rescheduled), in a transaction of its own.
  */
 static void
-report_failure(int64 job_id, const char *name, const char *message)
+report_failure(int64 job_id, const char *name, int sqlerrcode, const char *message,
+			   TimestampTz started_at)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	ereport(LOG,
-			(errmsg("clm: job \"%s\" failed: %s", name, message)));
+			(errmsg("clm: job \"%s\" failed: %s: %s", name, unpack_sql_state(sqlerrcode), message)));
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		Oid			argtypes[2] = {INT8OID, TEXTOID};
-		Datum		values[2];
+		Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID};
+		Datum		values[4];
 
 		values[0] = Int64GetDatum(job_id);
-		values[1] = CStringGetTextDatum(message);
-		SPI_connect();
+		values[1] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+		values[2] = CStringGetTextDatum(message);
+		values[3] = TimestampTzGetDatum(started_at);
+		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 		PushActiveSnapshot(GetTransactionSnapshot());
-		SPI_execute_with_args("SELECT clm.record_job_failure($1, 'worker', $2)",
-							  2, argtypes, values, NULL, false, 0);
-		SPI_finish();
+		spi_check(SPI_execute_with_args("SELECT clm.record_job_failure($1, 'worker', $2, $3, $4)",
+										4, argtypes, values, NULL, false, 0),
+				  SPI_OK_SELECT, "recording a failed run");
+		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -376,16 +651,17 @@ report_failure(int64 job_id, const char *name, const char *message)
 }
 
 /*
- * run_job_here: one job run in one transaction, in the job worker.  Errors
- * the SQL function does not catch itself (the job's timeout, or the owner's
- * statement_timeout; a cancel) abort the transaction, which leaves no
- * partial state, and are recorded in a new one.
+ * run_job_here: one job run in one transaction, in the job worker, cancelled
+ * after the job's timeout (the owner's statement_timeout does not apply).
+ * Errors the SQL function does not catch itself (the timeout, a cancel)
+ * abort the transaction, which leaves no partial state, and are recorded in
+ * a new one.
  */
 static void
 run_job_here(const DueJob *job)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	int			timeout_ms = job->timeout_ms > 0 ? job->timeout_ms : StatementTimeout;
+	TimestampTz started_at = GetCurrentTimestamp();
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -396,16 +672,17 @@ run_job_here(const DueJob *job)
 		char		activity[200];
 
 		values[0] = Int64GetDatum(job->job_id);
-		SPI_connect();
+		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		snprintf(activity, sizeof(activity), "clm: running job %s", job->name);
 		pgstat_report_activity(STATE_RUNNING, activity);
-		if (timeout_ms > 0)
-			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
-		SPI_execute_with_args("SELECT clm.run_job_by_id($1, 'worker')",
-							  1, argtypes, values, NULL, false, 0);
+		if (job->timeout_ms > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, job->timeout_ms);
+		spi_check(SPI_execute_with_args("SELECT clm.run_job_by_id($1, 'worker')",
+										1, argtypes, values, NULL, false, 0),
+				  SPI_OK_SELECT, "running the job");
 		disable_timeout(STATEMENT_TIMEOUT, false);
-		SPI_finish();
+		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -415,7 +692,7 @@ run_job_here(const DueJob *job)
 
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		edata = abort_with_error(oldcxt);
-		report_failure(job->job_id, job->name, edata->message);
+		report_failure(job->job_id, job->name, edata->sqlerrcode, edata->message, started_at);
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -425,10 +702,10 @@ run_job_here(const DueJob *job)
 /*
  * owner_login_role: the OID of a job's owner if it is a role that can log
  * in (a background worker can only connect as such a role), else InvalidOid
- * with *why set.
+ * with *why and *sqlerrcode set.
  */
 static Oid
-owner_login_role(const char *owner, const char **why)
+owner_login_role(const char *owner, const char **why, int *sqlerrcode)
 {
 	HeapTuple	tup;
 	Oid			roleoid = InvalidOid;
@@ -436,13 +713,19 @@ owner_login_role(const char *owner, const char **why)
 	StartTransactionCommand();
 	tup = SearchSysCache1(AUTHNAME, CStringGetDatum(owner));
 	if (!HeapTupleIsValid(tup))
-		*why = "the job's owner role does not exist";
+	{
+		*why = "the job's owner role does not exist (dropped or renamed)";
+		*sqlerrcode = ERRCODE_UNDEFINED_OBJECT;
+	}
 	else
 	{
 		Form_pg_authid role = (Form_pg_authid) GETSTRUCT(tup);
 
 		if (!role->rolcanlogin)
+		{
 			*why = "the job's owner role cannot log in (LOGIN is needed to run jobs in the background)";
+			*sqlerrcode = ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION;
+		}
 		else
 			roleoid = role->oid;
 		ReleaseSysCache(tup);
@@ -452,24 +735,24 @@ owner_login_role(const char *owner, const char **why)
 }
 
 /*
- * run_job_as_owner: start a "clm job" worker connected as the job's owner
- * and wait for it to finish.  Returns false when no worker slot is free
- * (the job stays due and is tried again next time).
+ * start_job: start a "clm job" worker connected as the job's owner, without
+ * waiting for it.  Returns false when no worker slot is free (the job stays
+ * due and is tried again later).
  */
 static bool
-run_job_as_owner(const DueJob *job)
+start_job(const DueJob *job)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	JobArgs		args;
 	const char *why = NULL;
-	pid_t		pid;
+	int			sqlerrcode = 0;
 
 	memset(&args, 0, sizeof(args));
-	args.roleoid = owner_login_role(job->owner, &why);
+	args.roleoid = owner_login_role(job->owner, &why, &sqlerrcode);
 	if (!OidIsValid(args.roleoid))
 	{
-		report_failure(job->job_id, job->name, why);
+		report_failure(job->job_id, job->name, sqlerrcode, why, GetCurrentTimestamp());
 		return true;
 	}
 	args.dboid = MyDatabaseId;
@@ -486,7 +769,7 @@ run_job_as_owner(const DueJob *job)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "clm job %s", job->name);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "clm job");
 	memcpy(worker.bgw_extra, &args, sizeof(args));
-	worker.bgw_notify_pid = MyProcPid;
+	worker.bgw_notify_pid = MyProcPid;	/* its end sets our latch */
 
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
@@ -495,55 +778,108 @@ run_job_as_owner(const DueJob *job)
 				 errhint("Raise max_worker_processes.")));
 		return false;
 	}
-	if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_STARTED)
-		(void) WaitForBackgroundWorkerShutdown(handle);
-	pfree(handle);
+	running_jobs[n_running].job_id = job->job_id;
+	running_jobs[n_running].handle = handle;
+	n_running++;
 	return true;
 }
 
+/* reap_jobs: forget the runs that ended */
+static void
+reap_jobs(void)
+{
+	int			i,
+				kept = 0;
+
+	for (i = 0; i < n_running; i++)
+	{
+		pid_t		pid;
+
+		if (GetBackgroundWorkerPid(running_jobs[i].handle, &pid) == BGWH_STOPPED)
+			pfree(running_jobs[i].handle);
+		else
+			running_jobs[kept++] = running_jobs[i];
+	}
+	n_running = kept;
+}
+
+static bool
+is_running(int64 job_id)
+{
+	int			i;
+
+	for (i = 0; i < n_running; i++)
+		if (running_jobs[i].job_id == job_id)
+			return true;
+	return false;
+}
+
 /*
- * due_jobs: the jobs to run now, oldest due first, read in a short
- * transaction; NULL (and *njobs = 0) when the extension is not installed.
+ * due_jobs: up to max jobs to run now that are not running, oldest due
+ * first, read in a short transaction; *installed says whether the extension
+ * is installed; *next_ms: milliseconds until the next job not yet due is
+ * (the worker sleeps no longer than that, so jobs start on time).
  */
 static DueJob *
-due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
+due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed, long *next_ms)
 {
 	DueJob	   *volatile jobs = NULL;
 	MemoryContext oldcxt = CurrentMemoryContext;
 
 	*njobs = 0;
-	*installed = false;
+	*installed = true;			/* unless we learn otherwise */
+	*next_ms = clm_naptime * 1000L;
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
 		uint64		i;
+		int			n = 0;
 
-		SPI_connect();
+		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "clm: looking for due jobs");
-		SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'clm'", true, 1);
+		spi_check(SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'clm'", true, 1),
+				  SPI_OK_SELECT, "looking for the extension");
 		*installed = (SPI_processed > 0);
-		if (*installed)
+		if (*installed && max > 0)
 		{
-			SPI_execute("SELECT job_id, coalesce(extract(epoch FROM timeout) * 1000, 0)::int4, name, owner"
-						" FROM clm.jobs WHERE enabled AND next_run_at <= pg_catalog.now()"
-						" ORDER BY next_run_at, job_id", true, 0);
+			char	   *query = psprintf("SELECT job_id,"
+										 " least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name, owner"
+										 " FROM clm.jobs WHERE enabled AND next_run_at <= pg_catalog.now()"
+										 " ORDER BY next_run_at, job_id LIMIT %d", max + n_running);
+
+			spi_check(SPI_execute(query, true, 0), SPI_OK_SELECT, "reading the due jobs");
 			jobs = MemoryContextAllocZero(mcxt, Max(SPI_processed, 1) * sizeof(DueJob));
-			for (i = 0; i < SPI_processed; i++)
+			for (i = 0; i < SPI_processed && n < max; i++)
 			{
 				HeapTuple	tup = SPI_tuptable->vals[i];
 				TupleDesc	desc = SPI_tuptable->tupdesc;
 				bool		isnull;
+				int64		job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 
-				jobs[i].job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-				jobs[i].timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-				jobs[i].name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
-				jobs[i].owner = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 4));
+				if (is_running(job_id))
+					continue;
+				jobs[n].job_id = job_id;
+				jobs[n].timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+				jobs[n].name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
+				jobs[n].owner = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 4));
+				n++;
 			}
-			*njobs = (int) SPI_processed;
+			*njobs = n;
+			spi_check(SPI_execute("SELECT ceil(extract(epoch FROM min(next_run_at) - pg_catalog.clock_timestamp()) * 1000)::int8"
+								  " FROM clm.jobs WHERE enabled AND next_run_at > pg_catalog.now()", true, 1),
+					  SPI_OK_SELECT, "reading the next due time");
+			if (SPI_processed == 1)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+				if (!isnull)
+					*next_ms = (long) Max(DatumGetInt64(d), 1);
+			}
 		}
-		SPI_finish();
+		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 		if (last_error)
@@ -572,57 +908,114 @@ due_jobs(MemoryContext mcxt, int *njobs, bool *installed)
 	return jobs;
 }
 
+/*
+ * prune: one bounded pruning of the history (clm.prune_history), in its own
+ * transaction; returns whether a batch came back full (more to delete).
+ */
+static bool
+prune(void)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool full = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		char	   *query = psprintf("SELECT job_runs, stage_history, alerts FROM clm.prune_history(%d)",
+									 CLM_PRUNE_BATCH);
+		int64		counts[3] = {0, 0, 0};
+		int			i;
+
+		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "clm: pruning the job history");
+		spi_check(SPI_execute(query, false, 0), SPI_OK_SELECT, "pruning the history");
+		for (i = 0; i < 3 && SPI_processed == 1; i++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+
+			counts[i] = isnull ? 0 : DatumGetInt64(d);
+			full = full || counts[i] >= CLM_PRUNE_BATCH;
+		}
+		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (counts[0] + counts[1] + counts[2] > 0)
+			ereport(DEBUG1,
+					(errmsg("clm: pruned " INT64_FORMAT " runs, " INT64_FORMAT " stage changes, " INT64_FORMAT " alerts",
+							counts[0], counts[1], counts[2])));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = abort_with_error(oldcxt);
+
+		ereport(LOG, (errmsg("clm: could not prune the job history: %s", edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return full;
+}
+
 void
 clm_worker_main(Datum arg)
 {
-	char		dbname[BGW_EXTRALEN];
+	DbArgs		args;
 	MemoryContext cycle_cxt;
-	bool		missing_logged = false;
+	char	   *dbname;
+	TimestampTz last_prune = 0;
+	bool		prune_more = false;
 
-	strlcpy(dbname, MyBgworkerEntry->bgw_extra, BGW_EXTRALEN);
+	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(dbname,
-										 (clm_worker_role && clm_worker_role[0]) ? clm_worker_role : NULL,
-										 0);
+	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
 	pgstat_report_appname("clm worker");
-	ereport(LOG, (errmsg("clm worker started in database \"%s\"", dbname)));
+	StartTransactionCommand();
+	dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
+	CommitTransactionCommand();
 
 	cycle_cxt = AllocSetContextCreate(TopMemoryContext, "clm worker cycle",
 									  ALLOCSET_DEFAULT_SIZES);
 	for (;;)
 	{
-		if (clm_worker_enabled)
-		{
-			int			njobs,
-						i;
-			bool		installed;
-			DueJob	   *jobs;
+		int			njobs = 0,
+					i;
+		bool		installed;
+		long		next_ms;
+		DueJob	   *jobs;
 
-			MemoryContextReset(cycle_cxt);
-			jobs = due_jobs(cycle_cxt, &njobs, &installed);
-			if (!installed && !missing_logged)
-				ereport(LOG,
-						(errmsg("clm: extension clm is not installed in database \"%s\"; the worker waits",
-								dbname)));
-			missing_logged = !installed;
-			for (i = 0; i < njobs; i++)
-			{
-				CHECK_FOR_INTERRUPTS();
-				if (ConfigReloadPending)
-				{
-					ConfigReloadPending = false;
-					ProcessConfigFile(PGC_SIGHUP);
-					if (!clm_worker_enabled)
-						break;
-				}
-				if (!run_job_as_owner(&jobs[i]))
-					break;
-			}
+		CHECK_FOR_INTERRUPTS();
+		reload_config();
+		reap_jobs();
+		MemoryContextReset(cycle_cxt);
+		jobs = due_jobs(cycle_cxt,
+						clm_worker_enabled ? Max(0, clm_max_running_jobs - n_running) : 0,
+						&njobs, &installed, &next_ms);
+		if (!installed && n_running == 0)
+		{
+			/* the launcher looks again a naptime later */
+			ereport(DEBUG1, (errmsg("clm: extension clm is not installed in database \"%s\"", dbname)));
+			proc_exit(0);
+		}
+		for (i = 0; i < njobs; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			if (!start_job(&jobs[i]))
+				break;
+		}
+		if (installed && clm_prune_interval > 0 &&
+			(prune_more || TimestampDifferenceExceeds(last_prune, GetCurrentTimestamp(),
+													  clm_prune_interval * 1000)))
+		{
+			last_prune = GetCurrentTimestamp();
+			prune_more = prune();
 		}
 		pgstat_report_stat(true);
-		wait_naptime();
+		wait_ms(next_ms);
 	}
 }
 
@@ -633,12 +1026,15 @@ clm_job_main(Datum arg)
 {
 	JobArgs		args;
 	DueJob		job;
+	char		appname[64];
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
-	pgstat_report_appname("clm job");
+	/* clm.job_status finds the running job by this name */
+	snprintf(appname, sizeof(appname), "clm job " INT64_FORMAT, args.job_id);
+	pgstat_report_appname(appname);
 
 	job.job_id = args.job_id;
 	job.timeout_ms = args.timeout_ms;

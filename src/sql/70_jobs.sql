@@ -12,12 +12,12 @@ CREATE TABLE @extschema@.jobs (
 	amount_column text NOT NULL,
 	customers_source text,
 	customers_id_column text,
-	schedule interval NOT NULL CHECK (schedule > interval '0'),
+	schedule text NOT NULL CHECK (@extschema@.check_schedule(schedule)),
 	policy jsonb NOT NULL DEFAULT '{}',
 	purchase_model text,
 	spend_model text,
 	alert_rules jsonb NOT NULL DEFAULT '{}',
-	timeout interval CHECK (timeout > interval '0'),
+	timeout interval NOT NULL DEFAULT '1 hour' CHECK (timeout > interval '0'),
 	enabled boolean NOT NULL DEFAULT true,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	last_run_at timestamptz,
@@ -31,7 +31,14 @@ CREATE TABLE @extschema@.jobs (
 	last_as_of timestamptz,
 	last_full_refresh_at timestamptz,
 	scoring @extschema@.scoring,
-	breakpoints @extschema@.breakpoints
+	breakpoints @extschema@.breakpoints,
+	max_retries integer NOT NULL DEFAULT 3 CHECK (max_retries BETWEEN 0 AND 100),
+	retry_period interval NOT NULL DEFAULT '1 minute' CHECK (retry_period > interval '0'),
+	attempt integer NOT NULL DEFAULT 1,
+	consecutive_failures integer NOT NULL DEFAULT 0,
+	runs_retention interval NOT NULL DEFAULT '30 days' CHECK (runs_retention > interval '0'),
+	history_retention interval NOT NULL DEFAULT '1 year' CHECK (history_retention > interval '0'),
+	alerts_retention interval NOT NULL DEFAULT '90 days' CHECK (alerts_retention > interval '0')
 );
 COMMENT ON TABLE @extschema@.jobs IS
 'scheduled reclassification jobs: each belongs to and runs as its owner';
@@ -47,6 +54,24 @@ COMMENT ON COLUMN @extschema@.jobs.capture IS
 'whether change-capture triggers are installed on the source (a table); false for views: runs then scan the whole source';
 COMMENT ON COLUMN @extschema@.jobs.scoring IS
 'the models, policy and alert rules of the last full refresh, used by the incremental runs until the next one';
+COMMENT ON COLUMN @extschema@.jobs.schedule IS
+'an interval (''15 minutes'') or a 5-field cron expression (''*/10 * * * *'', ''0 3 * * 1-5''), in the job''s time zone';
+COMMENT ON COLUMN @extschema@.jobs.timeout IS
+'the longest a run may take (max runtime, default 1 hour): the worker cancels it then and records it as failed (SQLSTATE 57014)';
+COMMENT ON COLUMN @extschema@.jobs.max_retries IS
+'how many times a failed run is retried before the job waits for its next scheduled slot';
+COMMENT ON COLUMN @extschema@.jobs.retry_period IS
+'retry n of a failed run starts retry_period x n (+ up to 10 % jitter) after the failure, never later than the next slot';
+COMMENT ON COLUMN @extschema@.jobs.attempt IS
+'the attempt number of the next run: 1 at a scheduled slot, 2 and up for retries';
+COMMENT ON COLUMN @extschema@.jobs.consecutive_failures IS
+'failed runs since the last success';
+COMMENT ON COLUMN @extschema@.jobs.runs_retention IS
+'the worker deletes the job''s runs older than this (keeping the last run, the last success and runs of open alerts)';
+COMMENT ON COLUMN @extschema@.jobs.history_retention IS
+'the worker deletes stage changes older than this (keeping each customer''s latest change and the history of customers with an open alert)';
+COMMENT ON COLUMN @extschema@.jobs.alerts_retention IS
+'the worker deletes alerts acknowledged longer ago than this (open alerts are kept)';
 COMMENT ON COLUMN @extschema@.jobs.breakpoints IS
 'the RFM, ABC and high-value breakpoints of the last full refresh, used by the incremental runs until the next one';
 
@@ -62,10 +87,15 @@ CREATE TABLE @extschema@.job_runs (
 	scored bigint,
 	written bigint,
 	alerts integer,
-	error text
+	attempt integer NOT NULL DEFAULT 1,
+	sqlstate text,
+	message text
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
 COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
+COMMENT ON COLUMN @extschema@.job_runs.attempt IS 'attempt number: 1 at a scheduled slot, 2 and up for the retries after failures';
+COMMENT ON COLUMN @extschema@.job_runs.sqlstate IS 'of a failed run: the SQLSTATE of the error (57014: timed out or cancelled)';
+COMMENT ON COLUMN @extschema@.job_runs.message IS 'of a failed run: the error message';
 COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
 COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
 COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';
@@ -382,7 +412,7 @@ CREATE FUNCTION @extschema@.create_job(
 	customer_column text DEFAULT 'customer_id',
 	ts_column text DEFAULT 'ts',
 	amount_column text DEFAULT 'amount',
-	schedule interval DEFAULT '1 day',
+	schedule text DEFAULT '1 day',
 	customers_source regclass DEFAULT NULL,
 	customers_id_column text DEFAULT 'customer_id',
 	policy jsonb DEFAULT '{}',
@@ -393,7 +423,12 @@ CREATE FUNCTION @extschema@.create_job(
 	enabled boolean DEFAULT true,
 	time_zone text DEFAULT NULL,
 	incremental boolean DEFAULT true,
-	full_refresh_every interval DEFAULT '1 day')
+	full_refresh_every interval DEFAULT '1 day',
+	max_retries integer DEFAULT 3,
+	retry_period interval DEFAULT '1 minute',
+	runs_retention interval DEFAULT '30 days',
+	history_retention interval DEFAULT '1 year',
+	alerts_retention interval DEFAULT '90 days')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -401,14 +436,15 @@ AS $fn$
 DECLARE
 	id bigint;
 	tz text := coalesce(time_zone, current_setting('TimeZone'));
+	uncovered text;
 BEGIN
 	IF name IS NULL OR source IS NULL OR schedule IS NULL THEN
 		RAISE EXCEPTION 'name, source and schedule must not be NULL' USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF schedule <= interval '0' THEN
-		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	PERFORM @extschema@.check_schedule(schedule);
 	PERFORM @extschema@.check_time_zone(tz);
+	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
+										   history_retention, alerts_retention);
 	PERFORM @extschema@.check_job_source(source, customer_column, ts_column, amount_column);
 	IF customers_source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(customers_source, customers_id_column);
@@ -417,12 +453,18 @@ BEGIN
 	PERFORM @extschema@.check_alert_rules(coalesce(alert_rules, '{}'));
 	INSERT INTO @extschema@.jobs AS j (name, source, customer_column, ts_column, amount_column,
 		customers_source, customers_id_column, schedule, policy, purchase_model, spend_model,
-		alert_rules, timeout, enabled, time_zone, incremental, full_refresh_every)
+		alert_rules, timeout, enabled, time_zone, incremental, full_refresh_every, next_run_at,
+		max_retries, retry_period, runs_retention, history_retention, alerts_retention)
 	VALUES (create_job.name, source::text, customer_column, ts_column, amount_column,
 		customers_source::text, CASE WHEN customers_source IS NOT NULL THEN customers_id_column END,
-		schedule, coalesce(policy, '{}'), purchase_model, spend_model,
-		coalesce(alert_rules, '{}'), timeout, coalesce(enabled, true), tz,
-		coalesce(incremental, true), coalesce(full_refresh_every, '1 day'))
+		btrim(schedule), coalesce(policy, '{}'), purchase_model, spend_model,
+		coalesce(alert_rules, '{}'), coalesce(timeout, '1 hour'), coalesce(enabled, true), tz,
+		coalesce(incremental, true), coalesce(full_refresh_every, '1 day'),
+		-- an interval job runs at once, a cron job at its first slot
+		CASE WHEN @extschema@.schedule_is_cron(schedule) THEN @extschema@.schedule_next(schedule, now(), tz)
+			 ELSE now() END,
+		coalesce(max_retries, 3), coalesce(retry_period, '1 minute'), coalesce(runs_retention, '30 days'),
+		coalesce(history_retention, '1 year'), coalesce(alerts_retention, '90 days'))
 	RETURNING j.job_id INTO id;
 	IF coalesce(incremental, true) THEN
 		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
@@ -433,11 +475,45 @@ BEGIN
 				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
 		END IF;
 	END IF;
+	uncovered := @extschema@.scheduler_coverage();
+	IF uncovered IS NOT NULL AND coalesce(enabled, true) THEN
+		RAISE WARNING 'no clm worker will run job "%" by itself: %', name, uncovered
+			USING HINT = 'Run it with clm.run_job(), or see "Scheduling" in the clm README.';
+	END IF;
 	RETURN id;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, interval, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval) IS
-'create a reclassification job owned by the current user, with change capture on a table source; returns its id';
+COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, text, regclass, text, jsonb, text, text, jsonb, interval, boolean, text, boolean, interval, integer, interval, interval, interval, interval) IS
+'create a reclassification job owned by the current user, with change capture on a table source; returns its id; warns when no background worker will run it';
+
+-- check_job_settings: the scheduling settings of create_job and alter_job
+-- (NULL: not given)
+CREATE FUNCTION @extschema@.check_job_settings(timeout interval, max_retries integer, retry_period interval,
+	runs_retention interval, history_retention interval, alerts_retention interval)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	k text;
+	v interval;
+BEGIN
+	IF max_retries < 0 OR max_retries > 100 THEN
+		RAISE EXCEPTION 'max_retries must be between 0 and 100' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('The value is %s.', max_retries);
+	END IF;
+	FOR k, v IN VALUES ('timeout', timeout), ('retry_period', retry_period), ('runs_retention', runs_retention),
+					   ('history_retention', history_retention), ('alerts_retention', alerts_retention)
+	LOOP
+		IF v <= interval '0' THEN
+			RAISE EXCEPTION '% must be a positive interval', k USING ERRCODE = 'invalid_parameter_value',
+				DETAIL = format('The value is %s.', v);
+		END IF;
+	END LOOP;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_job_settings(interval, integer, interval, interval, interval, interval) IS
+'error unless the scheduling settings given (timeout, max_retries, retry_period, retention) are in range';
 
 -- PARALLEL UNSAFE: the EXCEPTION block is a subtransaction, which parallel
 -- mode forbids (under debug_parallel_query every call failed with 25000)
@@ -458,7 +534,7 @@ COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone n
 
 CREATE FUNCTION @extschema@.alter_job(
 	name text,
-	schedule interval DEFAULT NULL,
+	schedule text DEFAULT NULL,
 	enabled boolean DEFAULT NULL,
 	policy jsonb DEFAULT NULL,
 	alert_rules jsonb DEFAULT NULL,
@@ -468,7 +544,12 @@ CREATE FUNCTION @extschema@.alter_job(
 	source regclass DEFAULT NULL,
 	time_zone text DEFAULT NULL,
 	full_refresh_every interval DEFAULT NULL,
-	incremental boolean DEFAULT NULL)
+	incremental boolean DEFAULT NULL,
+	max_retries integer DEFAULT NULL,
+	retry_period interval DEFAULT NULL,
+	runs_retention interval DEFAULT NULL,
+	history_retention interval DEFAULT NULL,
+	alerts_retention interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -484,9 +565,9 @@ BEGIN
 	IF policy IS NOT NULL THEN PERFORM @extschema@.check_stage_policy(policy); END IF;
 	IF alert_rules IS NOT NULL THEN PERFORM @extschema@.check_alert_rules(alert_rules); END IF;
 	IF time_zone IS NOT NULL THEN PERFORM @extschema@.check_time_zone(time_zone); END IF;
-	IF schedule IS NOT NULL AND schedule <= interval '0' THEN
-		RAISE EXCEPTION 'schedule must be a positive interval' USING ERRCODE = 'invalid_parameter_value';
-	END IF;
+	IF schedule IS NOT NULL THEN PERFORM @extschema@.check_schedule(schedule); END IF;
+	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
+										   history_retention, alerts_retention);
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 	END IF;
@@ -495,10 +576,20 @@ BEGIN
 	scoring_changed := policy IS NOT NULL OR alert_rules IS NOT NULL OR purchase_model IS NOT NULL
 		OR spend_model IS NOT NULL OR source IS NOT NULL OR time_zone IS NOT NULL OR incremental IS NOT NULL;
 	UPDATE @extschema@.jobs SET
-		schedule = coalesce(alter_job.schedule, jobs.schedule),
-		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL
-						   THEN coalesce(jobs.last_run_at, now()) + alter_job.schedule
+		schedule = coalesce(btrim(alter_job.schedule), jobs.schedule),
+		-- a new schedule or time zone counts from the last run (a slot
+		-- missed since then runs at once)
+		next_run_at = CASE WHEN alter_job.schedule IS NOT NULL OR alter_job.time_zone IS NOT NULL
+						   THEN @extschema@.schedule_next(coalesce(alter_job.schedule, jobs.schedule),
+														  coalesce(jobs.last_run_at, now()),
+														  coalesce(alter_job.time_zone, jobs.time_zone))
 						   ELSE jobs.next_run_at END,
+		attempt = CASE WHEN alter_job.schedule IS NOT NULL THEN 1 ELSE jobs.attempt END,
+		max_retries = coalesce(alter_job.max_retries, jobs.max_retries),
+		retry_period = coalesce(alter_job.retry_period, jobs.retry_period),
+		runs_retention = coalesce(alter_job.runs_retention, jobs.runs_retention),
+		history_retention = coalesce(alter_job.history_retention, jobs.history_retention),
+		alerts_retention = coalesce(alter_job.alerts_retention, jobs.alerts_retention),
 		enabled = coalesce(alter_job.enabled, jobs.enabled),
 		policy = coalesce(alter_job.policy, jobs.policy),
 		alert_rules = coalesce(alter_job.alert_rules, jobs.alert_rules),
@@ -528,7 +619,7 @@ BEGIN
 	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.alter_job(text, interval, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval, boolean) IS
+COMMENT ON FUNCTION @extschema@.alter_job(text, text, boolean, jsonb, jsonb, text, text, interval, regclass, text, interval, boolean, integer, interval, interval, interval, interval) IS
 'change a job; NULL arguments leave a setting as it is; a change to what scores depend on makes the next run a full refresh';
 
 CREATE FUNCTION @extschema@.drop_job(name text)
@@ -552,9 +643,10 @@ COMMENT ON FUNCTION @extschema@.drop_job(text) IS
 'drop a job with its state, history, alerts, runs and capture triggers';
 
 -- record_job_failure: called by the worker in a fresh transaction when a run
--- failed with an error its own handler could not catch (statement timeout,
--- a missing owner role)
-CREATE FUNCTION @extschema@.record_job_failure(job_id bigint, trigger text, error text)
+-- failed with an error its own handler could not catch (timeout, cancel, a
+-- missing owner role); started_at: when the worker started the run
+CREATE FUNCTION @extschema@.record_job_failure(job_id bigint, trigger text, sqlstate text, message text,
+	started_at timestamptz DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -566,14 +658,15 @@ BEGIN
 	IF NOT FOUND THEN
 		RETURN;
 	END IF;
-	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, finished_at, status, error)
-	VALUES (j.job_id, j.name, trigger, statement_timestamp(), clock_timestamp(), 'failed', error);
-	UPDATE @extschema@.jobs SET last_run_at = now(), next_run_at = now() + j.schedule
-	WHERE jobs.job_id = j.job_id;
+	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, finished_at, status, attempt,
+									  sqlstate, message)
+	VALUES (j.job_id, j.name, trigger, coalesce(started_at, statement_timestamp()), clock_timestamp(), 'failed',
+			j.attempt, sqlstate, message);
+	PERFORM @extschema@.reschedule_job(j.job_id, true, coalesce(started_at, now()));
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text) IS
-'record a failed run and schedule the next one (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
+COMMENT ON FUNCTION @extschema@.record_job_failure(bigint, text, text, text, timestamptz) IS
+'record a failed run (SQLSTATE and message) and schedule the retry or the next slot (used by the background worker, as the job''s owner: row-level security limits it to the caller''s jobs)';
 
 CREATE FUNCTION @extschema@.acknowledge_alert(alert_id bigint)
 RETURNS boolean

@@ -219,9 +219,18 @@ DECLARE
 	err_msg text;
 	err_state text;
 BEGIN
-	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
+	IF trigger = 'worker' THEN
+		-- the worker's run: skipped when another run holds the job, or ran
+		-- it (manually) since the worker found it due
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE SKIP LOCKED;
+		IF NOT FOUND OR j.next_run_at > now() OR NOT j.enabled THEN
+			RETURN NULL;
+		END IF;
+	ELSE
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
+		IF NOT FOUND THEN
+			RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
+		END IF;
 	END IF;
 	IF t < j.last_as_of THEN
 		RAISE EXCEPTION 'as_of must not be before the job''s last run'
@@ -229,8 +238,8 @@ BEGIN
 				  DETAIL = format('The last run was as of %s; as_of is %s.', j.last_as_of, t),
 				  HINT = 'Use clm.preview_job() to see the state as of an earlier time.';
 	END IF;
-	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status)
-	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running')
+	INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, status, attempt)
+	VALUES (j.job_id, j.name, trigger, clock_timestamp(), 'running', j.attempt)
 	RETURNING * INTO run;
 
 	BEGIN
@@ -351,17 +360,16 @@ BEGIN
 	EXCEPTION WHEN OTHERS THEN
 		GET STACKED DIAGNOSTICS err_msg = MESSAGE_TEXT, err_state = RETURNED_SQLSTATE;
 		UPDATE @extschema@.job_runs SET status = 'failed', finished_at = clock_timestamp(),
-			error = err_state || ': ' || err_msg
+			sqlstate = err_state, message = err_msg
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	END;
-	UPDATE @extschema@.jobs SET last_run_at = now(), next_run_at = now() + j.schedule
-	WHERE jobs.job_id = j.job_id;
+	PERFORM @extschema@.reschedule_job(j.job_id, run.status = 'failed', now());
 	RETURN run;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text, timestamptz, boolean) IS
-'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row';
+'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row (trigger ''worker'': NULL, without running, when the job is not due or another run holds it)';
 
 CREATE FUNCTION @extschema@.run_job(name text, as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
 RETURNS @extschema@.job_runs

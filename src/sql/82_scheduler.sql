@@ -1,0 +1,158 @@
+------------------------------------------------------------------------------
+-- Scheduler: rescheduling after a run, bounded history, health at a glance
+------------------------------------------------------------------------------
+
+-- reschedule_job: after a run of a job (locked by the caller) that started
+-- at started_at: the failure count, the next attempt number and the next
+-- run time (a retry, or the next slot).  The one place that decides when a
+-- job runs again.
+CREATE FUNCTION @extschema@.reschedule_job(job_id bigint, failed boolean, started_at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	j @extschema@.jobs;
+	next_at timestamptz;
+BEGIN
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = reschedule_job.job_id;
+	next_at := @extschema@.next_attempt(j.schedule, j.time_zone, started_at, clock_timestamp(), failed,
+										j.attempt, j.max_retries, j.retry_period, random());
+	UPDATE @extschema@.jobs SET
+		last_run_at = now(),
+		next_run_at = coalesce(next_at, 'infinity'),	-- a cron schedule that never fires again
+		consecutive_failures = CASE WHEN failed THEN jobs.consecutive_failures + 1 ELSE 0 END,
+		attempt = CASE WHEN failed AND j.attempt <= j.max_retries THEN j.attempt + 1 ELSE 1 END
+	WHERE jobs.job_id = j.job_id;
+	RETURN next_at;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
+'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
+
+-- open alerts are few: these let pruning skip what they need cheaply
+CREATE INDEX alerts_open_customer ON @extschema@.alerts (job_id, customer_id) WHERE acknowledged_at IS NULL;
+CREATE INDEX alerts_open_run ON @extschema@.alerts (run_id) WHERE acknowledged_at IS NULL;
+
+-- prune_history: delete, per job, runs older than runs_retention, stage
+-- changes older than history_retention and alerts acknowledged longer ago
+-- than alerts_retention; at most batch rows of each table per call (the
+-- worker calls again while a batch comes back full).  Never deleted: a
+-- job's last run and last successful run (the next incremental run counts
+-- from it), runs that raised an open alert, each customer's latest stage
+-- change (the current stage's entry) and the history of a customer with an
+-- open alert, and open alerts.
+CREATE FUNCTION @extschema@.prune_history(batch integer DEFAULT 10000,
+	OUT job_runs bigint, OUT stage_history bigint, OUT alerts bigint)
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF batch IS NULL OR batch < 1 THEN
+		RAISE EXCEPTION 'batch must be a positive number of rows' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	DELETE FROM @extschema@.job_runs r
+	WHERE r.run_id IN (
+		SELECT x.run_id
+		FROM @extschema@.jobs j
+		JOIN @extschema@.job_runs x ON x.job_id = j.job_id AND x.started_at < now() - j.runs_retention
+		WHERE x.status <> 'running'
+		  AND x.run_id <> (SELECT l.run_id FROM @extschema@.job_runs l WHERE l.job_id = j.job_id
+						   ORDER BY l.started_at DESC, l.run_id DESC LIMIT 1)
+		  AND x.run_id IS DISTINCT FROM (SELECT l.run_id FROM @extschema@.job_runs l
+										 WHERE l.job_id = j.job_id AND l.status = 'succeeded'
+										 ORDER BY l.started_at DESC, l.run_id DESC LIMIT 1)
+		  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
+						  WHERE a.run_id = x.run_id AND a.acknowledged_at IS NULL)
+		LIMIT batch);
+	GET DIAGNOSTICS job_runs = ROW_COUNT;
+
+	DELETE FROM @extschema@.stage_history h
+	WHERE h.id IN (
+		SELECT x.id
+		FROM @extschema@.jobs j
+		JOIN @extschema@.stage_history x ON x.job_id = j.job_id AND x.changed_at < now() - j.history_retention
+		WHERE EXISTS (SELECT 1 FROM @extschema@.stage_history n
+					  WHERE n.job_id = x.job_id AND n.customer_id = x.customer_id
+						AND (n.changed_at, n.id) > (x.changed_at, x.id))
+		  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
+						  WHERE a.job_id = x.job_id AND a.customer_id = x.customer_id
+							AND a.acknowledged_at IS NULL)
+		LIMIT batch);
+	GET DIAGNOSTICS stage_history = ROW_COUNT;
+
+	DELETE FROM @extschema@.alerts a
+	WHERE a.alert_id IN (
+		SELECT x.alert_id
+		FROM @extschema@.jobs j
+		JOIN @extschema@.alerts x ON x.job_id = j.job_id AND x.acknowledged_at < now() - j.alerts_retention
+		LIMIT batch);
+	GET DIAGNOSTICS alerts = ROW_COUNT;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.prune_history(integer) IS
+'delete runs, stage changes and acknowledged alerts past their job''s retention, at most batch rows of each; keeps what the current state and open alerts need; returns the rows deleted (the worker calls it)';
+
+CREATE FUNCTION @extschema@.scheduler_coverage()
+RETURNS text
+AS 'MODULE_PATHNAME', 'clm_scheduler_coverage'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.scheduler_coverage() IS
+'NULL when a clm background worker runs the jobs of the current database; else why not (library not preloaded, clm.worker_enabled off, database not in clm.database)';
+
+CREATE VIEW @extschema@.job_status AS
+SELECT j.job_id, j.name AS job, j.owner, j.enabled, j.schedule, j.time_zone,
+	   @extschema@.scheduler_coverage() IS NULL AS covered,
+	   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+			   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()
+				 AND a.application_name = 'clm job ' || j.job_id) AS running,
+	   j.next_run_at, j.attempt AS next_attempt,
+	   lr.started_at AS last_run_at, lr.status AS last_status, lr.trigger AS last_trigger,
+	   lr.sqlstate AS last_sqlstate, lr.message AS last_message,
+	   lr.finished_at - lr.started_at AS last_duration,
+	   lr.written AS last_rows_written, lr.alerts AS last_alerts,
+	   ls.finished_at AS last_success_at, j.consecutive_failures,
+	   (SELECT avg(x.finished_at - x.started_at)
+		FROM (SELECT r.finished_at, r.started_at FROM @extschema@.job_runs r
+			  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+			  ORDER BY r.started_at DESC LIMIT 10) x) AS avg_duration
+FROM @extschema@.jobs j
+LEFT JOIN LATERAL (SELECT r.* FROM @extschema@.job_runs r WHERE r.job_id = j.job_id
+				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) lr ON true
+LEFT JOIN LATERAL (SELECT r.finished_at FROM @extschema@.job_runs r
+				   WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) ls ON true
+WHERE @extschema@.visible_job(j.owner);
+COMMENT ON VIEW @extschema@.job_status IS
+'per job: schedule, whether a worker covers it and runs it now, next run, last run (status, error, duration, rows written, alerts), last success, consecutive failures, average duration of the last 10 successes';
+
+-- job_problems: one row per problem, for monitoring systems to poll
+CREATE FUNCTION @extschema@.job_problems()
+RETURNS TABLE (job text, problem text, detail text, since timestamptz)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+	SELECT s.job, p.problem, p.detail, p.since
+	FROM @extschema@.job_status s
+	LEFT JOIN pg_roles r ON r.rolname = s.owner
+	CROSS JOIN LATERAL (VALUES
+		('not_covered', s.enabled AND NOT s.covered, @extschema@.scheduler_coverage(), NULL::timestamptz),
+		('owner_missing', s.enabled AND r.rolname IS NULL,
+		 format('the owner role %s does not exist (dropped or renamed)', s.owner), NULL),
+		('owner_cannot_login', s.enabled AND NOT r.rolcanlogin,
+		 format('the owner role %s cannot log in', s.owner), NULL),
+		('failing', s.consecutive_failures > 0,
+		 format('%s consecutive failures; last: %s: %s', s.consecutive_failures, s.last_sqlstate, s.last_message),
+		 s.last_success_at),
+		('overdue', s.enabled AND s.covered AND NOT s.running
+			AND s.next_run_at < now() - greatest(interval '1 minute',
+				3 * coalesce(current_setting('clm.naptime', true), '10s')::interval),
+		 format('due since %s', s.next_run_at), s.next_run_at)
+	) AS p(problem, present, detail, since)
+	WHERE p.present
+	ORDER BY s.job, p.problem
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_problems() IS
+'one row per problem of a visible job (not_covered, owner_missing, owner_cannot_login, failing, overdue), for monitoring systems; no rows when all is well';
+
+GRANT SELECT ON @extschema@.job_status TO PUBLIC;
