@@ -165,7 +165,6 @@ COMMENT ON COLUMN @extschema@.job_runs.started_at IS 'start of the run';
 COMMENT ON COLUMN @extschema@.job_runs.finished_at IS 'end of the run';
 COMMENT ON COLUMN @extschema@.job_runs.status IS 'running, succeeded or failed';
 COMMENT ON COLUMN @extschema@.job_runs.alerts IS 'alerts the run raised';
-COMMENT ON COLUMN @extschema@.job_runs.error IS 'why the run failed (NULL when it succeeded)';
 
 COMMENT ON COLUMN @extschema@.customer_state.job_id IS 'the job (clm.jobs)';
 COMMENT ON COLUMN @extschema@.customer_state.customer_id IS 'the customer, as text';
