@@ -141,7 +141,7 @@ run_suite() {
 	if [ $rc -ne 0 ]; then
 		[ -f "$R/$out/regression.diffs" ] && cat "$R/$out/regression.diffs"
 		# a crash that printed no FAILED line still counts
-		grep -q FAILED "$R/$name.log" || failed=$((failed + 1))
+		grep -qE "FAILED|^not ok" "$R/$name.log" || failed=$((failed + 1))
 	fi
 }
 
