@@ -2,6 +2,7 @@
 -- checked by hand (the numbers are worked out in the comments)
 SET TimeZone = 'UTC';
 \set SHOW_CONTEXT never
+\i test/data/regress_cdnow.sql
 
 -- four customers, 2024 (a leap year), 12:00 UTC (the same day in Tokyo):
 --   A: 01-10, 02-05, 03-20     B: 01-15

@@ -125,6 +125,27 @@ LEFT JOIN LATERAL (SELECT r.finished_at FROM @extschema@.job_runs r
 WHERE @extschema@.visible_job(j.owner);
 COMMENT ON VIEW @extschema@.job_status IS
 'per job: schedule, whether a worker covers it and runs it now, next run, last run (status, error, duration, rows written, alerts), last success, consecutive failures, average duration of the last 10 successes';
+COMMENT ON COLUMN @extschema@.job_status.job_id IS 'the job''s id';
+COMMENT ON COLUMN @extschema@.job_status.job IS 'the job''s name';
+COMMENT ON COLUMN @extschema@.job_status.owner IS 'the role the job runs as';
+COMMENT ON COLUMN @extschema@.job_status.enabled IS 'whether the worker runs the job on its schedule';
+COMMENT ON COLUMN @extschema@.job_status.schedule IS 'an interval or a 5-field cron expression';
+COMMENT ON COLUMN @extschema@.job_status.time_zone IS 'the zone of the job''s days and cron slots';
+COMMENT ON COLUMN @extschema@.job_status.covered IS 'whether a clm worker will run the job by itself (clm.scheduler_coverage() says why not)';
+COMMENT ON COLUMN @extschema@.job_status.running IS 'whether a run of the job is under way in a worker now';
+COMMENT ON COLUMN @extschema@.job_status.next_run_at IS 'when the worker runs the job next';
+COMMENT ON COLUMN @extschema@.job_status.next_attempt IS 'the attempt number of the next run (above 1: a retry)';
+COMMENT ON COLUMN @extschema@.job_status.last_run_at IS 'start of the last run';
+COMMENT ON COLUMN @extschema@.job_status.last_status IS 'status of the last run';
+COMMENT ON COLUMN @extschema@.job_status.last_trigger IS 'worker or manual';
+COMMENT ON COLUMN @extschema@.job_status.last_sqlstate IS 'SQLSTATE of the last run if it failed';
+COMMENT ON COLUMN @extschema@.job_status.last_message IS 'error message of the last run if it failed';
+COMMENT ON COLUMN @extschema@.job_status.last_duration IS 'how long the last run took';
+COMMENT ON COLUMN @extschema@.job_status.last_rows_written IS 'rows of clm.customer_state the last run wrote';
+COMMENT ON COLUMN @extschema@.job_status.last_alerts IS 'alerts the last run raised';
+COMMENT ON COLUMN @extschema@.job_status.last_success_at IS 'end of the last successful run';
+COMMENT ON COLUMN @extschema@.job_status.consecutive_failures IS 'failed runs since the last success';
+COMMENT ON COLUMN @extschema@.job_status.avg_duration IS 'average duration of the last 10 successful runs';
 
 -- job_problems: one row per problem, for monitoring systems to poll
 CREATE FUNCTION @extschema@.job_problems()
