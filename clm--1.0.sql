@@ -241,16 +241,18 @@ COMMENT ON AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) IS
 -- model types
 CREATE TYPE @extschema@.bgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.bgnbd_model IS
-'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)';
+'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b); unit: the time unit of the data it was fitted on (day, week, month; NULL = not stated, set it with clm.in_unit)';
 CREATE TYPE @extschema@.mbgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.mbgnbd_model IS
-'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase';
+'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit as for clm.bgnbd_model';
 CREATE TYPE @extschema@.gamma_gamma_model AS (
 	p float8, q float8, v float8,
 	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
@@ -358,17 +360,53 @@ COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
+
+-- time units: one month is 365.25 / 12 days in every unit
+CREATE FUNCTION @extschema@.unit_days(unit text) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_unit_days' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.unit_days(text) IS
+'days in a time unit: day 1, week 7, month 365.25/12 = 30.4375';
+
+-- in_unit: the same model for data measured in another unit.  Time scales
+-- by c = days(old unit) / days(new unit); the purchase rate lambda scales
+-- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
+-- unit-free.  A model that states no unit is labelled with the given one
+-- (declaring the unit it was fitted in).  loglik stays that of the fit.
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.bgnbd_model, unit text)
+RETURNS @extschema@.bgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.bgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
+'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.mbgnbd_model, unit text)
+RETURNS @extschema@.mbgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.mbgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
+'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
 
 CREATE FUNCTION @extschema@.clv_estimate(
 	annual_value float8, margin float8, churn_rate float8,
@@ -391,10 +429,13 @@ CREATE TABLE @extschema@.models (
 	iterations integer,
 	converged boolean NOT NULL,
 	source text,
-	owner name NOT NULL DEFAULT CURRENT_USER
+	owner name NOT NULL DEFAULT CURRENT_USER,
+	unit text CHECK (unit IN ('day', 'week', 'month')),
+	aic float8,
+	bic float8
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
@@ -407,7 +448,8 @@ CREATE POLICY models_delete ON @extschema@.models FOR DELETE
 	USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.models TO PUBLIC;
 
-CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0)
+CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0,
+	unit text DEFAULT NULL)
 RETURNS @extschema@.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- no SET search_path: the source query is the caller's and names their tables
@@ -418,21 +460,31 @@ DECLARE
 	result @extschema@.models;
 	params jsonb;
 	fit record;
+	k integer;
 BEGIN
 	IF name IS NULL OR kind IS NULL OR source IS NULL OR penalizer IS NULL THEN
 		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF unit IS NOT NULL THEN
+		PERFORM @extschema@.unit_days(unit);	-- rejects anything but day, week, month
+		IF kind = 'gamma_gamma' THEN
+			RAISE EXCEPTION 'a gamma_gamma model has no time unit'
+				USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass unit => NULL.';
+		END IF;
 	END IF;
 	IF kind IN ('bgnbd', 'mbgnbd') THEN
 		EXECUTE format('SELECT (@extschema@.%s_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, recency, tenure)', kind, penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
+		k := 4;
 	ELSIF kind = 'gamma_gamma' THEN
 		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
+		k := 3;
 	ELSE
 		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
@@ -441,19 +493,22 @@ BEGIN
 		RAISE EXCEPTION 'source returned no customers to fit %', name
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source)
+	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source,
+										  unit, aic, bic)
 	VALUES (fit_model.name, fit_model.kind, params, clock_timestamp(), fit.n, fit.loglik,
-			fit.iterations, fit.converged, fit_model.source)
+			fit.iterations, fit.converged, fit_model.source, fit_model.unit,
+			2 * k - 2 * fit.loglik, k * ln(greatest(fit.n, 1)) - 2 * fit.loglik)
 	ON CONFLICT ON CONSTRAINT models_pkey DO UPDATE
 		SET kind = excluded.kind, parameters = excluded.parameters, fitted_at = excluded.fitted_at,
 			n = excluded.n, loglik = excluded.loglik, iterations = excluded.iterations,
-			converged = excluded.converged, source = excluded.source
+			converged = excluded.converged, source = excluded.source,
+			unit = excluded.unit, aic = excluded.aic, bic = excluded.bic
 	RETURNING * INTO result;
 	RETURN result;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8) IS
-'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name';
+COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
+'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -486,7 +541,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.bgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.bgnbd_model
 	FROM @extschema@.stored_model_params($1, 'bgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -498,7 +553,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.mbgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.mbgnbd_model
 	FROM @extschema@.stored_model_params($1, 'mbgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -651,7 +706,9 @@ CREATE FUNCTION @extschema@.scoring(
 RETURNS @extschema@.scoring
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT ROW(NULL, $1, $2, $5, $6, $7,
+	-- the purchase model in the unit of the summaries (clm.in_unit converts a
+	-- model fitted in another unit and labels one that states none)
+	SELECT ROW(NULL, @extschema@.in_unit($1, $7), $2, $5, $6, $7,
 			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
 			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
 	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
@@ -666,7 +723,7 @@ CREATE FUNCTION @extschema@.scoring(
 RETURNS @extschema@.scoring
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT ROW($1, NULL, $2, $5, $6, $7,
+	SELECT ROW(@extschema@.in_unit($1, $7), NULL, $2, $5, $6, $7,
 			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
 			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
 	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))

@@ -226,9 +226,10 @@ extern int	btyd_gg_expected_avg_value(const double params[3], double x,
  *		CLV = sum_{i=1..H} value * (E(i f) - E((i-1) f)) / (1 + d)^i
  * with E(s) = btyd_expected_purchases(model, bg, s, x, tx, T), H =
  * horizon_months, d = monthly_discount_rate (> -1) and f =
- * periods_per_month, the number of model time units in a month.  lifetimes
- * uses f = 30 for days, 4.345 for weeks, 1 for months, 720 for hours; a
- * "30-day month" convention is f = 30 / days_per_unit (30/7 for weeks).
+ * periods_per_month, the number of model time units in a month.  clm
+ * passes f = (365.25 / 12) / days_per_unit (30.4375 for days, 4.3482 for
+ * weeks); lifetimes uses f = 30 for days, 4.345 for weeks, 1 for months,
+ * 720 for hours.
  */
 extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 					 double x, double tx, double T, double m,

@@ -136,8 +136,8 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	btyd_fit_result res;
 	int			rc;
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false};
+	Datum		values[9];
+	bool		nulls[9] = {false};
 
 	fit_check_penalizer(penalizer);
 	if (fd->nrows == 0)
@@ -186,6 +186,9 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	values[5] = Int64GetDatum((int64) llround(res.total_weight));
 	values[6] = Int32GetDatum(res.iterations);
 	values[7] = BoolGetDatum(rc == BTYD_OK && res.converged);
+	/* the data carry no unit: the caller states it with clm.in_unit */
+	values[8] = (Datum) 0;
+	nulls[8] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -384,6 +387,62 @@ model_params(HeapTupleHeader model, int n, double *params, const char *argname)
 }
 
 /*
+ * Time units.  One month is 365.25 / 12 = 30.4375 days whatever the unit,
+ * so a CLV horizon in months means the same span of time for a model
+ * fitted in days, weeks or months.  (lifetimes counts a month as 30 days
+ * for daily data and 4.345 weeks for weekly data, which disagree by 1.3%.)
+ */
+#define CLM_DAYS_PER_MONTH (365.25 / 12.0)
+
+/* days in a unit name; an error naming argname for anything else */
+static double
+unit_days_of(const char *s, int len, const char *argname)
+{
+	if (len == 3 && memcmp(s, "day", 3) == 0)
+		return 1.0;
+	if (len == 4 && memcmp(s, "week", 4) == 0)
+		return 7.0;
+	if (len == 5 && memcmp(s, "month", 5) == 0)
+		return CLM_DAYS_PER_MONTH;
+	clm_invalid_arg(errmsg("%s must be 'day', 'week' or 'month'", argname),
+					errdetail("The value is '%.*s'.", len, s),
+					errhint("It is the time unit of frequency, recency and tenure."));
+	return 0;
+}
+
+static double
+unit_days_text(text *unit, const char *argname)
+{
+	return unit_days_of(VARDATA_ANY(unit), VARSIZE_ANY_EXHDR(unit), argname);
+}
+
+/* clm.unit_days(unit): days in 'day', 'week' or 'month' */
+PG_FUNCTION_INFO_V1(clm_unit_days);
+Datum
+clm_unit_days(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(unit_days_text(PG_GETARG_TEXT_PP(0), "unit"));
+}
+
+/* attribute number of "unit" in bgnbd_model, mbgnbd_model, pareto_nbd_model */
+#define MODEL_UNIT_ATTNO 9
+
+/*
+ * model_unit_days: the days in the unit a purchase model states it was
+ * fitted in, or 0 when it states none (NULL unit).
+ */
+static double
+model_unit_days(HeapTupleHeader model)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByNum(model, MODEL_UNIT_ATTNO, &isnull);
+
+	if (isnull)
+		return 0;
+	return unit_days_text(DatumGetTextPP(d), "model unit");
+}
+
+/*
  * Per-call-site cache of parsed model arguments.  Scoring calls these
  * functions once per customer with the same model; reading the composite's
  * fields each time costs more than the formulas, so the parameters are kept
@@ -393,12 +452,13 @@ typedef struct ModelCacheEntry
 {
 	HeapTupleHeader raw;		/* copy of the last composite seen, or NULL */
 	double		params[4];
+	double		unit_days;		/* purchase models: days per unit, 0 = none */
 } ModelCacheEntry;
 
 typedef struct ModelCache
 {
 	ModelCacheEntry arg[2];		/* arguments 0 and 1 (CLV takes two models) */
-	double		periods_per_month;
+	double		unit_days;		/* days of the last unit argument */
 	text	   *unit;			/* copy of the last unit argument */
 } ModelCache;
 
@@ -412,10 +472,11 @@ model_cache(FunctionCallInfo fcinfo)
 }
 
 /*
- * cached_params: the n parameters of model argument argno (0 or 1).
+ * cached_entry: the n parameters (and, for n == 4, the unit) of model
+ * argument argno (0 or 1).
  */
-static const double *
-cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+static const ModelCacheEntry *
+cached_entry(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
 {
 	ModelCacheEntry *e = &model_cache(fcinfo)->arg[argno];
 	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(argno);
@@ -425,15 +486,24 @@ cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
 		memcmp(e->raw, th, len) != 0)
 	{
 		double		params[4];
+		double		udays;
 
 		model_params(th, n, params, argname);	/* errors before caching */
+		udays = (n == 4) ? model_unit_days(th) : 0;
 		if (e->raw)
 			pfree(e->raw);
 		e->raw = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len);
 		memcpy(e->raw, th, len);
 		memcpy(e->params, params, sizeof(params));
+		e->unit_days = udays;
 	}
-	return e->params;
+	return e;
+}
+
+static const double *
+cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+{
+	return cached_entry(fcinfo, argno, n, argname)->params;
 }
 
 static Datum
@@ -563,65 +633,63 @@ clm_expected_avg_value(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/*
- * periods_per_month: model time units in a month, as lifetimes counts them
- * (30 days, 4.345 weeks), so CLV figures can be compared with it.
- */
+/* days of the unit argument, parsed once per distinct value */
 static double
-periods_per_month(text *unit)
-{
-	char	   *s = text_to_cstring(unit);
-
-	if (strcmp(s, "day") == 0)
-		return 30.0;
-	if (strcmp(s, "week") == 0)
-		return 4.345;
-	if (strcmp(s, "month") == 0)
-		return 1.0;
-	clm_invalid_arg(errmsg("unit must be 'day', 'week' or 'month'"),
-					errdetail("The value is '%s'.", s),
-					errhint("It is the time unit of frequency, recency and tenure the model was fitted on."));
-	return 0;
-}
-
-/* periods_per_month of the unit argument, parsed once per distinct value */
-static double
-cached_periods_per_month(FunctionCallInfo fcinfo, text *unit)
+cached_unit_days(FunctionCallInfo fcinfo, text *unit)
 {
 	ModelCache *c = model_cache(fcinfo);
 
 	if (c->unit == NULL || VARSIZE_ANY(c->unit) != VARSIZE_ANY(unit) ||
 		memcmp(c->unit, unit, VARSIZE_ANY(unit)) != 0)
 	{
-		double		ppm = periods_per_month(unit);
+		double		udays = unit_days_text(unit, "unit");
 
 		if (c->unit)
 			pfree(c->unit);
 		c->unit = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(unit));
 		memcpy(c->unit, unit, VARSIZE_ANY(unit));
-		c->periods_per_month = ppm;
+		c->unit_days = udays;
 	}
-	return c->periods_per_month;
+	return c->unit_days;
 }
 
 /*
  * model CLV: clv_estimate(model, gg_model, x, tx, T, m, horizon_months,
- * discount_rate [, unit])
+ * discount_rate [, unit]).  unit is the unit of x's history (recency,
+ * tenure); NULL means the model's own unit (weeks for a model that states
+ * none).  A model that states a different unit is converted to the data's
+ * unit (alpha scales with the length of the unit), never used as it is.
+ * NULL in any other argument gives NULL (the function is not STRICT only
+ * because of unit).
  */
 static Datum
 clv_model(FunctionCallInfo fcinfo, btyd_model model)
 {
-	const double *bg,
-			   *gg;
-	double		out;
-	float8		x = PG_GETARG_FLOAT8(2),
-				tx = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4),
-				m = PG_GETARG_FLOAT8(5);
-	int32		horizon = PG_GETARG_INT32(6);
-	float8		d = PG_GETARG_FLOAT8(7);
+	const ModelCacheEntry *e;
+	double		bg[4];
+	const double *gg;
+	double		out,
+				udays;
+	float8		x,
+				tx,
+				T,
+				m,
+				d;
+	int32		horizon;
+	int			i;
 
-	bg = cached_params(fcinfo, 0, 4, "model");
+	for (i = 0; i < 8; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	x = PG_GETARG_FLOAT8(2);
+	tx = PG_GETARG_FLOAT8(3);
+	T = PG_GETARG_FLOAT8(4);
+	m = PG_GETARG_FLOAT8(5);
+	horizon = PG_GETARG_INT32(6);
+	d = PG_GETARG_FLOAT8(7);
+
+	e = cached_entry(fcinfo, 0, 4, "model");
+	memcpy(bg, e->params, sizeof(bg));
 	gg = cached_params(fcinfo, 1, 3, "gg_model");
 	fit_check_row(x, tx, T, true);
 	check_monetary(x, m);
@@ -633,8 +701,15 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 		clm_invalid_arg(errmsg("discount_rate must not be negative"),
 						errdetail("The value is %g.", d),
 						errhint("It is the monthly discount rate, e.g. 0.01."));
+	if (PG_NARGS() > 8 && !PG_ARGISNULL(8))
+		udays = cached_unit_days(fcinfo, PG_GETARG_TEXT_PP(8));
+	else
+		udays = (e->unit_days > 0) ? e->unit_days : 7.0;
+	/* lambda is a rate per unit: its Gamma scale alpha is a length of time */
+	if (e->unit_days > 0 && e->unit_days != udays)
+		bg[1] *= e->unit_days / udays;
 	check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
-					  cached_periods_per_month(fcinfo, PG_GETARG_TEXT_PP(8)), &out),
+					  CLM_DAYS_PER_MONTH / udays, &out),
 			 "clv_estimate");
 	PG_RETURN_FLOAT8(out);
 }

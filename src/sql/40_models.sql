@@ -92,16 +92,18 @@ COMMENT ON AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) IS
 -- model types
 CREATE TYPE @extschema@.bgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.bgnbd_model IS
-'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)';
+'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b); unit: the time unit of the data it was fitted on (day, week, month; NULL = not stated, set it with clm.in_unit)';
 CREATE TYPE @extschema@.mbgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.mbgnbd_model IS
-'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase';
+'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit as for clm.bgnbd_model';
 CREATE TYPE @extschema@.gamma_gamma_model AS (
 	p float8, q float8, v float8,
 	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
@@ -209,17 +211,53 @@ COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
+
+-- time units: one month is 365.25 / 12 days in every unit
+CREATE FUNCTION @extschema@.unit_days(unit text) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_unit_days' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.unit_days(text) IS
+'days in a time unit: day 1, week 7, month 365.25/12 = 30.4375';
+
+-- in_unit: the same model for data measured in another unit.  Time scales
+-- by c = days(old unit) / days(new unit); the purchase rate lambda scales
+-- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
+-- unit-free.  A model that states no unit is labelled with the given one
+-- (declaring the unit it was fitted in).  loglik stays that of the fit.
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.bgnbd_model, unit text)
+RETURNS @extschema@.bgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.bgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
+'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.mbgnbd_model, unit text)
+RETURNS @extschema@.mbgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.mbgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
+'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
 
 CREATE FUNCTION @extschema@.clv_estimate(
 	annual_value float8, margin float8, churn_rate float8,

@@ -12,10 +12,13 @@ CREATE TABLE @extschema@.models (
 	iterations integer,
 	converged boolean NOT NULL,
 	source text,
-	owner name NOT NULL DEFAULT CURRENT_USER
+	owner name NOT NULL DEFAULT CURRENT_USER,
+	unit text CHECK (unit IN ('day', 'week', 'month')),
+	aic float8,
+	bic float8
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
@@ -28,7 +31,8 @@ CREATE POLICY models_delete ON @extschema@.models FOR DELETE
 	USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.models TO PUBLIC;
 
-CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0)
+CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0,
+	unit text DEFAULT NULL)
 RETURNS @extschema@.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- no SET search_path: the source query is the caller's and names their tables
@@ -39,21 +43,31 @@ DECLARE
 	result @extschema@.models;
 	params jsonb;
 	fit record;
+	k integer;
 BEGIN
 	IF name IS NULL OR kind IS NULL OR source IS NULL OR penalizer IS NULL THEN
 		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF unit IS NOT NULL THEN
+		PERFORM @extschema@.unit_days(unit);	-- rejects anything but day, week, month
+		IF kind = 'gamma_gamma' THEN
+			RAISE EXCEPTION 'a gamma_gamma model has no time unit'
+				USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass unit => NULL.';
+		END IF;
 	END IF;
 	IF kind IN ('bgnbd', 'mbgnbd') THEN
 		EXECUTE format('SELECT (@extschema@.%s_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, recency, tenure)', kind, penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
+		k := 4;
 	ELSIF kind = 'gamma_gamma' THEN
 		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
+		k := 3;
 	ELSE
 		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
@@ -62,19 +76,22 @@ BEGIN
 		RAISE EXCEPTION 'source returned no customers to fit %', name
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source)
+	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source,
+										  unit, aic, bic)
 	VALUES (fit_model.name, fit_model.kind, params, clock_timestamp(), fit.n, fit.loglik,
-			fit.iterations, fit.converged, fit_model.source)
+			fit.iterations, fit.converged, fit_model.source, fit_model.unit,
+			2 * k - 2 * fit.loglik, k * ln(greatest(fit.n, 1)) - 2 * fit.loglik)
 	ON CONFLICT ON CONSTRAINT models_pkey DO UPDATE
 		SET kind = excluded.kind, parameters = excluded.parameters, fitted_at = excluded.fitted_at,
 			n = excluded.n, loglik = excluded.loglik, iterations = excluded.iterations,
-			converged = excluded.converged, source = excluded.source
+			converged = excluded.converged, source = excluded.source,
+			unit = excluded.unit, aic = excluded.aic, bic = excluded.bic
 	RETURNING * INTO result;
 	RETURN result;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8) IS
-'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name';
+COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
+'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -107,7 +124,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.bgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.bgnbd_model
 	FROM @extschema@.stored_model_params($1, 'bgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -119,7 +136,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.mbgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.mbgnbd_model
 	FROM @extschema@.stored_model_params($1, 'mbgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;

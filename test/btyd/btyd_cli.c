@@ -511,7 +511,7 @@ cmd_score(const char *path, long nmax, double t)
 	}
 	printf("# {\"bgnbd\": [%.17g, %.17g, %.17g, %.17g], "
 		   "\"mbgnbd\": [%.17g, %.17g, %.17g, %.17g], \"gg\": [%.17g, %.17g, %.17g], "
-		   "\"t\": %.17g, \"clv\": {\"months\": 12, \"discount\": 0.01, \"periods_per_month\": 4.345}}\n",
+		   "\"t\": %.17g, \"clv\": {\"months\": 12, \"discount\": 0.01, \"periods_per_month\": 4.3482142857142856}}\n",
 		   bg.params[0], bg.params[1], bg.params[2], bg.params[3],
 		   mbg.params[0], mbg.params[1], mbg.params[2], mbg.params[3],
 		   gg.params[0], gg.params[1], gg.params[2], t);
@@ -533,7 +533,7 @@ cmd_score(const char *path, long nmax, double t)
 		bad |= btyd_mbgnbd_expected_purchases(mbg.params, t, d.x[i], d.tx[i], d.T[i], &e2);
 		bad |= btyd_gg_expected_avg_value(gg.params, d.x[i], d.m[i], &gv);
 		bad |= btyd_clv(BTYD_BGNBD, bg.params, gg.params, d.x[i], d.tx[i], d.T[i],
-						d.m[i], 12, 0.01, 4.345, &clv);
+						d.m[i], 12, 0.01, 365.25 / 84.0, &clv);
 		if (bad)
 		{
 			fprintf(stderr, "customer %ld: error\n", d.id[i]);

@@ -231,8 +231,8 @@ def gg_value(th, x, m):
     return (1 - w) * v * p / (q - 1) + w * m
 
 
-def clv(bg, gg, x, tx, T, m, months=12, discount=0.01, factor=4.345):
-    """lifetimes _customer_lifetime_value with freq='W' (factor 4.345)."""
+def clv(bg, gg, x, tx, T, m, months=12, discount=0.01, factor=365.25 / 12 / 7):
+    """lifetimes' _customer_lifetime_value loop, with clm's month of 365.25/12 days (weeks per month 365.25/84; lifetimes uses 4.345)."""
     val = gg_value(gg, x, m)
     out = np.zeros_like(x)
     for i in np.arange(1, months + 1) * factor:
