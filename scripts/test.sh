@@ -87,6 +87,7 @@ ref=$CLM_TOP/test/btyd/scipy_reference.py
 /usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/cdnow_summary.csv" >"$R/test/data/ref_fit_cdnow.jsonl"
 /usr/bin/python3 "$ref" score "$CLM_TOP/test/data/cdnow_summary.csv" | grep -v '^#' >"$R/test/data/ref_score_cdnow.csv"
 /usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/sim_bgnbd_20k.csv" >"$R/test/data/ref_fit_sim.jsonl"
+/usr/bin/python3 "$ref" holdout "$CLM_TOP/test/data/cdnow_transactions.csv" >"$R/test/data/ref_holdout_cdnow.json"
 [ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R"
 cat >"$R/regress.conf" <<CONF
 timezone = 'UTC'

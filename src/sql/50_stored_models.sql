@@ -15,10 +15,11 @@ CREATE TABLE @extschema@.models (
 	owner name NOT NULL DEFAULT CURRENT_USER,
 	unit text CHECK (unit IN ('day', 'week', 'month')),
 	aic float8,
-	bic float8
+	bic float8,
+	evaluation jsonb
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
@@ -153,3 +154,62 @@ AS $fn$
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
+
+-- evaluate_model: the holdout figures of a stored purchase model, fitted on
+-- the calibration period, stored with it in clm.models.evaluation
+CREATE FUNCTION @extschema@.evaluate_model(
+	name text, source text, calibration_end timestamptz, holdout_end timestamptz,
+	unit text DEFAULT NULL, spend_model text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- exact float8 text in the jsonb figures, whatever the session's setting
+SET extra_float_digits = 3
+AS $fn$
+DECLARE
+	found_kind text;
+	found_unit text;
+	gg @extschema@.gamma_gamma_model;
+	purchases @extschema@.prediction_error;
+	spend @extschema@.prediction_error;
+	e record;
+	result jsonb;
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION 'name must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT m.kind, m.unit INTO found_kind, found_unit FROM @extschema@.models m WHERE m.name = evaluate_model.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no model named %', name
+			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
+	END IF;
+	unit := coalesce(unit, found_unit, 'week');
+	IF spend_model IS NOT NULL THEN
+		gg := @extschema@.get_gamma_gamma_model(spend_model);
+	END IF;
+	IF found_kind = 'bgnbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_bgnbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'mbgnbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_mbgnbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSE
+		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd or mbgnbd model; pass the Gamma-Gamma model as spend_model.';
+	END IF;
+	purchases := e.p;
+	spend := e.s;
+	result := jsonb_build_object('calibration_end', calibration_end, 'holdout_end', holdout_end, 'unit', unit,
+								 'purchases', to_jsonb(purchases), 'spend', to_jsonb(spend),
+								 'spend_model', spend_model, 'evaluated_at', clock_timestamp());
+	UPDATE @extschema@.models m SET evaluation = result WHERE m.name = evaluate_model.name;
+	RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.evaluate_model(text, text, timestamptz, timestamptz, text, text) IS
+'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned';

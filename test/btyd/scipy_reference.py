@@ -17,6 +17,11 @@ Subcommands (FILE: CSV with columns ID/id, x, t_x, T, zbar/m):
   check-ep --cli PATH        C conditional expectations vs hyp2f1 and quad
   recovery --cli PATH        simulate several seeds, fit with C, report spread
   bench N --cli PATH         simulate N customers, time scipy and C fits
+  holdout TX_FILE            calibration/holdout split of a transaction CSV
+                             (customer_id, sample_id, purchase_date, cds,
+                             amount), BG/NBD + Gamma-Gamma fitted on the
+                             calibration period, holdout predictions, errors
+                             and the weekly tracking series, as JSON
 
 Always run with /usr/bin/python3 (needs python3-numpy, python3-scipy).
 """
@@ -457,6 +462,87 @@ def cmd_bench(args):
     return 0
 
 
+# --------------------------------------------------------------------------
+# holdout evaluation (independent of clm's SQL: dates handled here)
+# --------------------------------------------------------------------------
+def expected_new(th, t):
+    """BG/NBD E[X(t)] for a new customer, FHL 2005 eq. 9."""
+    r, al, a, b = th
+    t = np.asarray(t, dtype=float)
+    z = t / (al + t)
+    return (a + b - 1) / (a - 1) * (1 - (al / (al + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
+
+
+def cmd_holdout(args):
+    import csv
+    import datetime as dt
+    cal_end = dt.date.fromisoformat(args.calibration_end)
+    hold_end = dt.date.fromisoformat(args.holdout_end)
+    ud = args.unit_days
+    days = {}
+    for row in csv.DictReader(open(args.file)):
+        d = dt.date.fromisoformat(row["purchase_date"])
+        if d > hold_end:
+            continue
+        c = int(row["customer_id"])
+        days.setdefault(c, {}).setdefault(d, 0.0)
+        days[c][d] += float(row["amount"])
+    ids, x, tx, T, m, hx, ha, first = [], [], [], [], [], [], [], []
+    for c in sorted(days):
+        cal = sorted(d for d in days[c] if d <= cal_end)
+        if not cal:
+            continue            # first purchase in the holdout: not in the cohort
+        hol = [d for d in days[c] if d > cal_end]
+        ids.append(c)
+        x.append(len(cal) - 1)
+        tx.append((cal[-1] - cal[0]).days / ud)
+        T.append((cal_end - cal[0]).days / ud)
+        m.append(sum(days[c][d] for d in cal[1:]) / (len(cal) - 1) if len(cal) > 1 else 0.0)
+        hx.append(len(hol))
+        ha.append(sum(days[c][d] for d in hol))
+        first.append(cal[0])
+    d = dict(id=np.array(ids, float), x=np.array(x, float), tx=np.array(tx), T=np.array(T),
+             m=np.array(m))
+    bg = fit(Problem("bgnbd", d), 4)
+    gg = fit(Problem("gg", d), 4)
+    th = np.array(list(bg["params"].values()))
+    gth = np.array(list(gg["params"].values()))
+    L = (hold_end - cal_end).days / ud
+    pred = expected_purchases(th, L, d["x"], d["tx"], d["T"], False)
+    value = gg_value(gth, d["x"], d["m"])
+    pred_spend = pred * value
+    hx = np.array(hx, float)
+    ha = np.array(ha)
+
+    def errors(p, a):
+        e = p - a
+        return dict(customers=int(p.size), mae=float(np.mean(np.abs(e))),
+                    rmse=float(np.sqrt(np.mean(e * e))), sum_predicted=float(p.sum()),
+                    sum_actual=float(a.sum()))
+    # tracking: period k ends on day origin + k*ud - 1; cumulative repeat
+    # purchase days up to then, and sum_i E[X((k ud - 1 - d_i) / ud)]
+    origin = min(first)
+    dfirst = np.array([(f - origin).days for f in first], float)
+    nper = int(np.ceil(((hold_end - origin).days + 1) / ud))
+    track = []
+    for k in range(1, nper + 1):
+        e_day = k * ud - 1
+        age = np.maximum(e_day - dfirst, 0) / ud
+        exp_c = float(np.sum(np.where(e_day >= dfirst, expected_new(th, age), 0.0)))
+        act_c = 0
+        for c, f in zip(ids, first):
+            act_c += sum(1 for dd in days[c] if dd != f and (dd - origin).days <= e_day)
+        track.append(dict(period=k, actual_cumulative=act_c, expected_cumulative=exp_c))
+    out = dict(bgnbd=bg, gg=gg, holdout_length=L,
+               purchases=errors(pred, hx), spend=errors(pred_spend, ha),
+               customers=[dict(id=int(i), x=float(a), predicted=float(p), actual=float(h),
+                               predicted_spend=float(ps), actual_spend=float(s2))
+                          for i, a, p, h, ps, s2 in zip(ids, d["x"], pred, hx, pred_spend, ha)],
+               tracking=track)
+    print(json.dumps(out))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -487,6 +573,11 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--starts", type=int, default=1)
     p.add_argument("--cli", default=None)
+    p = sub.add_parser("holdout")
+    p.add_argument("file")
+    p.add_argument("--calibration-end", default="1997-09-30")
+    p.add_argument("--holdout-end", default="1998-06-30")
+    p.add_argument("--unit-days", type=float, default=7.0)
     a = ap.parse_args(argv)
 
     if a.cmd == "fit":
@@ -507,7 +598,7 @@ def main(argv=None):
                   + ",".join("%.17g" % sv[c][i] for c in cols))
         return 0
     return {"compare": cmd_compare, "check-ep": cmd_check_ep, "recovery": cmd_recovery,
-            "bench": cmd_bench}[a.cmd](a)
+            "bench": cmd_bench, "holdout": cmd_holdout}[a.cmd](a)
 
 
 if __name__ == "__main__":
