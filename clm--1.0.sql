@@ -253,6 +253,13 @@ CREATE TYPE @extschema@.mbgnbd_model AS (
 );
 COMMENT ON TYPE @extschema@.mbgnbd_model IS
 'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit as for clm.bgnbd_model';
+CREATE TYPE @extschema@.pareto_nbd_model AS (
+	r float8, alpha float8, s float8, beta float8,
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
+);
+COMMENT ON TYPE @extschema@.pareto_nbd_model IS
+'fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta); unit as for clm.bgnbd_model';
 CREATE TYPE @extschema@.gamma_gamma_model AS (
 	p float8, q float8, v float8,
 	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
@@ -273,6 +280,12 @@ RETURNS @extschema@.mbgnbd_model
 AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.mbgnbd_fit(@extschema@.fit_data, float8, @extschema@.mbgnbd_model) IS
 'maximum-likelihood MBG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.pareto_nbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.pareto_nbd_model DEFAULT NULL)
+RETURNS @extschema@.pareto_nbd_model
+AS 'MODULE_PATHNAME', 'clm_pareto_nbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.pareto_nbd_fit(@extschema@.fit_data, float8, @extschema@.pareto_nbd_model) IS
+'maximum-likelihood Pareto/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
 CREATE FUNCTION @extschema@.gamma_gamma_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
 	init @extschema@.gamma_gamma_model DEFAULT NULL)
 RETURNS @extschema@.gamma_gamma_model
@@ -285,6 +298,8 @@ CREATE FUNCTION @extschema@.bgnbd_fit_final(@extschema@.fit_data) RETURNS @extsc
 AS 'MODULE_PATHNAME', 'clm_bgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.mbgnbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.mbgnbd_model
 AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.pareto_nbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.pareto_nbd_model
+AS 'MODULE_PATHNAME', 'clm_pareto_nbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.gamma_gamma_fit_final(@extschema@.fit_data) RETURNS @extschema@.gamma_gamma_model
 AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 
@@ -312,6 +327,18 @@ CREATE AGGREGATE @extschema@.mbgnbd_fit(frequency float8, recency float8, tenure
 	PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.mbgnbd_fit(float8, float8, float8, float8) IS
 'MBG/NBD fit with an L2 penalizer on the parameters';
+CREATE AGGREGATE @extschema@.pareto_nbd_fit(frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.pareto_nbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.pareto_nbd_fit(float8, float8, float8) IS
+'maximum-likelihood Pareto/NBD fit over customers (frequency, recency, tenure)';
+CREATE AGGREGATE @extschema@.pareto_nbd_fit(frequency float8, recency float8, tenure float8, penalizer float8) (
+	SFUNC = @extschema@.fit_data_trans_penalized, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.pareto_nbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.pareto_nbd_fit(float8, float8, float8, float8) IS
+'Pareto/NBD fit with an L2 penalizer on the parameters';
 CREATE AGGREGATE @extschema@.gamma_gamma_fit(frequency float8, monetary float8) (
 	SFUNC = @extschema@.fit_data_trans_gg, STYPE = @extschema@.fit_data,
 	FINALFUNC = @extschema@.gamma_gamma_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
@@ -335,6 +362,11 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_p_alive' LANGUAGE C STRICT IMMU
 COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.mbgnbd_model, float8, float8, float8) IS
 'probability that the customer is still active at tenure (MBG/NBD)';
 
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.pareto_nbd_model, float8, float8, float8) IS
+'probability that the customer is still active at tenure (Pareto/NBD)';
+
 CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
@@ -351,6 +383,15 @@ CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.mbgnbd_model, t
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_new' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.mbgnbd_model, float8) IS
 'expected number of repeat purchases in the first t time units of a new customer (MBG/NBD)';
+
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'expected number of purchases in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd_model, t float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_new' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8) IS
+'expected number of repeat purchases in the first t time units of a new customer (Pareto/NBD)';
 
 CREATE FUNCTION @extschema@.expected_avg_value(gg_model @extschema@.gamma_gamma_model, frequency float8, monetary float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_expected_avg_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
@@ -407,6 +448,22 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
 'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.pareto_nbd_model, unit text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).s,
+			   (model).beta OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.pareto_nbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.pareto_nbd_model, text) IS
+'the Pareto/NBD model for data in unit (day, week, month): alpha and beta rescaled from the model''s unit; a model without a unit is labelled with this one';
 
 CREATE FUNCTION @extschema@.clv_estimate(
 	annual_value float8, margin float8, churn_rate float8,
@@ -607,7 +664,7 @@ COMMENT ON FUNCTION @extschema@.tracking_series(anyelement, text, timestamptz, t
 
 CREATE TABLE @extschema@.models (
 	name text PRIMARY KEY,
-	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'gamma_gamma')),
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma')),
 	parameters jsonb NOT NULL,
 	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	n bigint,
@@ -666,6 +723,12 @@ BEGIN
 			INTO fit;
 		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
 		k := 4;
+	ELSIF kind = 'pareto_nbd' THEN
+		EXECUTE format('SELECT (@extschema@.pareto_nbd_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
+					   'FROM (%s) AS s(frequency, recency, tenure)', penalizer, source)
+			INTO fit;
+		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 's', fit.s, 'beta', fit.beta);
+		k := 4;
 	ELSIF kind = 'gamma_gamma' THEN
 		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
@@ -673,7 +736,7 @@ BEGIN
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
 		k := 3;
 	ELSE
-		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'' or ''gamma_gamma'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
 	END IF;
 	IF fit.n IS NULL THEN
@@ -695,7 +758,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
-'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
+'fit a model (kind bgnbd, mbgnbd, pareto_nbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -745,6 +808,18 @@ AS $fn$
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_mbgnbd_model(text) IS 'a stored MBG/NBD model by name';
+
+CREATE FUNCTION @extschema@.get_pareto_nbd_model(name text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
+			   (p OPERATOR(pg_catalog.->>) 's')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.pareto_nbd_model
+	FROM @extschema@.stored_model_params($1, 'pareto_nbd') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_pareto_nbd_model(text) IS 'a stored Pareto/NBD model by name';
 
 CREATE FUNCTION @extschema@.get_gamma_gamma_model(name text)
 RETURNS @extschema@.gamma_gamma_model
@@ -801,9 +876,15 @@ BEGIN
 		INTO e
 		FROM @extschema@.holdout_predictions(@extschema@.get_mbgnbd_model(name), source, calibration_end,
 											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'pareto_nbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_pareto_nbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
 	ELSE
 		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
-			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd or mbgnbd model; pass the Gamma-Gamma model as spend_model.';
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd or pareto_nbd model; pass the Gamma-Gamma model as spend_model.';
 	END IF;
 	purchases := e.p;
 	spend := e.s;

@@ -8,7 +8,7 @@
 # CLM_SUITES="core regress isolation tap" (the default) picks the suites.
 . "$(dirname "$0")/common.sh"
 
-ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy
+ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy python3-mpmath
 make -C "$CLM_TOP" -s clean
 WERROR=1 build
 make_workdir
@@ -74,6 +74,8 @@ run_counted "$cli" selftest
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" compare \
 	"$CLM_TOP/test/data/cdnow_summary.csv" --cli "$cli"
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" check-ep --cli "$cli" --n 400
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" pnbd-check --cli "$cli"
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" pnbd-recovery --cli "$cli"
 fi
 
 # --- pg_regress ---------------------------------------------------------
@@ -88,6 +90,7 @@ ref=$CLM_TOP/test/btyd/scipy_reference.py
 /usr/bin/python3 "$ref" score "$CLM_TOP/test/data/cdnow_summary.csv" | grep -v '^#' >"$R/test/data/ref_score_cdnow.csv"
 /usr/bin/python3 "$ref" fit "$CLM_TOP/test/data/sim_bgnbd_20k.csv" >"$R/test/data/ref_fit_sim.jsonl"
 /usr/bin/python3 "$ref" holdout "$CLM_TOP/test/data/cdnow_transactions.csv" >"$R/test/data/ref_holdout_cdnow.json"
+/usr/bin/python3 "$ref" pnbd "$CLM_TOP/test/data/cdnow_summary.csv" >"$R/test/data/ref_pnbd_cdnow.json"
 [ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$R"
 cat >"$R/regress.conf" <<CONF
 timezone = 'UTC'

@@ -236,6 +236,25 @@ extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 					 int horizon_months, double monthly_discount_rate,
 					 double periods_per_month, double *out);
 
+/*
+ * Pareto/NBD (Schmittlein, Morrison & Colombo 1987), parameters double[4]
+ * = {r, alpha, s, beta}: purchase rate ~ Gamma(r, alpha), dropout rate ~
+ * Gamma(s, beta).  The likelihood's integral over the dropout time is
+ * computed by bounded Gauss-Legendre quadrature (no hypergeometric
+ * difference, see btyd.c); BTYD_ENOCONV if it hits its panel cap.
+ */
+extern int	btyd_fit_pnbd(const btyd_row *rows, size_t n,
+						  const btyd_fit_options *opt, btyd_fit_result *res);
+extern int	btyd_pnbd_loglik(const double params[4], const btyd_row *rows,
+							 size_t n, double *ll, double grad[4]);
+extern int	btyd_pnbd_p_alive(const double params[4], double x, double tx,
+							  double T, double *out);
+extern int	btyd_pnbd_expected_purchases(const double params[4], double t,
+										 double x, double tx, double T,
+										 double *out);
+extern int	btyd_pnbd_expected_purchases_new(const double params[4], double t,
+											 double *out);
+
 /* Special functions ------------------------------------------------------ */
 
 /*

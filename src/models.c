@@ -124,11 +124,25 @@ get_fit_data(Datum d, uint8 need, const char *fn)
  * composite (r, alpha, a, b, loglik, n, iterations, converged), or NULL for
  * empty data.
  */
+/* pseudo model code for Pareto/NBD in purchase_fit (not a btyd_model) */
+#define CLM_PNBD ((btyd_model) 100)
+
+/* btyd_fit, or the Pareto/NBD fitter for CLM_PNBD */
+static int
+fit_purchase_model(btyd_model model, const btyd_row *rows, size_t n,
+				   const btyd_fit_options *opt, btyd_fit_result *res)
+{
+	if (model == CLM_PNBD)
+		return btyd_fit_pnbd(rows, n, opt, res);
+	return btyd_fit(model, rows, n, opt, res);
+}
+
 static Datum
 purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model model,
 			 const double *init)
 {
-	const char *what = (model == BTYD_BGNBD) ? "bgnbd_fit" : "mbgnbd_fit";
+	const char *what = (model == BTYD_BGNBD) ? "bgnbd_fit" :
+		(model == CLM_PNBD) ? "pareto_nbd_fit" : "mbgnbd_fit";
 	btyd_row   *rows;
 	size_t		n;
 	int32		i;
@@ -161,15 +175,15 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 		opt.use_init = 1;
 		opt.n_starts = 1;
 		memcpy(opt.init, init, 4 * sizeof(double));
-		rc = btyd_fit(model, rows, n, &opt, &res);
+		rc = fit_purchase_model(model, rows, n, &opt, &res);
 		if (rc != BTYD_OK || !res.converged)
 		{
 			fit_options(&opt, penalizer);
-			rc = btyd_fit(model, rows, n, &opt, &res);
+			rc = fit_purchase_model(model, rows, n, &opt, &res);
 		}
 	}
 	else
-		rc = btyd_fit(model, rows, n, &opt, &res);
+		rc = fit_purchase_model(model, rows, n, &opt, &res);
 	check_rc(rc, what);
 	if (rc == BTYD_EDATA)
 		ereport(NOTICE,
@@ -309,6 +323,30 @@ clm_mbgnbd_fit(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "mbgnbd_fit"),
 						penalizer_arg(fcinfo), BTYD_MBGNBD, init_params(fcinfo, 2, 4, buf));
+}
+
+PG_FUNCTION_INFO_V1(clm_pareto_nbd_fit);
+Datum
+clm_pareto_nbd_fit(PG_FUNCTION_ARGS)
+{
+	double		buf[4];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "pareto_nbd_fit"),
+						penalizer_arg(fcinfo), CLM_PNBD, init_params(fcinfo, 2, 4, buf));
+}
+
+PG_FUNCTION_INFO_V1(clm_pareto_nbd_fit_final);
+Datum
+clm_pareto_nbd_fit_final(PG_FUNCTION_ARGS)
+{
+	FitData    *fd;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "pareto_nbd_fit");
+	return purchase_fit(fcinfo, fd, fd->penalizer, CLM_PNBD, NULL);
 }
 
 PG_FUNCTION_INFO_V1(clm_gamma_gamma_fit);
@@ -602,6 +640,55 @@ Datum
 clm_mbgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
 {
 	return expected_purchases_new(fcinfo, BTYD_MBGNBD);
+}
+
+/* Pareto/NBD per-customer functions */
+PG_FUNCTION_INFO_V1(clm_pnbd_p_alive);
+Datum
+clm_pnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	const double *params;
+	double		out;
+	float8		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+
+	params = cached_params(fcinfo, 0, 4, "model");
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_pnbd_p_alive(params, x, tx, T, &out), "p_alive");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_expected_purchases);
+Datum
+clm_pnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	const double *params;
+	double		out;
+	float8		t = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+
+	params = cached_params(fcinfo, 0, 4, "model");
+	check_horizon(t);
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_pnbd_expected_purchases(params, t, x, tx, T, &out), "expected_purchases");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_expected_purchases_new);
+Datum
+clm_pnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+{
+	double		params[4],
+				out;
+	float8		t = PG_GETARG_FLOAT8(1);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	check_horizon(t);
+	check_rc(btyd_pnbd_expected_purchases_new(params, t, &out), "expected_purchases");
+	PG_RETURN_FLOAT8(out);
 }
 
 /*

@@ -4,7 +4,7 @@
 
 CREATE TABLE @extschema@.models (
 	name text PRIMARY KEY,
-	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'gamma_gamma')),
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma')),
 	parameters jsonb NOT NULL,
 	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	n bigint,
@@ -63,6 +63,12 @@ BEGIN
 			INTO fit;
 		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
 		k := 4;
+	ELSIF kind = 'pareto_nbd' THEN
+		EXECUTE format('SELECT (@extschema@.pareto_nbd_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
+					   'FROM (%s) AS s(frequency, recency, tenure)', penalizer, source)
+			INTO fit;
+		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 's', fit.s, 'beta', fit.beta);
+		k := 4;
 	ELSIF kind = 'gamma_gamma' THEN
 		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
@@ -70,7 +76,7 @@ BEGIN
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
 		k := 3;
 	ELSE
-		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'' or ''gamma_gamma'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
 	END IF;
 	IF fit.n IS NULL THEN
@@ -92,7 +98,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
-'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
+'fit a model (kind bgnbd, mbgnbd, pareto_nbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -142,6 +148,18 @@ AS $fn$
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_mbgnbd_model(text) IS 'a stored MBG/NBD model by name';
+
+CREATE FUNCTION @extschema@.get_pareto_nbd_model(name text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
+			   (p OPERATOR(pg_catalog.->>) 's')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.pareto_nbd_model
+	FROM @extschema@.stored_model_params($1, 'pareto_nbd') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_pareto_nbd_model(text) IS 'a stored Pareto/NBD model by name';
 
 CREATE FUNCTION @extschema@.get_gamma_gamma_model(name text)
 RETURNS @extschema@.gamma_gamma_model
@@ -198,9 +216,15 @@ BEGIN
 		INTO e
 		FROM @extschema@.holdout_predictions(@extschema@.get_mbgnbd_model(name), source, calibration_end,
 											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'pareto_nbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_pareto_nbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
 	ELSE
 		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
-			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd or mbgnbd model; pass the Gamma-Gamma model as spend_model.';
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd or pareto_nbd model; pass the Gamma-Gamma model as spend_model.';
 	END IF;
 	purchases := e.p;
 	spend := e.s;
