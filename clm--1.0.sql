@@ -393,6 +393,35 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_new' LANGUAGE 
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8) IS
 'expected number of repeat purchases in the first t time units of a new customer (Pareto/NBD)';
 
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.bgnbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.bgnbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (BG/NBD; Fader, Hardie & Lee 2005 eq. 8 at the posterior)';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (BG/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.bgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.bgnbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive: (alpha+T)(2^(1/(r+x)) - 1) (BG/NBD); combine with p_alive';
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.mbgnbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.mbgnbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (MBG/NBD; Fader, Hardie & Lee 2005 eq. 8 at the posterior)';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (MBG/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.mbgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.mbgnbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive: (alpha+T)(2^(1/(r+x)) - 1) (MBG/NBD); combine with p_alive';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (Pareto/NBD)';
+
 CREATE FUNCTION @extschema@.expected_avg_value(gg_model @extschema@.gamma_gamma_model, frequency float8, monetary float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_expected_avg_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model, float8, float8) IS

@@ -76,6 +76,7 @@ run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" compare \
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" check-ep --cli "$cli" --n 400
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" pnbd-check --cli "$cli"
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" pnbd-recovery --cli "$cli"
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" next-check --cli "$cli"
 fi
 
 # --- pg_regress ---------------------------------------------------------

@@ -2882,3 +2882,169 @@ btyd_pnbd_expected_purchases_new(const double params[4], double t, double *out)
 	*out = params[0] / params[1] * params[3] * L * expm1_over((1.0 - params[2]) * L);
 	return BTYD_OK;
 }
+
+/* ------------------------------------------------------------------------
+ * Next purchase: P(n purchases in (T, T+t]), P(at least one), median wait
+ * ------------------------------------------------------------------------
+ *
+ * Given the history, an alive customer's purchase rate is Gamma(r+x,
+ * alpha+T) and, for (M)BG/NBD, the dropout probability Beta(a, b+x) (BG:
+ * x survived coin flips) or Beta(a, b+x+1) (MBG: also the one after the
+ * first purchase); future dropouts happen only right after a purchase in
+ * both.  So from T on the alive customer is a new BG/NBD customer with
+ * these parameters, and [FHL05a] eq. 8 (with r' = r+x, alpha' = alpha+T,
+ * b' as above) gives
+ *	 P(N = n | alive) = B(a, b'+n)/B(a, b') NB(n)
+ *		+ [n > 0] B(a+1, b'+n-1)/B(a, b') (1 - sum_{j<n} NB(j)),
+ *	 NB(j) = G(r'+j)/(G(r') j!) (alpha'/(alpha'+t))^r' (t/(alpha'+t))^j;
+ * unconditionally P(N = n) = P(alive) P(N = n | alive) + [n = 0] (1 -
+ * P(alive)).  lifetimes' probability_of_n_purchases_up_to_time is the
+ * x = 0, T = 0 case.
+ */
+#define NEXT_MAX_N 1000000.0
+
+/* posterior (r', alpha', b') of an alive (M)BG/NBD customer */
+static void
+bg_posterior(btyd_model model, const double *p, double x, double T, double *rp,
+			 double *ap, double *bp)
+{
+	*rp = p[0] + x;
+	*ap = p[1] + T;
+	*bp = p[3] + x + (model == BTYD_MBGNBD ? 1.0 : 0.0);
+}
+
+int
+btyd_prob_n_purchases(btyd_model model, const double params[4], double n, double t,
+					  double x, double tx, double T, double *out)
+{
+	double		pa,
+				rp,
+				ap,
+				bp,
+				a,
+				lq,
+				z,
+				lbab,
+				nb,
+				cum = 0.0,
+				pn;
+	long		j;
+	int			rc;
+
+	if (out == NULL || !isfinite(n) || n < 0.0 || n != floor(n) || n > NEXT_MAX_N ||
+		!isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_p_alive(model, params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	bg_posterior(model, params, x, T, &rp, &ap, &bp);
+	a = params[2];
+	if (t == 0.0)
+	{
+		*out = (n == 0.0) ? 1.0 : 0.0;
+		return BTYD_OK;
+	}
+	lq = -log1p(t / ap);		/* ln(alpha'/(alpha'+t)) */
+	z = t / (ap + t);
+	lbab = lgam(a) + lgam(bp) - lgam(a + bp);	/* ln B(a, b') */
+	nb = exp(rp * lq);			/* NB(0) */
+	for (j = 0; j < (long) n; j++)
+	{
+		cum += nb;
+		nb *= (rp + j) / (j + 1.0) * z;
+	}
+	/* B(a, b'+n)/B(a, b') NB(n) */
+	pn = exp(lgam(a) + lgam(bp + n) - lgam(a + bp + n) - lbab) * nb;
+	if (n > 0.0)
+		pn += exp(lgam(a + 1.0) + lgam(bp + n - 1.0) - lgam(a + bp + n) - lbab)
+			* fmax(0.0, 1.0 - cum);
+	*out = pa * pn + (n == 0.0 ? 1.0 - pa : 0.0);
+	return BTYD_OK;
+}
+
+/* P(at least one purchase in (T, T+t]) = P(alive) (1 - (alpha'/(alpha'+t))^r') */
+int
+btyd_prob_purchase_within(btyd_model model, const double params[4], double t,
+						  double x, double tx, double T, double *out)
+{
+	double		pa,
+				rp,
+				ap,
+				bp;
+	int			rc;
+
+	if (out == NULL || !isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_p_alive(model, params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	bg_posterior(model, params, x, T, &rp, &ap, &bp);
+	*out = -pa * expm1(-rp * log1p(t / ap));
+	return BTYD_OK;
+}
+
+/*
+ * Median time from T to the next purchase of an alive customer: the time
+ * by which P(no purchase | alive) = (alpha'/(alpha'+t))^r' falls to 1/2,
+ * alpha' (2^(1/r') - 1).  (A dead customer never buys; combine with
+ * P(alive).)
+ */
+int
+btyd_next_purchase_median(btyd_model model, const double params[4], double x,
+						  double tx, double T, double *out)
+{
+	double		pa,
+				rp,
+				ap,
+				bp;
+	int			rc;
+
+	if (out == NULL)
+		return BTYD_EINVAL;
+	rc = btyd_p_alive(model, params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	bg_posterior(model, params, x, T, &rp, &ap, &bp);
+	*out = ap * expm1(M_LN2 / rp);
+	return isfinite(*out) ? BTYD_OK : BTYD_EDOMAIN;
+}
+
+/*
+ * Pareto/NBD: P(at least one purchase in (T, T+t]).  Alive at T, lambda ~
+ * Gamma(r', alpha') and mu ~ Gamma(s, beta') with r' = r+x, alpha' =
+ * alpha+T, beta' = beta+T; a purchase comes first at u < t before dropout
+ * with density E[lambda e^-(lambda+mu) u], so
+ *	 P(N >= 1 | alive) = r' alpha'^r' beta'^s
+ *						 int_0^t (alpha'+u)^-(r'+1) (beta'+u)^-s du,
+ * the likelihood's integral with (r'+1, alpha', s-1, beta'): no 1 - P(0)
+ * cancellation for small t.
+ */
+int
+btyd_pnbd_prob_purchase_within(const double params[4], double t, double x,
+							   double tx, double T, double *out)
+{
+	double		pa,
+				q[4];
+	pnbd_int	in;
+	int			rc;
+
+	if (out == NULL || !isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	if (t == 0.0)
+	{
+		*out = 0.0;
+		return BTYD_OK;
+	}
+	q[0] = params[0] + x + 1.0;
+	q[1] = params[1] + T;
+	q[2] = params[2] - 1.0;
+	q[3] = params[3] + T;
+	rc = pnbd_integral(q, 0.0, 0.0, t, &in);
+	if (rc != BTYD_OK)
+		return rc;
+	*out = pa * (params[0] + x) * exp((params[0] + x) * log(q[1]) + params[2] * log(q[3]) + in.lnI);
+	return BTYD_OK;
+}

@@ -255,6 +255,24 @@ extern int	btyd_pnbd_expected_purchases(const double params[4], double t,
 extern int	btyd_pnbd_expected_purchases_new(const double params[4], double t,
 											 double *out);
 
+/*
+ * Next purchase ((M)BG/NBD; Pareto/NBD for the "within" probability):
+ * P(exactly n purchases in (T, T+t]) (n <= 1e6), P(at least one), and the
+ * median time from T to the next purchase of an alive customer.  See
+ * btyd.c for the formulas.
+ */
+extern int	btyd_prob_n_purchases(btyd_model model, const double params[4],
+								  double n, double t, double x, double tx,
+								  double T, double *out);
+extern int	btyd_prob_purchase_within(btyd_model model, const double params[4],
+									  double t, double x, double tx, double T,
+									  double *out);
+extern int	btyd_next_purchase_median(btyd_model model, const double params[4],
+									  double x, double tx, double T, double *out);
+extern int	btyd_pnbd_prob_purchase_within(const double params[4], double t,
+										   double x, double tx, double T,
+										   double *out);
+
 /* Special functions ------------------------------------------------------ */
 
 /*

@@ -1277,6 +1277,39 @@ main(int argc, char **argv)
 			return usage();
 		return cmd_fit(which, argv[2], argc >= 4 ? atof(argv[3]) : 0.0);
 	}
+	if (strcmp(argv[1], "next") == 0 && argc >= 12)
+	{
+		/* next bgnbd|mbgnbd|pnbd p1 p2 p3 p4 x tx T t n: P(N = n), P(N >= 1), median */
+		double		p[4],
+					pn = NAN,
+					pw = NAN,
+					med = NAN;
+		int			j,
+					rc;
+
+		for (j = 0; j < 4; j++)
+			p[j] = atof(argv[3 + j]);
+		if (strcmp(argv[2], "pnbd") == 0)
+			rc = btyd_pnbd_prob_purchase_within(p, atof(argv[10]), atof(argv[7]), atof(argv[8]),
+												atof(argv[9]), &pw);
+		else
+		{
+			btyd_model	m = strcmp(argv[2], "mbgnbd") == 0 ? BTYD_MBGNBD : BTYD_BGNBD;
+
+			rc = btyd_prob_n_purchases(m, p, atof(argv[11]), atof(argv[10]), atof(argv[7]),
+									   atof(argv[8]), atof(argv[9]), &pn);
+			rc |= btyd_prob_purchase_within(m, p, atof(argv[10]), atof(argv[7]), atof(argv[8]),
+											atof(argv[9]), &pw);
+			rc |= btyd_next_purchase_median(m, p, atof(argv[7]), atof(argv[8]), atof(argv[9]), &med);
+		}
+		if (rc != BTYD_OK)
+		{
+			printf("error %d\n", rc);
+			return 1;
+		}
+		printf("%.17g %.17g %.17g\n", pn, pw, med);
+		return 0;
+	}
 	if (strcmp(argv[1], "pnbd-ll") == 0 && argc >= 9)
 	{
 		/* pnbd-ll r alpha s beta x tx T: one customer's LL, P(alive) */

@@ -23,6 +23,7 @@ Subcommands (FILE: CSV with columns ID/id, x, t_x, T, zbar/m):
                              double-precision hyp2f1 difference fails
   pnbd-recovery --cli PATH   simulate Pareto/NBD customers, fit with C,
                              check the estimates within 5 standard errors
+  next-check --cli PATH      next-purchase probabilities against dblquad
   holdout TX_FILE            calibration/holdout split of a transaction CSV
                              (customer_id, sample_id, purchase_date, cds,
                              amount), BG/NBD + Gamma-Gamma fitted on the
@@ -693,6 +694,66 @@ def cmd_pnbd_recovery(args):
     return 0 if t.failed == 0 else 1
 
 
+def cmd_next_check(args):
+    """Next-purchase probabilities of the C core against direct numerical
+    integration over the rate and dropout distributions (scipy dblquad),
+    and the median wait against its defining property."""
+    t = Tally()
+    # (model, params, x, tx, T, t, n)
+    cases = [("bgnbd", (0.243, 4.414, 0.793, 2.426), 2, 30.43, 38.86, 10, 0),
+             ("bgnbd", (0.243, 4.414, 0.793, 2.426), 2, 30.43, 38.86, 10, 1),
+             ("bgnbd", (0.243, 4.414, 0.793, 2.426), 2, 30.43, 38.86, 10, 3),
+             ("bgnbd", (0.243, 4.414, 0.793, 2.426), 7, 35, 39, 20, 5),
+             ("mbgnbd", (0.525, 6.183, 0.891, 1.614), 0, 0, 20, 10, 0),
+             ("mbgnbd", (0.525, 6.183, 0.891, 1.614), 4, 15, 30, 26, 2),
+             ("pnbd", (0.553, 10.58, 0.606, 11.67), 2, 30.43, 38.86, 10, 0),
+             ("pnbd", (0.553, 10.58, 0.606, 11.67), 0, 0, 38.86, 0.5, 0),
+             ("pnbd", (1.5, 8.0, 2.5, 3.0), 10, 20, 25, 52, 0)]
+    for kind, th, x, tx, T, tt, n in cases:
+        out = run_cli(args.cli, "next", kind, *th, x, tx, T, tt, n).split()
+        pn_c, pw_c, med_c = (float(v) for v in out)
+        r, al = th[0] + x, th[1] + T
+        lam_pdf = lambda lam: np.exp(r * np.log(al) - special.gammaln(r) + (r - 1) * np.log(lam) - al * lam)
+        if kind == "pnbd":
+            s_, be = th[2], th[3] + T
+            pa = float(np.exp(pnbd_ll_alive(th, x, T) - pnbd_ll(th, x, tx, T)))
+            mu_pdf = lambda mu: np.exp(s_ * np.log(be) - special.gammaln(s_) + (s_ - 1) * np.log(mu) - be * mu)
+            f = lambda mu, lam: lam_pdf(lam) * mu_pdf(mu) * lam / (lam + mu) * -np.expm1(-(lam + mu) * tt)
+            val, _ = integrate.dblquad(f, 0, np.inf, 0, np.inf, epsabs=1e-13, epsrel=1e-11)
+            ref = pa * val
+            t.check(abs(pw_c - ref) < 1e-8, "Pareto/NBD P(purchase within %g) %s x=%g: C %.12g, dblquad %.12g"
+                    % (tt, th, x, pw_c, ref))
+            continue
+        mbg = kind == "mbgnbd"
+        a, b = th[2], th[3] + x + (1 if mbg else 0)
+        pa = float(p_alive(np.array(th), np.array(float(x)), np.array(float(tx)), np.array(float(T)), mbg))
+        p_pdf = lambda p: np.exp((a - 1) * np.log(p) + (b - 1) * np.log1p(-p) - special.betaln(a, b))
+
+        def cond(p, lam):
+            lt = lam * tt
+            pois = np.exp(n * np.log(lt) - lt - special.gammaln(n + 1)) if n > 0 else np.exp(-lt)
+            v = (1 - p) ** n * pois
+            if n > 0:
+                v += p * (1 - p) ** (n - 1) * special.gammainc(n, lt)   # P(Poisson >= n)
+            return v * lam_pdf(lam) * p_pdf(p)
+        val, _ = integrate.dblquad(cond, 0, np.inf, 0, 1, epsabs=1e-13, epsrel=1e-11)
+        ref = pa * val + (1 - pa if n == 0 else 0)
+        t.check(abs(pn_c - ref) < 1e-8, "%s P(N=%d in %g) x=%g: C %.12g, dblquad %.12g" % (kind, n, tt, x, pn_c, ref))
+        # P(at least one) and the median: P(no purchase by median | alive) = 1/2
+        ref_w = pa * (1 - (al / (al + tt)) ** r)
+        t.check(abs(pw_c - ref_w) < 1e-12 and abs((al / (al + med_c)) ** r - 0.5) < 1e-12,
+                "%s P(purchase within %g) %.12g and median %.6g (survival there 0.5)" % (kind, tt, pw_c, med_c))
+    print("%d passed, %d failed" % (t.passed, t.failed))
+    return 0 if t.failed == 0 else 1
+
+
+def pnbd_ll_alive(th, x, T):
+    """ln of the alive term of the Pareto/NBD likelihood."""
+    r, al, s, be = th
+    return (special.gammaln(r + x) - special.gammaln(r) + r * np.log(al) + s * np.log(be)
+            - (r + x) * np.log(al + T) - s * np.log(be + T))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -731,6 +792,8 @@ def main(argv=None):
     p.add_argument("--cli", required=True)
     p.add_argument("--n", type=int, default=20000)
     p.add_argument("--seed", type=int, default=7)
+    p = sub.add_parser("next-check")
+    p.add_argument("--cli", required=True)
     p = sub.add_parser("holdout")
     p.add_argument("file")
     p.add_argument("--calibration-end", default="1997-09-30")
@@ -757,7 +820,8 @@ def main(argv=None):
         return 0
     return {"compare": cmd_compare, "check-ep": cmd_check_ep, "recovery": cmd_recovery,
             "bench": cmd_bench, "holdout": cmd_holdout, "pnbd": cmd_pnbd,
-            "pnbd-check": cmd_pnbd_check, "pnbd-recovery": cmd_pnbd_recovery}[a.cmd](a)
+            "pnbd-check": cmd_pnbd_check, "pnbd-recovery": cmd_pnbd_recovery,
+            "next-check": cmd_next_check}[a.cmd](a)
 
 
 if __name__ == "__main__":
