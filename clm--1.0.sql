@@ -421,6 +421,10 @@ CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.pareto_nbd_mo
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
 'probability of at least one purchase in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.pareto_nbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive (Pareto/NBD: may die first, so Infinity when fewer than half of such customers ever buy again); combine with p_alive';
 
 CREATE FUNCTION @extschema@.expected_avg_value(gg_model @extschema@.gamma_gamma_model, frequency float8, monetary float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_expected_avg_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;

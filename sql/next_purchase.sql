@@ -70,3 +70,19 @@ FROM cdnow_summary, np_models;
 SELECT clm.prob_purchases(bg, -1, 10, 2, 1, 5) FROM np_models;
 SELECT clm.prob_purchases(bg, 1, -10, 2, 1, 5) FROM np_models;
 SELECT clm.next_purchase_median(bg, 2, 6, 5) FROM np_models;
+
+-- 5. Pareto/NBD median wait: P(at least one purchase within it) = P(alive)/2
+-- where it is finite; Infinity when fewer than half of such alive
+-- customers ever buy again.  With alpha = beta, P(ever | alive) =
+-- r'/(r'+s): r' = 0.5 < s = 0.7 never reaches 1/2; r' = 2.5 does.
+SELECT count(*) FILTER (WHERE med = 'Infinity') AS infinite,
+	   count(*) FILTER (WHERE med < 'Infinity') AS finite,
+	   max(abs(clm.prob_purchase_within(pn, med, x, t_x, "T") - clm.p_alive(pn, x, t_x, "T") / 2))
+		   FILTER (WHERE med < 'Infinity') < 1e-9 AS half_at_median
+FROM (SELECT x, t_x, "T", pn, clm.next_purchase_median(pn, x, t_x, "T") AS med FROM cdnow_summary, np_models) s;
+WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model AS m)
+SELECT clm.next_purchase_median(m, 0, 0, 5) AS r_below_s,
+	   round(clm.next_purchase_median(m, 2, 4, 5)::numeric, 6) AS x2,
+	   -- alpha' = beta' = 15, r' = 2.5, s = 0.7: G(t) = 2.5/3.2 (1 - (15/(15+t))^3.2) = 1/2
+	   round((15 * ((1 - 0.5 * 3.2 / 2.5) ^ (-1 / 3.2) - 1))::numeric, 6) AS x2_by_hand
+FROM m;

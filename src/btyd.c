@@ -3048,3 +3048,110 @@ btyd_pnbd_prob_purchase_within(const double params[4], double t, double x,
 	*out = pa * (params[0] + x) * exp((params[0] + x) * log(q[1]) + params[2] * log(q[3]) + in.lnI);
 	return BTYD_OK;
 }
+
+/*
+ * Pareto/NBD median time from T to the next purchase of an alive customer:
+ * the t where G(t) = P(N >= 1 in (T, T+t] | alive) reaches 1/2.  G grows
+ * to G(inf) = E[lambda / (lambda + mu)] (a purchase before dropping out),
+ * which with rho = alpha'/beta' is
+ *	 G(inf) = r'/(rho (r'+s)) 2F1(1, r'+1; r'+s+1; 1 - 1/rho)
+ * (Euler's integral over Z = X/(X+Y) ~ Beta(r', s)).  If G(inf) < 1/2 the
+ * median is +infinity: most alive customers with this history never buy
+ * again.  Otherwise a safeguarded Newton iteration on G(t) = 1/2, with
+ * G'(t) = r' alpha'^r' beta'^s (alpha'+t)^-(r'+1) (beta'+t)^-s, inside a
+ * bracket found by doubling (at most 200 steps of each).
+ */
+static int
+pnbd_within_alive(const double *q, double rp, double s, double t, double *out)
+{
+	pnbd_int	in;
+	int			rc;
+
+	if (t <= 0.0)
+	{
+		*out = 0.0;
+		return BTYD_OK;
+	}
+	rc = pnbd_integral(q, 0.0, 0.0, t, &in);
+	if (rc != BTYD_OK)
+		return rc;
+	*out = rp * exp(rp * log(q[1]) + s * log(q[3]) + in.lnI);
+	return BTYD_OK;
+}
+
+int
+btyd_pnbd_next_purchase_median(const double params[4], double x, double tx, double T,
+							   double *out)
+{
+	double		q[4],
+				rp = params[0] + x,
+				s = params[2],
+				rho,
+				ginf,
+				lo = 0.0,
+				hi,
+				t,
+				g;
+	int			rc,
+				it;
+
+	if (out == NULL || !check_bg_params(params) || !check_history(x, tx, T))
+		return BTYD_EINVAL;
+	q[0] = rp + 1.0;
+	q[1] = params[1] + T;
+	q[2] = s - 1.0;
+	q[3] = params[3] + T;
+	rho = q[1] / q[3];
+	rc = btyd_hyp2f1(1.0, rp + 1.0, rp + s + 1.0, 1.0 - 1.0 / rho, &ginf);
+	if (rc != BTYD_OK)
+		return rc;
+	ginf *= rp / (rho * (rp + s));
+	if (!(ginf > 0.5 + 1e-12))
+	{
+		*out = INFINITY;
+		return BTYD_OK;
+	}
+	/* bracket: G(hi) >= 1/2 */
+	hi = q[1];
+	for (it = 0;; it++)
+	{
+		rc = pnbd_within_alive(q, rp, s, hi, &g);
+		if (rc != BTYD_OK)
+			return rc;
+		if (g >= 0.5)
+			break;
+		lo = hi;
+		hi *= 2.0;
+		if (it >= 200 || !isfinite(hi))
+		{
+			*out = INFINITY;
+			return BTYD_OK;
+		}
+	}
+	/* safeguarded Newton: G is increasing and concave in t */
+	t = 0.5 * (lo + hi);
+	for (it = 0; it < 200; it++)
+	{
+		double		dg,
+					tn;
+
+		rc = pnbd_within_alive(q, rp, s, t, &g);
+		if (rc != BTYD_OK)
+			return rc;
+		if (g < 0.5)
+			lo = t;
+		else
+			hi = t;
+		dg = rp * exp(rp * log(q[1]) + s * log(q[3]) - (rp + 1.0) * log(q[1] + t) - s * log(q[3] + t));
+		tn = t - (g - 0.5) / dg;
+		if (!(tn > lo && tn < hi))
+			tn = 0.5 * (lo + hi);
+		if (fabs(tn - t) <= 1e-14 * t || hi - lo <= 1e-14 * hi)
+		{
+			*out = tn;
+			return BTYD_OK;
+		}
+		t = tn;
+	}
+	return BTYD_ENOCONV;
+}

@@ -785,6 +785,21 @@ next_median(FunctionCallInfo fcinfo, btyd_model model)
 	PG_RETURN_FLOAT8(out);
 }
 
+PG_FUNCTION_INFO_V1(clm_pnbd_next_purchase_median);
+Datum
+clm_pnbd_next_purchase_median(PG_FUNCTION_ARGS)
+{
+	const double *params = cached_params(fcinfo, 0, 4, "model");
+	float8		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+	double		out;
+
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_pnbd_next_purchase_median(params, x, tx, T, &out), "next_purchase_median");
+	PG_RETURN_FLOAT8(out);
+}
+
 PG_FUNCTION_INFO_V1(clm_bgnbd_next_purchase_median);
 Datum
 clm_bgnbd_next_purchase_median(PG_FUNCTION_ARGS)
