@@ -86,3 +86,16 @@ SELECT clm.next_purchase_median(m, 0, 0, 5) AS r_below_s,
 	   -- alpha' = beta' = 15, r' = 2.5, s = 0.7: G(t) = 2.5/3.2 (1 - (15/(15+t))^3.2) = 1/2
 	   round((15 * ((1 - 0.5 * 3.2 / 2.5) ^ (-1 / 3.2) - 1))::numeric, 6) AS x2_by_hand
 FROM m;
+
+-- 6. Pareto/NBD P(exactly n): over every CDNOW customer, next 10 weeks,
+-- sum_n P(n) = 1, sum_n n P(n) = expected purchases (the closed form of
+-- Schmittlein et al.) and 1 - P(0) = prob_purchase_within (another
+-- integral), to 1e-9
+SELECT count(*) AS customers,
+	   max(abs(pp - 1)) < 1e-9 AS sums_to_1,
+	   max(abs(ep - clm.expected_purchases(pn, 10, x, t_x, "T"))) < 1e-9 AS mean_ok,
+	   max(abs(1 - p0 - clm.prob_purchase_within(pn, 10, x, t_x, "T"))) < 1e-9 AS within_ok
+FROM cdnow_summary, np_models,
+	 LATERAL (SELECT sum(z.p) AS pp, sum(z.n * z.p) AS ep, min(z.p) FILTER (WHERE z.n = 0) AS p0
+			  FROM (SELECT n, clm.prob_purchases(pn, n, 10, x, t_x, "T") AS p
+					FROM generate_series(0, 60) n) z) s;

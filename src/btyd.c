@@ -3155,3 +3155,148 @@ btyd_pnbd_next_purchase_median(const double params[4], double x, double tx, doub
 	}
 	return BTYD_ENOCONV;
 }
+
+/*
+ * Pareto/NBD P(exactly n purchases in (T, T+t]).  Alive at T, lambda ~
+ * Gamma(r', alpha') and mu ~ Gamma(s, beta') independently (r' = r+x,
+ * alpha' = alpha+T, beta' = beta+T); the customer buys as a Poisson process
+ * until dropping out at an Exp(mu) time, so
+ *	 P(N = n | alive) = NB(n; t) (beta'/(beta'+t))^s
+ *		+ s beta'^s int_0^t NB(n; u) (beta'+u)^-(s+1) du,
+ *	 NB(n; u) = G(r'+n)/(G(r') n!) alpha'^r' u^n (alpha'+u)^-(r'+n).
+ * The integral is summed like the likelihood's: in v = ln u the
+ * log-integrand (n+1) v - (r'+n) ln(alpha'+e^v) - (s+1) ln(beta'+e^v) is
+ * concave with slope at most K = 2n + r' + s + 2 in size; panels of width
+ * 2/K outward from its maximum until the tail bound f/|phi'| is below
+ * 1e-17 of the sum (towards v = -inf the slope tends to n+1 > 0).
+ */
+static void
+nb_phi(const double *q, double n, double v, double *phi, double *dphi)
+{
+	double		u = exp(v),
+				A = q[1] + u,
+				B = q[3] + u;
+
+	*phi = (n + 1.0) * v - (q[0] + n) * log(A) - (q[2] + 1.0) * log(B);
+	*dphi = (n + 1.0) - (q[0] + n) * u / A - (q[2] + 1.0) * u / B;
+}
+
+static int
+nb_sweep(const double *q, double n, double start, double limit, int dir, double H,
+		 double ref, double *acc)
+{
+	long		k;
+	double		a = start,
+				phi,
+				dphi;
+
+	for (k = 0; k < PNBD_MAX_PANELS; k++)
+	{
+		double		b = a + dir * H,
+					mid,
+					half;
+		int			j,
+					sg;
+
+		if (dir > 0 && b >= limit)
+			b = limit;
+		mid = 0.5 * (a + b);
+		half = 0.5 * fabs(b - a);
+		for (j = 0; j < 4; j++)
+			for (sg = -1; sg <= 1; sg += 2)
+			{
+				nb_phi(q, n, mid + sg * half * gl8_x[j], &phi, &dphi);
+				*acc += gl8_w[j] * half * exp(phi - ref);
+			}
+		if (b == limit)
+			return BTYD_OK;
+		nb_phi(q, n, b, &phi, &dphi);
+		if (dphi * dir < 0.0 && exp(phi - ref) / fabs(dphi) <= 1e-17 * *acc)
+			return BTYD_OK;
+		a = b;
+	}
+	return BTYD_ENOCONV;
+}
+
+int
+btyd_pnbd_prob_n_purchases(const double params[4], double n, double t, double x,
+						   double tx, double T, double *out)
+{
+	double		q[4],
+				pa,
+				v1,
+				lo,
+				hi,
+				mode,
+				ref,
+				d,
+				K,
+				acc = 0.0,
+				lnb,
+				pn;
+	int			rc,
+				it;
+
+	if (out == NULL || !isfinite(n) || n < 0.0 || n != floor(n) || n > NEXT_MAX_N ||
+		!isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	if (t == 0.0)
+	{
+		*out = (n == 0.0) ? 1.0 : 0.0;
+		return BTYD_OK;
+	}
+	q[0] = params[0] + x;
+	q[1] = params[1] + T;
+	q[2] = params[2];
+	q[3] = params[3] + T;
+	/* ln of G(r'+n)/(G(r') n!) alpha'^r' */
+	lnb = lgam(q[0] + n) - lgam(q[0]) - lgam(n + 1.0) + q[0] * log(q[1]);
+	/* the alive-throughout term */
+	pn = exp(lnb - q[0] * log(q[1] + t) + n * log(t / (q[1] + t))
+			 + q[2] * log(q[3] / (q[3] + t)));
+	/* the mode of the concave log-integrand on (-inf, ln t] */
+	v1 = log(t);
+	nb_phi(q, n, v1, &ref, &d);
+	if (d >= 0.0)
+		mode = v1;
+	else
+	{
+		hi = v1;
+		lo = v1 - 1.0;
+		for (it = 0; it < 200; it++)
+		{
+			nb_phi(q, n, lo, &ref, &d);
+			if (d > 0.0)
+				break;
+			hi = lo;
+			lo -= (double) (2 << (it < 20 ? it : 20));
+		}
+		for (it = 0; it < 100 && hi - lo > 1e-13 * fmax(1.0, fabs(lo)); it++)
+		{
+			mode = 0.5 * (lo + hi);
+			nb_phi(q, n, mode, &ref, &d);
+			if (d > 0.0)
+				lo = mode;
+			else
+				hi = mode;
+		}
+		mode = 0.5 * (lo + hi);
+	}
+	nb_phi(q, n, mode, &ref, &d);
+	K = 2.0 * n + q[0] + q[2] + 2.0;
+	if (mode < v1)
+	{
+		rc = nb_sweep(q, n, mode, v1, 1, 2.0 / K, ref, &acc);
+		if (rc != BTYD_OK)
+			return rc;
+	}
+	rc = nb_sweep(q, n, mode, -INFINITY, -1, 2.0 / K, ref, &acc);
+	if (rc != BTYD_OK)
+		return rc;
+	pn += q[2] * exp(q[2] * log(q[3]) + lnb + ref + log(acc));
+	*out = pa * pn + (n == 0.0 ? 1.0 - pa : 0.0);
+	return BTYD_OK;
+}

@@ -272,6 +272,9 @@ extern int	btyd_next_purchase_median(btyd_model model, const double params[4],
 extern int	btyd_pnbd_prob_purchase_within(const double params[4], double t,
 										   double x, double tx, double T,
 										   double *out);
+extern int	btyd_pnbd_prob_n_purchases(const double params[4], double n,
+									   double t, double x, double tx, double T,
+									   double *out);
 /* +infinity when fewer than half of such alive customers ever buy again */
 extern int	btyd_pnbd_next_purchase_median(const double params[4], double x,
 										   double tx, double T, double *out);

@@ -710,7 +710,10 @@ prob_n(FunctionCallInfo fcinfo, btyd_model model)
 						errdetail("The value is %d.", n));
 	check_horizon(t);
 	fit_check_row(x, tx, T, true);
-	check_rc(btyd_prob_n_purchases(model, params, n, t, x, tx, T, &out), "prob_purchases");
+	if ((int) model < 0)
+		check_rc(btyd_pnbd_prob_n_purchases(params, n, t, x, tx, T, &out), "prob_purchases");
+	else
+		check_rc(btyd_prob_n_purchases(model, params, n, t, x, tx, T, &out), "prob_purchases");
 	PG_RETURN_FLOAT8(out);
 }
 
@@ -719,6 +722,13 @@ Datum
 clm_bgnbd_prob_purchases(PG_FUNCTION_ARGS)
 {
 	return prob_n(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_prob_purchases);
+Datum
+clm_pnbd_prob_purchases(PG_FUNCTION_ARGS)
+{
+	return prob_n(fcinfo, (btyd_model) -1);
 }
 
 PG_FUNCTION_INFO_V1(clm_mbgnbd_prob_purchases);

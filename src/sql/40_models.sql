@@ -272,6 +272,10 @@ CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.pareto_nbd_mo
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
 'probability of at least one purchase in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.pareto_nbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.pareto_nbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (Pareto/NBD; the integral over the dropout time by bounded quadrature)';
 CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.pareto_nbd_model, float8, float8, float8) IS
