@@ -230,6 +230,21 @@ SELECT clm.clv_estimate(m, gg, 2, 30.43, 38.86, 22.35, 12, 0.01) = clm.clv_estim
 	   clm.clv_estimate(m, gg, 2, 30.43, 38.86, 22.35, 12, 0.01, NULL) IS NOT NULL AS explicit_null,
 	   clm.clv_estimate(m, gg, NULL, 30.43, 38.86, 22.35, 12, 0.01) IS NULL AS null_arg_null
 FROM (SELECT clm.bgnbd_fit(x, t_x, "T") AS m, clm.gamma_gamma_fit(x, zbar) AS gg FROM cdnow_summary) f;
+-- reproducing lifetimes' weekly CLV (a month of 4.345 weeks): stretch time
+-- by k = (365.25/84)/4.345 to fit and to score.  lifetimes' figure is
+-- computed here from its definition, sum_i value (E(4.345 i) - E(4.345 (i-1)))
+-- / 1.01^i with the unscaled fit
+WITH k AS (SELECT (365.25 / 84) / 4.345 AS k),
+	 f AS (SELECT clm.bgnbd_fit(x, t_x, "T") AS bg, clm.bgnbd_fit(x, t_x * k, "T" * k) AS bg_k,
+				  clm.gamma_gamma_fit(x, zbar) AS gg FROM cdnow_summary, k GROUP BY k),
+	 lt AS (SELECT s.id, sum(clm.expected_avg_value(gg, s.x, s.zbar)
+					* (clm.expected_purchases(bg, 4.345 * i, s.x, s.t_x, s."T")
+					   - clm.expected_purchases(bg, 4.345 * (i - 1), s.x, s.t_x, s."T")) / 1.01 ^ i) AS clv
+			FROM cdnow_summary s, f, generate_series(1, 12) i GROUP BY s.id)
+SELECT count(*) AS customers,
+	   max(abs(clm.clv_estimate(bg_k, gg, s.x, s.t_x * k, s."T" * k, s.zbar, 12, 0.01, 'week') / lt.clv - 1)) < 1e-6 AS reproduces_lifetimes,
+	   max(abs(clm.clv_estimate(bg, gg, s.x, s.t_x, s."T", s.zbar, 12, 0.01, 'week') / lt.clv - 1)) > 1e-4 AS differs_unscaled
+FROM cdnow_summary s JOIN lt USING (id), f, k;
 SELECT clm.unit_days('fortnight');
 SELECT clm.in_unit(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'year')::clm.bgnbd_model, 'day');
 -- P(alive) invariants: in [0, 1]; MBG/NBD < 1 even without repeat purchases
