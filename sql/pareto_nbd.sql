@@ -113,3 +113,15 @@ DELETE FROM clm.models WHERE name = 'cdnow_pn';
 SELECT clm.p_alive(ROW(-0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 2, 1, 5);
 SELECT clm.p_alive(ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 2, 6, 5);
 SELECT clm.expected_purchases(ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, -1, 2, 1, 5);
+
+-- 7. CLV: without discounting it telescopes to the expected purchases over
+-- 12 months (365.25 days) x the expected average value; a day-unit model
+-- scores weekly data the same as the week model (converted, alpha and beta)
+WITH m AS (SELECT clm.in_unit(clm.pareto_nbd_fit(x, t_x, "T"), 'week') AS pn, clm.gamma_gamma_fit(x, zbar) AS gg FROM cdnow_summary)
+SELECT count(*) FILTER (WHERE abs(clm.clv_estimate(pn, gg, x, t_x, "T", zbar, 12, 0)
+		 - clm.expected_purchases(pn, 365.25 / 7, x, t_x, "T") * clm.expected_avg_value(gg, x, zbar)) > 1e-9) AS off,
+	   bool_and(clm.clv_estimate(pn, gg, x, t_x, "T", zbar, 12, 0.01) <= clm.clv_estimate(pn, gg, x, t_x, "T", zbar, 12, 0)) AS discount_lowers,
+	   max(abs(clm.clv_estimate(clm.in_unit(pn, 'day'), gg, x, t_x, "T", zbar, 12, 0.01, 'week')
+			   / clm.clv_estimate(pn, gg, x, t_x, "T", zbar, 12, 0.01, 'week') - 1)) < 1e-12 AS day_model_converted,
+	   round(sum(clm.clv_estimate(pn, gg, x, t_x, "T", zbar, 12, 0.01))::numeric, 2) AS total_clv_12m
+FROM cdnow_summary, m;

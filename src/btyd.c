@@ -3401,3 +3401,44 @@ btyd_pnbd_prob_n_purchases(const double params[4], double n, double t, double x,
 	*out = pa * pn + (n == 0.0 ? 1.0 - pa : 0.0);
 	return BTYD_OK;
 }
+
+/*
+ * Pareto/NBD CLV, as btyd_clv: value x sum_i (E(i f) - E((i-1) f)) / (1+d)^i
+ * with E the conditional expected purchases (P(alive) computed once).
+ */
+int
+btyd_pnbd_clv(const double params[4], const double gg[3], double x, double tx,
+			  double T, double m, int horizon_months, double monthly_discount_rate,
+			  double periods_per_month, double *out)
+{
+	double		value,
+				pa,
+				scale,
+				prev = 0.0,
+				disc = 1.0,
+				clv = 0.0;
+	int			i,
+				rc;
+
+	if (out == NULL || horizon_months < 0 || !isfinite(monthly_discount_rate) ||
+		monthly_discount_rate <= -1.0 || !pos_finite(periods_per_month))
+		return BTYD_EINVAL;
+	rc = btyd_gg_expected_avg_value(gg, x, m, &value);
+	if (rc != BTYD_OK)
+		return rc;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	scale = pa * (params[0] + x) / (params[1] + T) * (params[3] + T);
+	for (i = 1; i <= horizon_months; i++)
+	{
+		double		L = log1p(i * periods_per_month / (params[3] + T)),
+					cur = scale * L * expm1_over((1.0 - params[2]) * L);
+
+		disc /= 1.0 + monthly_discount_rate;
+		clv += value * (cur - prev) * disc;
+		prev = cur;
+	}
+	*out = clv;
+	return BTYD_OK;
+}

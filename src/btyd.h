@@ -275,6 +275,10 @@ extern int	btyd_pnbd_prob_purchase_within(const double params[4], double t,
 extern int	btyd_pnbd_prob_n_purchases(const double params[4], double n,
 									   double t, double x, double tx, double T,
 									   double *out);
+extern int	btyd_pnbd_clv(const double params[4], const double gg[3], double x,
+						  double tx, double T, double m, int horizon_months,
+						  double monthly_discount_rate, double periods_per_month,
+						  double *out);
 /* +infinity when fewer than half of such alive customers ever buy again */
 extern int	btyd_pnbd_next_purchase_median(const double params[4], double x,
 										   double tx, double T, double *out);

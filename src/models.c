@@ -710,7 +710,7 @@ prob_n(FunctionCallInfo fcinfo, btyd_model model)
 						errdetail("The value is %d.", n));
 	check_horizon(t);
 	fit_check_row(x, tx, T, true);
-	if ((int) model < 0)
+	if (model == CLM_PNBD)
 		check_rc(btyd_pnbd_prob_n_purchases(params, n, t, x, tx, T, &out), "prob_purchases");
 	else
 		check_rc(btyd_prob_n_purchases(model, params, n, t, x, tx, T, &out), "prob_purchases");
@@ -728,7 +728,7 @@ PG_FUNCTION_INFO_V1(clm_pnbd_prob_purchases);
 Datum
 clm_pnbd_prob_purchases(PG_FUNCTION_ARGS)
 {
-	return prob_n(fcinfo, (btyd_model) -1);
+	return prob_n(fcinfo, CLM_PNBD);
 }
 
 PG_FUNCTION_INFO_V1(clm_mbgnbd_prob_purchases);
@@ -925,12 +925,24 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 		udays = cached_unit_days(fcinfo, PG_GETARG_TEXT_PP(8));
 	else
 		udays = (e->unit_days > 0) ? e->unit_days : 7.0;
-	/* lambda is a rate per unit: its Gamma scale alpha is a length of time */
+	/*
+	 * lambda (and Pareto/NBD's mu) is a rate per unit: its Gamma scale
+	 * alpha (beta) is a length of time
+	 */
 	if (e->unit_days > 0 && e->unit_days != udays)
+	{
 		bg[1] *= e->unit_days / udays;
-	check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
-					  CLM_DAYS_PER_MONTH / udays, &out),
-			 "clv_estimate");
+		if (model == CLM_PNBD)
+			bg[3] *= e->unit_days / udays;
+	}
+	if (model == CLM_PNBD)
+		check_rc(btyd_pnbd_clv(bg, gg, x, tx, T, m, horizon, d,
+							   CLM_DAYS_PER_MONTH / udays, &out),
+				 "clv_estimate");
+	else
+		check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
+						  CLM_DAYS_PER_MONTH / udays, &out),
+				 "clv_estimate");
 	PG_RETURN_FLOAT8(out);
 }
 
@@ -939,6 +951,13 @@ Datum
 clm_bgnbd_clv(PG_FUNCTION_ARGS)
 {
 	return clv_model(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_clv);
+Datum
+clm_pnbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv_model(fcinfo, CLM_PNBD);
 }
 
 PG_FUNCTION_INFO_V1(clm_mbgnbd_clv);

@@ -301,6 +301,14 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C CALLED ON NULL 
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
 'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
 
+CREATE FUNCTION @extschema@.clv_estimate(
+	model @extschema@.pareto_nbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (Pareto/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit as for the BG/NBD form';
+
 -- time units: one month is 365.25 / 12 days in every unit
 CREATE FUNCTION @extschema@.unit_days(unit text) RETURNS float8
 AS 'MODULE_PATHNAME', 'clm_unit_days' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
