@@ -241,16 +241,25 @@ COMMENT ON AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) IS
 -- model types
 CREATE TYPE @extschema@.bgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.bgnbd_model IS
-'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)';
+'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b); unit: the time unit of the data it was fitted on (day, week, month; NULL = not stated, set it with clm.in_unit)';
 CREATE TYPE @extschema@.mbgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.mbgnbd_model IS
-'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase';
+'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit as for clm.bgnbd_model';
+CREATE TYPE @extschema@.pareto_nbd_model AS (
+	r float8, alpha float8, s float8, beta float8,
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
+);
+COMMENT ON TYPE @extschema@.pareto_nbd_model IS
+'fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta); unit as for clm.bgnbd_model';
 CREATE TYPE @extschema@.gamma_gamma_model AS (
 	p float8, q float8, v float8,
 	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
@@ -271,6 +280,12 @@ RETURNS @extschema@.mbgnbd_model
 AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.mbgnbd_fit(@extschema@.fit_data, float8, @extschema@.mbgnbd_model) IS
 'maximum-likelihood MBG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.pareto_nbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.pareto_nbd_model DEFAULT NULL)
+RETURNS @extschema@.pareto_nbd_model
+AS 'MODULE_PATHNAME', 'clm_pareto_nbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.pareto_nbd_fit(@extschema@.fit_data, float8, @extschema@.pareto_nbd_model) IS
+'maximum-likelihood Pareto/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
 CREATE FUNCTION @extschema@.gamma_gamma_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
 	init @extschema@.gamma_gamma_model DEFAULT NULL)
 RETURNS @extschema@.gamma_gamma_model
@@ -283,6 +298,8 @@ CREATE FUNCTION @extschema@.bgnbd_fit_final(@extschema@.fit_data) RETURNS @extsc
 AS 'MODULE_PATHNAME', 'clm_bgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.mbgnbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.mbgnbd_model
 AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.pareto_nbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.pareto_nbd_model
+AS 'MODULE_PATHNAME', 'clm_pareto_nbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.gamma_gamma_fit_final(@extschema@.fit_data) RETURNS @extschema@.gamma_gamma_model
 AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 
@@ -310,6 +327,18 @@ CREATE AGGREGATE @extschema@.mbgnbd_fit(frequency float8, recency float8, tenure
 	PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.mbgnbd_fit(float8, float8, float8, float8) IS
 'MBG/NBD fit with an L2 penalizer on the parameters';
+CREATE AGGREGATE @extschema@.pareto_nbd_fit(frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.pareto_nbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.pareto_nbd_fit(float8, float8, float8) IS
+'maximum-likelihood Pareto/NBD fit over customers (frequency, recency, tenure)';
+CREATE AGGREGATE @extschema@.pareto_nbd_fit(frequency float8, recency float8, tenure float8, penalizer float8) (
+	SFUNC = @extschema@.fit_data_trans_penalized, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.pareto_nbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.pareto_nbd_fit(float8, float8, float8, float8) IS
+'Pareto/NBD fit with an L2 penalizer on the parameters';
 CREATE AGGREGATE @extschema@.gamma_gamma_fit(frequency float8, monetary float8) (
 	SFUNC = @extschema@.fit_data_trans_gg, STYPE = @extschema@.fit_data,
 	FINALFUNC = @extschema@.gamma_gamma_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
@@ -333,6 +362,11 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_p_alive' LANGUAGE C STRICT IMMU
 COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.mbgnbd_model, float8, float8, float8) IS
 'probability that the customer is still active at tenure (MBG/NBD)';
 
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.pareto_nbd_model, float8, float8, float8) IS
+'probability that the customer is still active at tenure (Pareto/NBD)';
+
 CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
@@ -350,6 +384,52 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_new' LANGUAG
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.mbgnbd_model, float8) IS
 'expected number of repeat purchases in the first t time units of a new customer (MBG/NBD)';
 
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'expected number of purchases in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd_model, t float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_new' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8) IS
+'expected number of repeat purchases in the first t time units of a new customer (Pareto/NBD)';
+
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.bgnbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.bgnbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (BG/NBD; Fader, Hardie & Lee 2005 eq. 8 at the posterior)';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (BG/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.bgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.bgnbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive: (alpha+T)(2^(1/(r+x)) - 1) (BG/NBD); combine with p_alive';
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.mbgnbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.mbgnbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (MBG/NBD; Fader, Hardie & Lee 2005 eq. 8 at the posterior)';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (MBG/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.mbgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.mbgnbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive: (alpha+T)(2^(1/(r+x)) - 1) (MBG/NBD); combine with p_alive';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.pareto_nbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.pareto_nbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (Pareto/NBD; the integral over the dropout time by bounded quadrature)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.pareto_nbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive (Pareto/NBD: may die first, so Infinity when fewer than half of such customers ever buy again); combine with p_alive';
+
 CREATE FUNCTION @extschema@.expected_avg_value(gg_model @extschema@.gamma_gamma_model, frequency float8, monetary float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_expected_avg_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model, float8, float8) IS
@@ -358,17 +438,77 @@ COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
+
+CREATE FUNCTION @extschema@.clv_estimate(
+	model @extschema@.pareto_nbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (Pareto/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit as for the BG/NBD form';
+
+-- time units: one month is 365.25 / 12 days in every unit
+CREATE FUNCTION @extschema@.unit_days(unit text) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_unit_days' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.unit_days(text) IS
+'days in a time unit: day 1, week 7, month 365.25/12 = 30.4375';
+
+-- in_unit: the same model for data measured in another unit.  Time scales
+-- by c = days(old unit) / days(new unit); the purchase rate lambda scales
+-- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
+-- unit-free.  A model that states no unit is labelled with the given one
+-- (declaring the unit it was fitted in).  loglik stays that of the fit.
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.bgnbd_model, unit text)
+RETURNS @extschema@.bgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.bgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
+'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.mbgnbd_model, unit text)
+RETURNS @extschema@.mbgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.mbgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
+'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.pareto_nbd_model, unit text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).s,
+			   (model).beta OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.pareto_nbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.pareto_nbd_model, text) IS
+'the Pareto/NBD model for data in unit (day, week, month): alpha and beta rescaled from the model''s unit; a model without a unit is labelled with this one';
 
 CREATE FUNCTION @extschema@.clv_estimate(
 	annual_value float8, margin float8, churn_rate float8,
@@ -378,12 +518,198 @@ COMMENT ON FUNCTION @extschema@.clv_estimate(float8, float8, float8, float8, flo
 'business CLV: annual_value x margin x (1 + d) / (d + churn_rate) - acquisition_cost (= value x margin / churn_rate - cost when d = 0)';
 
 ------------------------------------------------------------------------------
+-- Holdout evaluation: is the model any good on these customers?
+--
+-- Split the transactions at a calibration date, fit on the calibration
+-- period, predict the holdout period, compare with what customers did.
+------------------------------------------------------------------------------
+
+-- holdout_data: per customer of the calibration cohort (first purchase on or
+-- before calibration_end), the calibration summary (as clm.customer_summary
+-- as of calibration_end) and what they did in (calibration_end,
+-- holdout_end]: purchase days (the unit frequency counts) and amount.
+-- source is a query returning (customer_id, ts, amount); it is the caller's
+-- query, run as given (no search_path is set).
+CREATE FUNCTION @extschema@.holdout_data(
+	source text, calibration_end timestamptz, holdout_end timestamptz, unit text DEFAULT 'week')
+RETURNS TABLE (customer_id text, frequency float8, recency float8, tenure float8, monetary float8,
+			   first_purchase timestamptz, holdout_frequency float8, holdout_amount float8,
+			   holdout_length float8)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+AS $fn$
+BEGIN
+	IF source IS NULL OR calibration_end IS NULL OR holdout_end IS NULL OR unit IS NULL THEN
+		RAISE EXCEPTION 'source, calibration_end, holdout_end and unit must not be NULL'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF holdout_end <= calibration_end THEN
+		RAISE EXCEPTION 'holdout_end must be after calibration_end'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('calibration_end is %s, holdout_end is %s.', calibration_end, holdout_end);
+	END IF;
+	PERFORM @extschema@.unit_days(unit);
+	IF unit = 'month' THEN
+		RAISE EXCEPTION 'unit must be ''day'' or ''week'''
+			USING ERRCODE = 'invalid_parameter_value', HINT = 'clm.customer_summary counts days or weeks.';
+	END IF;
+	-- purchase days are local calendar days (timestamptz::date), as in
+	-- clm.customer_summary
+	RETURN QUERY EXECUTE format($q$
+		SELECT x.customer_id, (x.cs).frequency::float8, (x.cs).recency, (x.cs).tenure,
+			   (x.cs).repeat_avg_amount, (x.cs).first_purchase, x.hn::float8, x.ha,
+			   (($2)::date - ($1)::date)::float8 / @extschema@.unit_days($3)
+		FROM (SELECT t.customer_id,
+					 @extschema@.customer_summary(t.ts, t.amount, $1, $3) FILTER (WHERE t.ts <= $1) AS cs,
+					 count(DISTINCT t.ts::date) FILTER (WHERE t.ts > $1) AS hn,
+					 coalesce(sum(t.amount) FILTER (WHERE t.ts > $1), 0) AS ha
+			  FROM (SELECT s.customer_id::text AS customer_id, s.ts::timestamptz AS ts, s.amount::float8 AS amount
+					FROM (%s) AS s(customer_id, ts, amount)) t
+			  WHERE t.ts <= $2 AND t.customer_id IS NOT NULL AND t.ts IS NOT NULL
+			  GROUP BY t.customer_id) x
+		WHERE (x.cs).first_purchase IS NOT NULL
+		ORDER BY x.customer_id
+	$q$, source) USING calibration_end, holdout_end, unit;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.holdout_data(text, timestamptz, timestamptz, text) IS
+'calibration/holdout split of a query returning (customer_id, ts, amount): per customer whose first purchase is on or before calibration_end, the summary as of calibration_end (frequency, recency, tenure, monetary = repeat_avg_amount) and the purchase days and amount in (calibration_end, holdout_end]; holdout_length in unit';
+
+-- prediction_error: compare predicted with actual over customers
+CREATE TYPE @extschema@.prediction_error AS (
+	customers bigint,
+	mae float8,
+	rmse float8,
+	sum_predicted float8,
+	sum_actual float8,
+	aggregate_error float8,
+	rmse_baseline float8
+);
+COMMENT ON TYPE @extschema@.prediction_error IS
+'errors of predictions against actual values: mean absolute error, root mean squared error, totals, aggregate_error = sum_predicted / sum_actual - 1, and rmse_baseline = the RMSE of predicting everyone the mean actual value (the standard deviation of actual)';
+
+CREATE FUNCTION @extschema@.prediction_error_trans(float8[], float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_prediction_error_trans' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prediction_error_trans(float8[], float8, float8) IS
+'transition function of clm.prediction_error (not for direct use)';
+CREATE FUNCTION @extschema@.prediction_error_combine(float8[], float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_prediction_error_combine' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prediction_error_combine(float8[], float8[]) IS
+'combine function of clm.prediction_error (not for direct use)';
+CREATE FUNCTION @extschema@.prediction_error_final(float8[]) RETURNS @extschema@.prediction_error
+AS 'MODULE_PATHNAME', 'clm_prediction_error_final' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prediction_error_final(float8[]) IS
+'final function of clm.prediction_error (not for direct use)';
+
+CREATE AGGREGATE @extschema@.prediction_error(predicted float8, actual float8) (
+	SFUNC = @extschema@.prediction_error_trans,
+	STYPE = float8[],
+	INITCOND = '{0,0,0,0,0,0}',
+	FINALFUNC = @extschema@.prediction_error_final,
+	COMBINEFUNC = @extschema@.prediction_error_combine,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.prediction_error(float8, float8) IS
+'MAE, RMSE, totals and aggregate error of predicted against actual values (pairs with a NULL are skipped)';
+
+-- holdout_predictions: per customer, the model's prediction for the holdout
+-- period against what happened.  The purchase model is put in the data's
+-- unit first (clm.in_unit).  predicted_spend = predicted_purchases x the
+-- Gamma-Gamma expected average value (NULL without a spend model).
+CREATE FUNCTION @extschema@.holdout_predictions(
+	purchase_model anyelement, source text, calibration_end timestamptz, holdout_end timestamptz,
+	unit text DEFAULT 'week', spend_model @extschema@.gamma_gamma_model DEFAULT NULL)
+RETURNS TABLE (customer_id text, frequency float8, recency float8, tenure float8, monetary float8,
+			   p_alive float8, predicted_purchases float8, actual_purchases float8,
+			   predicted_spend float8, actual_spend float8)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+AS $fn$
+DECLARE
+	m ALIAS FOR purchase_model;
+BEGIN
+	IF purchase_model IS NULL THEN
+		RAISE EXCEPTION 'purchase_model must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	m := @extschema@.in_unit(m, unit);
+	RETURN QUERY
+	SELECT h.customer_id, h.frequency, h.recency, h.tenure, h.monetary,
+		   @extschema@.p_alive(m, h.frequency, h.recency, h.tenure),
+		   e.predicted, h.holdout_frequency,
+		   e.predicted * CASE WHEN h.frequency = 0 OR h.monetary > 0
+							  THEN @extschema@.expected_avg_value(spend_model, h.frequency, h.monetary) END,
+		   h.holdout_amount
+	FROM @extschema@.holdout_data(source, calibration_end, holdout_end, unit) h,
+		 LATERAL (SELECT @extschema@.expected_purchases(m, h.holdout_length, h.frequency, h.recency, h.tenure)
+				  AS predicted) e
+	WHERE h.tenure > 0;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.holdout_predictions(anyelement, text, timestamptz, timestamptz, text, @extschema@.gamma_gamma_model) IS
+'per customer of the calibration cohort (tenure > 0 at calibration_end): P(alive) at calibration_end, predicted and actual holdout purchases (purchase days) and, with a Gamma-Gamma spend_model, predicted and actual holdout spend; purchase_model is a clm.bgnbd_model, mbgnbd_model or pareto_nbd_model fitted on the calibration period';
+
+-- tracking_series: the calibration cohort's cumulative repeat purchases per
+-- period from the first first purchase (origin) to holdout_end, actual
+-- against expected.  Period k ends on local day origin + k * unit_days - 1;
+-- by then a customer whose first purchase was on day d_i has had
+-- (origin + k * unit_days - 1 - d_i) / unit_days units in which to buy, and
+-- is expected to have made expected_purchases(model, that) repeat purchases
+-- (the same time convention as tenure in clm.customer_summary).
+CREATE FUNCTION @extschema@.tracking_series(
+	purchase_model anyelement, source text, calibration_end timestamptz, holdout_end timestamptz,
+	unit text DEFAULT 'week')
+RETURNS TABLE (period integer, period_end date, holdout boolean,
+			   actual float8, expected float8, actual_cumulative float8, expected_cumulative float8)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+AS $fn$
+DECLARE
+	m ALIAS FOR purchase_model;
+BEGIN
+	IF purchase_model IS NULL OR source IS NULL OR calibration_end IS NULL OR holdout_end IS NULL
+	   OR unit IS NULL THEN
+		RAISE EXCEPTION 'purchase_model, source, calibration_end, holdout_end and unit must not be NULL'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	m := @extschema@.in_unit(m, unit);
+	-- days: the calibration cohort's distinct purchase days up to
+	-- holdout_end; p: the periods (e = the last day of period k, counted
+	-- from origin); firsts: customers per first-purchase day
+	RETURN QUERY EXECUTE format($q$
+		WITH d AS (
+			SELECT DISTINCT s.customer_id::text AS customer_id, s.ts::timestamptz::date AS day
+			FROM (%s) AS s(customer_id, ts, amount)
+			WHERE s.customer_id IS NOT NULL AND s.ts IS NOT NULL AND s.ts::timestamptz <= $2),
+		f AS (SELECT d.customer_id, d.day, min(d.day) OVER (PARTITION BY d.customer_id) AS first_day FROM d),
+		days AS (SELECT f.* FROM f WHERE f.first_day <= ($1)::date),
+		o AS (SELECT min(days.first_day) AS origin, @extschema@.unit_days($3) AS ud FROM days),
+		p AS (SELECT k, k * o.ud - 1 AS e, o.origin, o.ud
+			  FROM o, generate_series(1, ceil((($2)::date - o.origin + 1) / o.ud)::integer) k
+			  WHERE o.origin IS NOT NULL),
+		firsts AS (SELECT (days.first_day - o.origin)::float8 AS d, count(*)::float8 AS n
+				   FROM days, o WHERE days.day = days.first_day GROUP BY 1),
+		rep AS (SELECT floor((days.day - o.origin) / o.ud)::integer + 1 AS k, count(*)::float8 AS n
+				FROM days, o WHERE days.day > days.first_day GROUP BY 1),
+		c AS (
+			SELECT p.k, p.origin, p.ud, coalesce(rep.n, 0) AS act,
+				   (SELECT coalesce(sum(firsts.n * @extschema@.expected_purchases($4, (p.e - firsts.d) / p.ud)), 0)
+					FROM firsts WHERE firsts.d <= p.e) AS exp
+			FROM p LEFT JOIN rep ON rep.k = p.k)
+		SELECT c.k, c.origin + (c.k * c.ud)::integer - 1,
+			   c.origin + (c.k * c.ud)::integer - 1 > ($1)::date,
+			   c.act, c.exp - coalesce(lag(c.exp) OVER w, 0),
+			   sum(c.act) OVER w, c.exp
+		FROM c WINDOW w AS (ORDER BY c.k) ORDER BY c.k
+	$q$, source) USING calibration_end, holdout_end, unit, m;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.tracking_series(anyelement, text, timestamptz, timestamptz, text) IS
+'per period (unit) from the cohort''s first purchase to holdout_end: actual and expected repeat purchases of the calibration cohort, per period and cumulative; holdout marks periods ending after calibration_end';
+
+------------------------------------------------------------------------------
 -- Stored models: fit once, score from jobs and dashboards
 ------------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.models (
 	name text PRIMARY KEY,
-	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'gamma_gamma')),
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma')),
 	parameters jsonb NOT NULL,
 	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	n bigint,
@@ -391,10 +717,14 @@ CREATE TABLE @extschema@.models (
 	iterations integer,
 	converged boolean NOT NULL,
 	source text,
-	owner name NOT NULL DEFAULT CURRENT_USER
+	owner name NOT NULL DEFAULT CURRENT_USER,
+	unit text CHECK (unit IN ('day', 'week', 'month')),
+	aic float8,
+	bic float8,
+	evaluation jsonb
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
@@ -407,7 +737,8 @@ CREATE POLICY models_delete ON @extschema@.models FOR DELETE
 	USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.models TO PUBLIC;
 
-CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0)
+CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0,
+	unit text DEFAULT NULL)
 RETURNS @extschema@.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- no SET search_path: the source query is the caller's and names their tables
@@ -418,42 +749,61 @@ DECLARE
 	result @extschema@.models;
 	params jsonb;
 	fit record;
+	k integer;
 BEGIN
 	IF name IS NULL OR kind IS NULL OR source IS NULL OR penalizer IS NULL THEN
 		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF unit IS NOT NULL THEN
+		PERFORM @extschema@.unit_days(unit);	-- rejects anything but day, week, month
+		IF kind = 'gamma_gamma' THEN
+			RAISE EXCEPTION 'a gamma_gamma model has no time unit'
+				USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass unit => NULL.';
+		END IF;
 	END IF;
 	IF kind IN ('bgnbd', 'mbgnbd') THEN
 		EXECUTE format('SELECT (@extschema@.%s_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, recency, tenure)', kind, penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
+		k := 4;
+	ELSIF kind = 'pareto_nbd' THEN
+		EXECUTE format('SELECT (@extschema@.pareto_nbd_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
+					   'FROM (%s) AS s(frequency, recency, tenure)', penalizer, source)
+			INTO fit;
+		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 's', fit.s, 'beta', fit.beta);
+		k := 4;
 	ELSIF kind = 'gamma_gamma' THEN
 		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
+		k := 3;
 	ELSE
-		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'' or ''gamma_gamma'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
 	END IF;
 	IF fit.n IS NULL THEN
 		RAISE EXCEPTION 'source returned no customers to fit %', name
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source)
+	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source,
+										  unit, aic, bic)
 	VALUES (fit_model.name, fit_model.kind, params, clock_timestamp(), fit.n, fit.loglik,
-			fit.iterations, fit.converged, fit_model.source)
+			fit.iterations, fit.converged, fit_model.source, fit_model.unit,
+			2 * k - 2 * fit.loglik, k * ln(greatest(fit.n, 1)) - 2 * fit.loglik)
 	ON CONFLICT ON CONSTRAINT models_pkey DO UPDATE
 		SET kind = excluded.kind, parameters = excluded.parameters, fitted_at = excluded.fitted_at,
 			n = excluded.n, loglik = excluded.loglik, iterations = excluded.iterations,
-			converged = excluded.converged, source = excluded.source
+			converged = excluded.converged, source = excluded.source,
+			unit = excluded.unit, aic = excluded.aic, bic = excluded.bic
 	RETURNING * INTO result;
 	RETURN result;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8) IS
-'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name';
+COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
+'fit a model (kind bgnbd, mbgnbd, pareto_nbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -486,7 +836,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.bgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.bgnbd_model
 	FROM @extschema@.stored_model_params($1, 'bgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -498,11 +848,23 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.mbgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.mbgnbd_model
 	FROM @extschema@.stored_model_params($1, 'mbgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_mbgnbd_model(text) IS 'a stored MBG/NBD model by name';
+
+CREATE FUNCTION @extschema@.get_pareto_nbd_model(name text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
+			   (p OPERATOR(pg_catalog.->>) 's')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.pareto_nbd_model
+	FROM @extschema@.stored_model_params($1, 'pareto_nbd') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_pareto_nbd_model(text) IS 'a stored Pareto/NBD model by name';
 
 CREATE FUNCTION @extschema@.get_gamma_gamma_model(name text)
 RETURNS @extschema@.gamma_gamma_model
@@ -515,6 +877,71 @@ AS $fn$
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
+
+-- evaluate_model: the holdout figures of a stored purchase model, fitted on
+-- the calibration period, stored with it in clm.models.evaluation
+CREATE FUNCTION @extschema@.evaluate_model(
+	name text, source text, calibration_end timestamptz, holdout_end timestamptz,
+	unit text DEFAULT NULL, spend_model text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- exact float8 text in the jsonb figures, whatever the session's setting
+SET extra_float_digits = 3
+AS $fn$
+DECLARE
+	found_kind text;
+	found_unit text;
+	gg @extschema@.gamma_gamma_model;
+	purchases @extschema@.prediction_error;
+	spend @extschema@.prediction_error;
+	e record;
+	result jsonb;
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION 'name must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT m.kind, m.unit INTO found_kind, found_unit FROM @extschema@.models m WHERE m.name = evaluate_model.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no model named %', name
+			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
+	END IF;
+	unit := coalesce(unit, found_unit, 'week');
+	IF spend_model IS NOT NULL THEN
+		gg := @extschema@.get_gamma_gamma_model(spend_model);
+	END IF;
+	IF found_kind = 'bgnbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_bgnbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'mbgnbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_mbgnbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'pareto_nbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_pareto_nbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSE
+		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd or pareto_nbd model; pass the Gamma-Gamma model as spend_model.';
+	END IF;
+	purchases := e.p;
+	spend := e.s;
+	result := jsonb_build_object('calibration_end', calibration_end, 'holdout_end', holdout_end, 'unit', unit,
+								 'purchases', to_jsonb(purchases), 'spend', to_jsonb(spend),
+								 'spend_model', spend_model, 'evaluated_at', clock_timestamp());
+	UPDATE @extschema@.models m SET evaluation = result WHERE m.name = evaluate_model.name;
+	RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.evaluate_model(text, text, timestamptz, timestamptz, text, text) IS
+'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned';
 
 ------------------------------------------------------------------------------
 -- Churn risk, activity trend, health score, lifecycle stages
@@ -651,7 +1078,9 @@ CREATE FUNCTION @extschema@.scoring(
 RETURNS @extschema@.scoring
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT ROW(NULL, $1, $2, $5, $6, $7,
+	-- the purchase model in the unit of the summaries (clm.in_unit converts a
+	-- model fitted in another unit and labels one that states none)
+	SELECT ROW(NULL, @extschema@.in_unit($1, $7), $2, $5, $6, $7,
 			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
 			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
 	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
@@ -666,7 +1095,7 @@ CREATE FUNCTION @extschema@.scoring(
 RETURNS @extschema@.scoring
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT ROW($1, NULL, $2, $5, $6, $7,
+	SELECT ROW(@extschema@.in_unit($1, $7), NULL, $2, $5, $6, $7,
 			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
 			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
 	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))

@@ -11,7 +11,7 @@
 # fuzz runs CLM_FUZZ_SECONDS (60) with seed CLM_FUZZ_SEED (12).
 . "$(dirname "$0")/common.sh"
 
-ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy
+ensure_packages "${BASE_PACKAGES[@]}" python3-numpy python3-scipy python3-mpmath
 make -C "$CLM_TOP" -s clean
 WERROR=1 build
 make_workdir
@@ -103,6 +103,9 @@ run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" check-ep --
 # needs no scipy): they must still be what scipy_reference.py gives
 log "committed scipy reference files (test/data/ref_*) up to date"
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/refs.py" check
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" pnbd-check --cli "$cli"
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" pnbd-recovery --cli "$cli"
+run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" next-check --cli "$cli"
 fi
 
 # --- pg_regress ---------------------------------------------------------

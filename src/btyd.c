@@ -484,6 +484,128 @@ ep_core(double A, double B, double a, double k, double *out)
  */
 #define EP_MULTI_MAX 32
 
+/*
+ * The series of ep_core_multi at every z: series[i] is 1 while z[i] is
+ * being summed and becomes 2 once its tail is negligible; sum[i] (+
+ * comp[i]) holds S.  Once past the parameters (n >= nmin) the term ratios
+ * are monotone towards z, so the tail is below |term| rho / (1 - rho).
+ */
+static int
+ep_sum_positive(double d, double eps, double c, double nmin, const double *z,
+				double *pw, double *sum, int *series, int nk, int active)
+{
+	double		u = d,
+				last[EP_MULTI_MAX],
+				r = 1.0;
+	int			idx[EP_MULTI_MAX],
+				na = 0,
+				i,
+				j,
+				b;
+	long		n = 1;
+
+	for (i = 0; i < nk; i++)
+		if (series[i] == 1)
+			idx[na++] = i;
+	(void) active;
+	/*
+	 * Blocks of 8 terms over the still-active z, then the tail test on the
+	 * last term of the block: the tight inner loop has no branch, and a
+	 * series may run up to 7 terms past its stopping point (adding terms
+	 * below its rounding).
+	 */
+	while (na > 0)
+	{
+		if (n > SERIES_CAP)
+			return BTYD_ENOCONV;
+		/* n moves by 8: poll once per BTYD_POLL_TERMS terms */
+		if (n >= 8 && n % BTYD_POLL_TERMS < 8 && poll_hook != NULL && poll_hook())
+			return BTYD_EINTR;
+		for (b = 0; b < 8; b++, n++)
+		{
+			r = (d + n) * (eps + n) / ((c + n) * (n + 1.0));
+			for (j = 0; j < na; j++)
+			{
+				double		term = u * pw[idx[j]];
+
+				sum[idx[j]] += term;
+				last[idx[j]] = term;
+				pw[idx[j]] *= z[idx[j]];
+			}
+			u *= r;
+		}
+		/* r is the ratio from the block's last term to the next one */
+		for (j = 0; j < na;)
+		{
+			double		zi = z[idx[j]],
+						rho = (r > 1.0 ? r : 1.0) * zi,
+						t = last[idx[j]];
+
+			if (!isfinite(sum[idx[j]]))
+				return BTYD_ENOCONV;
+			if (t == 0.0 ||
+				((double) n > nmin && rho < 1.0 &&
+				 t * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * sum[idx[j]]))
+			{
+				series[idx[j]] = 2;
+				idx[j] = idx[--na];
+			}
+			else
+				j++;
+		}
+	}
+	return BTYD_OK;
+}
+
+static int
+ep_sum_compensated(double d, double eps, double c, double nmin, const double *z,
+				   double *pw, double *sum, double *comp, int *series, int nk, int active)
+{
+	double		u = d;
+	long		n;
+	int			i;
+
+	for (n = 1; active > 0; n++)
+	{
+		double		r = (d + n) * (eps + n) / ((c + n) * (n + 1.0));
+
+		if (n > SERIES_CAP)
+			return BTYD_ENOCONV;
+		if (poll_now(n))
+			return BTYD_EINTR;
+		for (i = 0; i < nk; i++)
+		{
+			double		term,
+						tsum,
+						rho;
+
+			if (series[i] != 1)
+				continue;
+			term = u * pw[i];
+			/* Neumaier compensated summation, as in hyp_series */
+			tsum = sum[i] + term;
+			if (fabs(sum[i]) >= fabs(term))
+				comp[i] += (sum[i] - tsum) + term;
+			else
+				comp[i] += (term - tsum) + sum[i];
+			sum[i] = tsum;
+			if (!isfinite(tsum))
+				return BTYD_ENOCONV;
+			rho = fmax(fabs(r * z[i]), z[i]);
+			if (term == 0.0 ||
+				((double) n >= nmin && rho < 1.0 &&
+				 fabs(term) * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * fabs(tsum)))
+			{
+				series[i] = 2;
+				active--;
+			}
+			pw[i] *= z[i];
+		}
+		u *= r;
+	}
+	return BTYD_OK;
+}
+
 static int
 ep_core_multi(double A, double B, double a, const double *k, int nk, double *out)
 {
@@ -495,13 +617,11 @@ ep_core_multi(double A, double B, double a, const double *k, int nk, double *out
 				pw[EP_MULTI_MAX],
 				sum[EP_MULTI_MAX],
 				comp[EP_MULTI_MAX],
-				u = d,
 				nmin;
 	int			series[EP_MULTI_MAX],
 				active = 0,
 				i,
 				rc;
-	long		n;
 
 	if (nk > EP_MULTI_MAX)
 		return BTYD_EINVAL;
@@ -523,50 +643,32 @@ ep_core_multi(double A, double B, double a, const double *k, int nk, double *out
 
 	/* S = sum_{n>=1} u_n z^n, u_1 = d, u_{n+1} = u_n (d+n)(eps+n) / ((c+n)(n+1)) */
 	nmin = fmax(fmax(fabs(d + 1.0), fabs(eps + 1.0)), fmax(fabs(c + 1.0), 2.0)) + 2.0;
-	for (n = 1; active > 0; n++)
+	/*
+	 * With d > 0 and a > 0 every u_n is positive (d+n, eps+n = a-1+n and
+	 * c+n are all > 0 for n >= 1), so plain summation is accurate to a few
+	 * ulps and the compensation, the costliest part of the loop, is
+	 * skipped.  Otherwise terms may change sign: compensated summation as
+	 * in hyp_series.
+	 */
+	if (d > 0.0)
+		rc = ep_sum_positive(d, eps, c, nmin, z, pw, sum, series, nk, active);
+	else
+		rc = ep_sum_compensated(d, eps, c, nmin, z, pw, sum, comp, series, nk, active);
+	if (rc != BTYD_OK)
+		return rc;
+	for (i = 0; i < nk; i++)
 	{
-		double		r = (d + n) * (eps + n) / ((c + n) * (n + 1.0));
-
-		if (n > SERIES_CAP)
-			return BTYD_ENOCONV;
-		if (poll_now(n))
-			return BTYD_EINTR;
-		for (i = 0; i < nk; i++)
+		if (k[i] > 0.0 && d != 0.0 && series[i] == 2)
 		{
-			double		term,
-						tsum,
-						rho;
+			double		L = -log1p(k[i]),
+						em = (eps == 0.0) ? L : expm1(eps * L) / eps,
+						S = sum[i] + comp[i];
 
-			if (!series[i])
-				continue;
-			term = u * pw[i];
-			/* Neumaier compensated summation, as in hyp_series */
-			tsum = sum[i] + term;
-			if (fabs(sum[i]) >= fabs(term))
-				comp[i] += (sum[i] - tsum) + term;
-			else
-				comp[i] += (term - tsum) + sum[i];
-			sum[i] = tsum;
-			if (!isfinite(tsum))
+			/* exp(eps L) = 1 + eps em: one libm call fewer per month */
+			out[i] = -c * em - (1.0 + eps * em) * S;
+			if (!isfinite(out[i]))
 				return BTYD_ENOCONV;
-			rho = fmax(fabs(r * z[i]), z[i]);
-			if (term == 0.0 ||
-				((double) n >= nmin && rho < 1.0 &&
-				 fabs(term) * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * fabs(tsum)))
-			{
-				double		L = -log1p(k[i]),
-							em = (eps == 0.0) ? L : expm1(eps * L) / eps,
-							S = sum[i] + comp[i];
-
-				out[i] = -c * em - exp(eps * L) * S;
-				if (!isfinite(out[i]))
-					return BTYD_ENOCONV;
-				series[i] = 0;
-				active--;
-			}
-			pw[i] *= z[i];
 		}
-		u *= r;
 	}
 	/* k == 0 gives 0; d == 0 makes S vanish */
 	for (i = 0; i < nk; i++)
@@ -777,8 +879,9 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 				B,
 				k[EP_MULTI_MAX],
 				n[EP_MULTI_MAX],
+				disc = 1.0,
 				clv = 0.0;
-	int			done,
+	int			i,
 				rc;
 
 	if (out == NULL || horizon_months < 0 || horizon_months > BTYD_MAX_HORIZON_MONTHS ||
@@ -796,16 +899,13 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 	if (rc != BTYD_OK)
 		return rc;
 	B = (model == BTYD_MBGNBD) ? bg[3] + x + 1.0 : bg[3] + x;
-	/* months done+1 .. done+nk per batch; done never passes horizon_months */
-	for (done = 0; done < horizon_months; done += EP_MULTI_MAX)
+	for (i = 1; i <= horizon_months; i += EP_MULTI_MAX)
 	{
-		int			i = done + 1,
-					nk = (horizon_months - done < EP_MULTI_MAX) ? horizon_months - done : EP_MULTI_MAX,
+		int			nk = (horizon_months - i + 1 < EP_MULTI_MAX) ? horizon_months - i + 1 : EP_MULTI_MAX,
 					j;
 
 		if (poll_hook != NULL && poll_hook())
 			return BTYD_EINTR;
-
 		for (j = 0; j < nk; j++)
 			k[j] = (i + j) * periods_per_month / (bg[1] + T);
 		rc = ep_core_multi(bg[0] + x, B, bg[2], k, nk, n);
@@ -814,7 +914,8 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 		for (j = 0; j < nk; j++)
 		{
 			cur = pa * n[j];
-			clv += value * (cur - prev) / pow(1.0 + monthly_discount_rate, (double) (i + j));
+			disc /= 1.0 + monthly_discount_rate;	/* (1 + d)^-(i+j) */
+			clv += value * (cur - prev) * disc;
 			prev = cur;
 		}
 	}
@@ -1496,6 +1597,299 @@ gg_loglik(const ggdata *d, const double *th, double *ll_out, double *dll)
 	}
 }
 
+
+/* ------------------------------------------------------------------------
+ * Pareto/NBD [SMC87]: likelihood by quadrature, fit, per-customer formulas
+ * ------------------------------------------------------------------------
+ *
+ * With purchase rate lambda ~ Gamma(r, alpha) and dropout rate mu ~
+ * Gamma(s, beta), the individual likelihood is ([FH05], eq. 2 before the
+ * integration over tau is carried out)
+ *	 L = G(r+x) alpha^r beta^s / G(r) * B,
+ *	 B = (alpha+T)^-(r+x) (beta+T)^-s + s I,
+ *	 I = int_{tx}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau:
+ * alive at T, or dropped out at some tau in (tx, T].  The closed form of I
+ * is a difference of two Gauss hypergeometric terms ([FH05] eq. 3-4) that
+ * cancels to no digits at all when tx is close to T or for long histories
+ * (large x, T); the integral itself has a positive, log-concave integrand
+ * and no cancellation.  It is computed by Gauss-Legendre quadrature in
+ * w = ln(c + tau), c = min(alpha, beta), where the log-integrand
+ *	 phi(w) = -(r+x) ln(alpha+tau) - (s+1) ln(beta+tau) + w
+ * is concave with |phi'| <= K = r + x + s + 1, on panels of width 2/K (the
+ * integrand changes by at most e^2 across a panel, where 8-point
+ * Gauss-Legendre is exact to ~1e-17 relative).  Panels are summed outward
+ * from the maximum of phi and stop once the rest of the tail, bounded by
+ * f(w) / |phi'(w)| for a concave phi, is below 1e-17 of the sum; at most
+ * PNBD_MAX_PANELS panels (else BTYD_ENOCONV).  The same nodes give the
+ * gradient (differentiation under the integral sign).
+ *
+ *	 [SMC87] Schmittlein, Morrison & Colombo (1987), "Counting your
+ *	         customers: who are they and what will they do next?",
+ *	         Management Science 33(1), 1-24.
+ *	 [FH05]  Fader & Hardie (2005), "A note on deriving the Pareto/NBD
+ *	         model and related expressions" (note 008).
+ */
+#define PNBD_MAX_PANELS 1000000L
+
+static const double gl8_x[4] = {0.1834346424956498, 0.5255324099163290,
+	0.7966664774136267, 0.9602898564975363};
+static const double gl8_w[4] = {0.3626837833783620, 0.3137066458778873,
+	0.2223810344533745, 0.1012285362903763};
+
+/* the integral I and its weighted means of d phi / d theta */
+typedef struct pnbd_int
+{
+	double		lnI;			/* ln I */
+	double		m_lna;			/* E[ln(alpha+tau)] under the integrand */
+	double		m_ia;			/* E[1/(alpha+tau)] */
+	double		m_lnb;			/* E[ln(beta+tau)] */
+	double		m_ib;			/* E[1/(beta+tau)] */
+} pnbd_int;
+
+/* phi and phi' at w (tau = e^w - c) */
+static void
+pnbd_phi(const double *p, double rx, double c, double w, double *phi, double *dphi,
+		 double *la, double *lb, double *ia, double *ib)
+{
+	double		ew = exp(w),
+				tau = ew - c,
+				A = p[1] + tau,
+				B = p[3] + tau;
+
+	/* c is the smaller of alpha, beta: one of A, B is exactly e^w */
+	*la = (p[1] == c) ? w : log(A);
+	*lb = (p[3] == c) ? w : log(B);
+	*ia = 1.0 / A;
+	*ib = 1.0 / B;
+	*phi = -rx * *la - (p[2] + 1.0) * *lb + w;
+	*dphi = 1.0 - rx * ew * *ia - (p[2] + 1.0) * ew * *ib;
+}
+
+/*
+ * Sum panels from w = start in direction dir (+1/-1) towards the limit,
+ * accumulating exp(phi - ref) times 1 and the gradient factors.
+ */
+static int
+pnbd_sweep(const double *p, double rx, double c, double start, double limit, int dir,
+		   double H, double ref, double acc[5])
+{
+	long		k;
+	double		a = start;
+
+	for (k = 0; k < PNBD_MAX_PANELS; k++)
+	{
+		double		b = a + dir * H,
+					mid,
+					half,
+					phi,
+					dphi,
+					la,
+					lb,
+					ia,
+					ib;
+		int			j,
+					sg;
+
+		if ((dir > 0 && b >= limit) || (dir < 0 && b <= limit))
+			b = limit;
+		mid = 0.5 * (a + b);
+		half = 0.5 * fabs(b - a);
+		for (j = 0; j < 4; j++)
+			for (sg = -1; sg <= 1; sg += 2)
+			{
+				double		f;
+
+				pnbd_phi(p, rx, c, mid + sg * half * gl8_x[j], &phi, &dphi, &la, &lb, &ia, &ib);
+				f = gl8_w[j] * half * exp(phi - ref);
+				acc[0] += f;
+				acc[1] += f * la;
+				acc[2] += f * ia;
+				acc[3] += f * lb;
+				acc[4] += f * ib;
+			}
+		if (b == limit)
+			return BTYD_OK;
+		/* tail bound beyond b: f(b) / |phi'(b)| once phi decreases away */
+		pnbd_phi(p, rx, c, b, &phi, &dphi, &la, &lb, &ia, &ib);
+		if (dphi * dir < 0.0 &&
+			exp(phi - ref) / fabs(dphi) <= 1e-17 * acc[0])
+			return BTYD_OK;
+		a = b;
+	}
+	return BTYD_ENOCONV;
+}
+
+/* I = int_{tx}^{T} (alpha+tau)^-(r+x) (beta+tau)^-(s+1) dtau, tx < T */
+static int
+pnbd_integral(const double *p, double x, double tx, double T, pnbd_int *out)
+{
+	double		rx = p[0] + x,
+				c = fmin(p[1], p[3]),
+				w0 = log(c + tx),
+				w1 = log(c + T),
+				K = rx + p[2] + 1.0,
+				H = 2.0 / K,
+				phi0,
+				phi1,
+				d0,
+				d1,
+				la,
+				lb,
+				ia,
+				ib,
+				mode,
+				ref,
+				acc[5] = {0, 0, 0, 0, 0};
+	int			rc,
+				it;
+
+	pnbd_phi(p, rx, c, w0, &phi0, &d0, &la, &lb, &ia, &ib);
+	pnbd_phi(p, rx, c, w1, &phi1, &d1, &la, &lb, &ia, &ib);
+	if (d0 <= 0.0)
+		mode = w0;
+	else if (d1 >= 0.0)
+		mode = w1;
+	else
+	{
+		/* phi' decreases: bisect for its root (60 halvings: to rounding) */
+		double		lo = w0,
+					hi = w1,
+					ph,
+					dp;
+
+		for (it = 0; it < 60 && hi - lo > 1e-15 * fmax(1.0, fabs(lo)); it++)
+		{
+			mode = 0.5 * (lo + hi);
+			pnbd_phi(p, rx, c, mode, &ph, &dp, &la, &lb, &ia, &ib);
+			if (dp > 0.0)
+				lo = mode;
+			else
+				hi = mode;
+		}
+		mode = 0.5 * (lo + hi);
+	}
+	pnbd_phi(p, rx, c, mode, &ref, &d0, &la, &lb, &ia, &ib);
+	if (mode < w1)
+	{
+		rc = pnbd_sweep(p, rx, c, mode, w1, 1, H, ref, acc);
+		if (rc != BTYD_OK)
+			return rc;
+	}
+	if (mode > w0)
+	{
+		rc = pnbd_sweep(p, rx, c, mode, w0, -1, H, ref, acc);
+		if (rc != BTYD_OK)
+			return rc;
+	}
+	if (!(acc[0] > 0.0))
+		return BTYD_ENOCONV;
+	out->lnI = ref + log(acc[0]);
+	out->m_lna = acc[1] / acc[0];
+	out->m_ia = acc[2] / acc[0];
+	out->m_lnb = acc[3] / acc[0];
+	out->m_ib = acc[4] / acc[0];
+	return BTYD_OK;
+}
+
+/*
+ * ln B - lnA and q = s I / B for one customer, lnA = ln of the alive term
+ * -(r+x) ln(alpha+T) - s ln(beta+T); optionally the integral's means.
+ */
+static int
+pnbd_bracket(const double *p, double x, double tx, double T, double *lnA,
+			 double *lnB, double *q, pnbd_int *in)
+{
+	pnbd_int	tmp;
+	double		u;
+	int			rc;
+
+	if (in == NULL)
+		in = &tmp;
+	*lnA = -(p[0] + x) * log(p[1] + T) - p[2] * log(p[3] + T);
+	if (!(tx < T))
+	{
+		memset(in, 0, sizeof(*in));
+		*lnB = *lnA;
+		*q = 0.0;
+		return BTYD_OK;
+	}
+	rc = pnbd_integral(p, x, tx, T, in);
+	if (rc != BTYD_OK)
+		return rc;
+	/* ln B = lnA + softplus(u), u = ln(s I) - lnA; q = sigmoid(u) */
+	u = log(p[2]) + in->lnI - *lnA;
+	*lnB = *lnA + (u > 0.0 ? u + log1p(exp(-u)) : log1p(exp(u)));
+	*q = inv1pexp(-u);
+	return BTYD_OK;
+}
+
+/*
+ * Pareto/NBD log-likelihood sum w LL over rows and its gradient wrt
+ * (r, alpha, s, beta).  Returns BTYD_ENOCONV if a quadrature hit its cap.
+ */
+static int
+pnbd_loglik_rows(const btyd_row *rows, size_t n, const double *p, double *ll_out,
+				 double *dll)
+{
+	double		ll = 0.0,
+				g[4] = {0, 0, 0, 0},
+				lnal = log(p[1]),
+				lnbe = log(p[3]),
+				lgr = lgam(p[0]),
+				psr = btyd_digamma(p[0]);
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		const btyd_row *row = &rows[i];
+		double		x = row->x,
+					w = row->w,
+					rx = p[0] + x,
+					lnA,
+					lnB,
+					q,
+					la_T,
+					lb_T;
+		pnbd_int	in;
+		int			rc;
+
+		if (w == 0.0)
+			continue;
+		rc = pnbd_bracket(p, x, row->tx, row->T, &lnA, &lnB, &q, &in);
+		if (rc != BTYD_OK)
+			return rc;
+		ll += w * (lgam(rx) - lgr + p[0] * lnal + p[2] * lnbe + lnB);
+		if (dll)
+		{
+			la_T = log(p[1] + row->T);
+			lb_T = log(p[3] + row->T);
+			/* d ln B = (1-q) dlnA + q E[d phi] (+ q/s for s) */
+			g[0] += w * (btyd_digamma(rx) - psr + lnal
+						 - (1.0 - q) * la_T - q * in.m_lna);
+			g[1] += w * (p[0] / p[1] - (1.0 - q) * rx / (p[1] + row->T)
+						 - q * rx * in.m_ia);
+			g[2] += w * (lnbe - (1.0 - q) * lb_T - q * in.m_lnb + q / p[2]);
+			g[3] += w * (p[2] / p[3] - (1.0 - q) * p[2] / (p[3] + row->T)
+						 - q * (p[2] + 1.0) * in.m_ib);
+		}
+	}
+	*ll_out = ll;
+	if (dll)
+		memcpy(dll, g, sizeof(g));
+	return BTYD_OK;
+}
+
+/* grouped Pareto/NBD rows and their totals */
+typedef struct pnbddata
+{
+	btyd_row   *rows;
+	size_t		n;
+	double		W;
+	double		Wx;
+	double		WT;
+	double		Tmax;
+} pnbddata;
+
 /* ------------------------------------------------------------------------
  * Objective on log-parameters
  * ------------------------------------------------------------------------
@@ -1503,8 +1897,9 @@ gg_loglik(const ggdata *d, const double *th, double *ll_out, double *dll)
 typedef struct objctx
 {
 	int			np;				/* 4 or 3 */
-	bgdata	   *bg;				/* one of bg/gg */
+	bgdata	   *bg;				/* one of bg/gg/pn */
 	const ggdata *gg;
+	const pnbddata *pn;
 	double		pen;			/* penalizer lambda */
 	double		pscale[NPMAX];	/* theta_j is penalised as theta_j/pscale_j */
 	double		ll;				/* log-likelihood at the last evaluation */
@@ -1536,6 +1931,13 @@ obj_eval(objctx *c, const double *lt, double *f, double *g)
 	{
 		bg_loglik(c->bg, th, &ll, dll);
 		W = c->bg->W;
+	}
+	else if (c->pn)
+	{
+		/* a quadrature at its panel cap: treat the point as out of domain */
+		if (pnbd_loglik_rows(c->pn->rows, c->pn->n, th, &ll, dll) != BTYD_OK)
+			return 1;
+		W = c->pn->W;
 	}
 	else
 	{
@@ -1944,6 +2346,29 @@ bg_start(const bgdata *d, int idx, double *th)
 }
 
 /*
+ * Pareto/NBD starting points: (r, s) spread, alpha matching the observed
+ * repeat rate as for BG/NBD, beta = s Tmax (mean lifetime of the order of
+ * the observation window).
+ */
+static void
+pnbd_start(const pnbddata *d, int idx, double *th)
+{
+	static const double tab[8][2] = {
+		{0.5, 0.5}, {1.0, 1.0}, {0.25, 2.0}, {2.0, 0.25},
+		{0.1, 0.1}, {5.0, 5.0}, {1.0, 0.05}, {0.05, 1.0}
+	};
+	double		rate = (d->Wx > 0.0 && d->WT > 0.0) ? d->Wx / d->WT : 1.0,
+				tmax = (d->Tmax > 0.0) ? d->Tmax : 1.0;
+
+	if (rate <= 0.0 || !isfinite(rate))
+		rate = 1.0;
+	th[0] = tab[idx % 8][0];
+	th[1] = th[0] / rate;
+	th[2] = tab[idx % 8][1];
+	th[3] = th[2] * tmax;
+}
+
+/*
  * Gamma-Gamma starting points: (p, q) spread, v chosen so that the
  * population mean p v / (q - 1) equals the weighted mean of m.
  */
@@ -2067,10 +2492,21 @@ effective_options(const btyd_fit_options *in, btyd_fit_options *o)
 		o->subsample_rows = DEFAULT_SUB;
 }
 
+static int	collect_starts_kind(const btyd_fit_options *o, int np, const void *data,
+								int kind, double starts[][NPMAX]);
+
 /* collect starting points: user init first (if any), then the defaults */
 static int
 collect_starts(const btyd_fit_options *o, int np, const void *data, int is_bg,
 			   double starts[][NPMAX])
+{
+	return collect_starts_kind(o, np, data, is_bg ? 1 : 0, starts);
+}
+
+/* kind: 0 Gamma-Gamma, 1 (M)BG/NBD, 2 Pareto/NBD */
+static int
+collect_starts_kind(const btyd_fit_options *o, int np, const void *data, int kind,
+					double starts[][NPMAX])
 {
 	int			ns = 0,
 				i,
@@ -2092,8 +2528,10 @@ collect_starts(const btyd_fit_options *o, int np, const void *data, int is_bg,
 	}
 	for (i = 0; ns < o->n_starts; i++)
 	{
-		if (is_bg)
+		if (kind == 1)
 			bg_start((const bgdata *) data, i, starts[ns]);
+		else if (kind == 2)
+			pnbd_start((const pnbddata *) data, i, starts[ns]);
 		else
 			gg_start((const ggdata *) data, i, starts[ns]);
 		ns++;
@@ -2118,7 +2556,7 @@ degenerate_result(objctx *c, const double *th, btyd_fit_result *res)
 	}
 	res->loglik = 0.0;
 	res->objective = 0.0;
-	if ((c->bg ? c->bg->W : c->gg->W) > 0.0 && obj_eval(c, lt, &f, g) == 0)
+	if ((c->bg ? c->bg->W : c->pn ? c->pn->W : c->gg->W) > 0.0 && obj_eval(c, lt, &f, g) == 0)
 	{
 		res->loglik = c->ll;
 		res->objective = f;
@@ -2410,4 +2848,629 @@ btyd_gg_group_rows(gg_row *rows, size_t n)
 			rows[++k] = rows[i];
 	}
 	return k + 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Pareto/NBD: public fit, likelihood and per-customer functions
+ * ------------------------------------------------------------------------
+ */
+
+/* Pareto/NBD maximum likelihood (no subsampling: all rows every step) */
+int
+btyd_fit_pnbd(const btyd_row *rows, size_t n, const btyd_fit_options *opt_in,
+			  btyd_fit_result *res)
+{
+	btyd_fit_options o;
+	allocator	al;
+	pnbddata	d;
+	objctx		cf;
+	double		starts[8][NPMAX];
+	int			ns,
+				rc;
+	size_t		i;
+
+	if (res == NULL || (rows == NULL && n > 0))
+		return BTYD_EINVAL;
+	effective_options(opt_in, &o);
+	if (!isfinite(o.penalizer) || o.penalizer < 0.0)
+		return BTYD_EINVAL;
+	memset(res, 0, sizeof(*res));
+	al.alloc = o.alloc;
+	al.dealloc = o.dealloc;
+	al.ctx = o.alloc_ctx;
+
+	memset(&d, 0, sizeof(d));
+	d.rows = xalloc(&al, (n ? n : 1) * sizeof(btyd_row));
+	if (d.rows == NULL)
+		return BTYD_ENOMEM;
+	for (i = 0; i < n; i++)
+	{
+		if (!check_history(rows[i].x, rows[i].tx, rows[i].T) || !(rows[i].T > 0.0) ||
+			!isfinite(rows[i].w) || rows[i].w < 0.0)
+		{
+			xfree(&al, d.rows);
+			return BTYD_EINVAL;
+		}
+		if (rows[i].w == 0.0)
+			continue;
+		d.rows[d.n++] = rows[i];
+		d.W += rows[i].w;
+		d.Wx += rows[i].w * rows[i].x;
+		d.WT += rows[i].w * rows[i].T;
+		if (rows[i].T > d.Tmax)
+			d.Tmax = rows[i].T;
+	}
+	d.n = btyd_group_rows(d.rows, d.n);
+
+	memset(&cf, 0, sizeof(cf));
+	cf.np = 4;
+	cf.pn = &d;
+	cf.pen = o.penalizer;
+	cf.pscale[0] = cf.pscale[2] = 1.0;
+	cf.pscale[1] = cf.pscale[3] = (d.Tmax > 0.0) ? d.Tmax : 1.0;
+	res->total_weight = d.W;
+	res->rows_used = d.n;
+	ns = collect_starts_kind(&o, 4, &d, 2, starts);
+	if (d.W <= 0.0 || (o.penalizer == 0.0 && !(d.Wx > 0.0)))
+	{
+		degenerate_result(&cf, starts[0], res);
+		xfree(&al, d.rows);
+		return BTYD_EDATA;
+	}
+	rc = run_fit(&cf, &cf, (const double (*)[NPMAX]) starts, ns, &o, res);
+	if (rc == BTYD_EDATA)
+		degenerate_result(&cf, starts[0], res);
+	xfree(&al, d.rows);
+	return rc;
+}
+
+/* sum w LL and its gradient wrt (r, alpha, s, beta), Pareto/NBD */
+int
+btyd_pnbd_loglik(const double params[4], const btyd_row *rows, size_t n,
+				 double *ll, double grad[4])
+{
+	size_t		i;
+	int			rc;
+
+	if (ll == NULL || !check_bg_params(params) || (rows == NULL && n > 0))
+		return BTYD_EINVAL;
+	for (i = 0; i < n; i++)
+		if (!check_history(rows[i].x, rows[i].tx, rows[i].T) || !isfinite(rows[i].w))
+			return BTYD_EINVAL;
+	rc = pnbd_loglik_rows(rows, n, params, ll, grad);
+	if (rc != BTYD_OK)
+		return rc;
+	return isfinite(*ll) ? BTYD_OK : BTYD_EDOMAIN;
+}
+
+/*
+ * P(alive at T | x, tx, T) = alive term / B = 1 - q ([FH05] eq. 11, the
+ * same quantity without the hypergeometric difference).
+ */
+int
+btyd_pnbd_p_alive(const double params[4], double x, double tx, double T, double *out)
+{
+	double		lnA,
+				lnB,
+				q;
+	int			rc;
+
+	if (out == NULL || !check_bg_params(params) || !check_history(x, tx, T))
+		return BTYD_EINVAL;
+	rc = pnbd_bracket(params, x, tx, T, &lnA, &lnB, &q, NULL);
+	if (rc != BTYD_OK)
+		return rc;
+	*out = exp(lnA - lnB);
+	return BTYD_OK;
+}
+
+/* expm1(y)/y, 1 at y = 0 */
+static double
+expm1_over(double y)
+{
+	return (fabs(y) < 1e-300) ? 1.0 : expm1(y) / y;
+}
+
+/*
+ * E[purchases in (T, T+t] | x, tx, T] ([SMC87]; [FH05] eq. 12):
+ *	 P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]
+ * written as P(alive) (r+x)/(alpha+T) (beta+T) L expm1((1-s) L)/((1-s) L)
+ * with L = ln(1 + t/(beta+T)), which is exact at s = 1 (the limit
+ * (r+x)(beta+T)/(alpha+T) L).
+ */
+int
+btyd_pnbd_expected_purchases(const double params[4], double t, double x, double tx,
+							 double T, double *out)
+{
+	double		pa,
+				L;
+	int			rc;
+
+	if (out == NULL || !isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	L = log1p(t / (params[3] + T));
+	*out = pa * (params[0] + x) / (params[1] + T) * (params[3] + T) * L
+		* expm1_over((1.0 - params[2]) * L);
+	return BTYD_OK;
+}
+
+/* E[X(t)] for a new customer: r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)] */
+int
+btyd_pnbd_expected_purchases_new(const double params[4], double t, double *out)
+{
+	double		L;
+
+	if (out == NULL || !check_bg_params(params) || !isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	L = log1p(t / params[3]);
+	*out = params[0] / params[1] * params[3] * L * expm1_over((1.0 - params[2]) * L);
+	return BTYD_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Next purchase: P(n purchases in (T, T+t]), P(at least one), median wait
+ * ------------------------------------------------------------------------
+ *
+ * Given the history, an alive customer's purchase rate is Gamma(r+x,
+ * alpha+T) and, for (M)BG/NBD, the dropout probability Beta(a, b+x) (BG:
+ * x survived coin flips) or Beta(a, b+x+1) (MBG: also the one after the
+ * first purchase); future dropouts happen only right after a purchase in
+ * both.  So from T on the alive customer is a new BG/NBD customer with
+ * these parameters, and [FHL05a] eq. 8 (with r' = r+x, alpha' = alpha+T,
+ * b' as above) gives
+ *	 P(N = n | alive) = B(a, b'+n)/B(a, b') NB(n)
+ *		+ [n > 0] B(a+1, b'+n-1)/B(a, b') (1 - sum_{j<n} NB(j)),
+ *	 NB(j) = G(r'+j)/(G(r') j!) (alpha'/(alpha'+t))^r' (t/(alpha'+t))^j;
+ * unconditionally P(N = n) = P(alive) P(N = n | alive) + [n = 0] (1 -
+ * P(alive)).  lifetimes' probability_of_n_purchases_up_to_time is the
+ * x = 0, T = 0 case.
+ */
+#define NEXT_MAX_N 1000000.0
+
+/* posterior (r', alpha', b') of an alive (M)BG/NBD customer */
+static void
+bg_posterior(btyd_model model, const double *p, double x, double T, double *rp,
+			 double *ap, double *bp)
+{
+	*rp = p[0] + x;
+	*ap = p[1] + T;
+	*bp = p[3] + x + (model == BTYD_MBGNBD ? 1.0 : 0.0);
+}
+
+int
+btyd_prob_n_purchases(btyd_model model, const double params[4], double n, double t,
+					  double x, double tx, double T, double *out)
+{
+	double		pa,
+				rp,
+				ap,
+				bp,
+				a,
+				lq,
+				z,
+				lbab,
+				nb,
+				cum = 0.0,
+				pn;
+	long		j;
+	int			rc;
+
+	if (out == NULL || !isfinite(n) || n < 0.0 || n != floor(n) || n > NEXT_MAX_N ||
+		!isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_p_alive(model, params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	bg_posterior(model, params, x, T, &rp, &ap, &bp);
+	a = params[2];
+	if (t == 0.0)
+	{
+		*out = (n == 0.0) ? 1.0 : 0.0;
+		return BTYD_OK;
+	}
+	lq = -log1p(t / ap);		/* ln(alpha'/(alpha'+t)) */
+	z = t / (ap + t);
+	lbab = lgam(a) + lgam(bp) - lgam(a + bp);	/* ln B(a, b') */
+	nb = exp(rp * lq);			/* NB(0) */
+	for (j = 0; j < (long) n; j++)
+	{
+		cum += nb;
+		nb *= (rp + j) / (j + 1.0) * z;
+	}
+	/* B(a, b'+n)/B(a, b') NB(n) */
+	pn = exp(lgam(a) + lgam(bp + n) - lgam(a + bp + n) - lbab) * nb;
+	if (n > 0.0)
+		pn += exp(lgam(a + 1.0) + lgam(bp + n - 1.0) - lgam(a + bp + n) - lbab)
+			* fmax(0.0, 1.0 - cum);
+	*out = pa * pn + (n == 0.0 ? 1.0 - pa : 0.0);
+	return BTYD_OK;
+}
+
+/* P(at least one purchase in (T, T+t]) = P(alive) (1 - (alpha'/(alpha'+t))^r') */
+int
+btyd_prob_purchase_within(btyd_model model, const double params[4], double t,
+						  double x, double tx, double T, double *out)
+{
+	double		pa,
+				rp,
+				ap,
+				bp;
+	int			rc;
+
+	if (out == NULL || !isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_p_alive(model, params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	bg_posterior(model, params, x, T, &rp, &ap, &bp);
+	*out = -pa * expm1(-rp * log1p(t / ap));
+	return BTYD_OK;
+}
+
+/*
+ * Median time from T to the next purchase of an alive customer: the time
+ * by which P(no purchase | alive) = (alpha'/(alpha'+t))^r' falls to 1/2,
+ * alpha' (2^(1/r') - 1).  (A dead customer never buys; combine with
+ * P(alive).)
+ */
+int
+btyd_next_purchase_median(btyd_model model, const double params[4], double x,
+						  double tx, double T, double *out)
+{
+	double		pa,
+				rp,
+				ap,
+				bp;
+	int			rc;
+
+	if (out == NULL)
+		return BTYD_EINVAL;
+	rc = btyd_p_alive(model, params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	bg_posterior(model, params, x, T, &rp, &ap, &bp);
+	*out = ap * expm1(M_LN2 / rp);
+	return isfinite(*out) ? BTYD_OK : BTYD_EDOMAIN;
+}
+
+/*
+ * Pareto/NBD: P(at least one purchase in (T, T+t]).  Alive at T, lambda ~
+ * Gamma(r', alpha') and mu ~ Gamma(s, beta') with r' = r+x, alpha' =
+ * alpha+T, beta' = beta+T; a purchase comes first at u < t before dropout
+ * with density E[lambda e^-(lambda+mu) u], so
+ *	 P(N >= 1 | alive) = r' alpha'^r' beta'^s
+ *						 int_0^t (alpha'+u)^-(r'+1) (beta'+u)^-s du,
+ * the likelihood's integral with (r'+1, alpha', s-1, beta'): no 1 - P(0)
+ * cancellation for small t.
+ */
+int
+btyd_pnbd_prob_purchase_within(const double params[4], double t, double x,
+							   double tx, double T, double *out)
+{
+	double		pa,
+				q[4];
+	pnbd_int	in;
+	int			rc;
+
+	if (out == NULL || !isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	if (t == 0.0)
+	{
+		*out = 0.0;
+		return BTYD_OK;
+	}
+	q[0] = params[0] + x + 1.0;
+	q[1] = params[1] + T;
+	q[2] = params[2] - 1.0;
+	q[3] = params[3] + T;
+	rc = pnbd_integral(q, 0.0, 0.0, t, &in);
+	if (rc != BTYD_OK)
+		return rc;
+	*out = pa * (params[0] + x) * exp((params[0] + x) * log(q[1]) + params[2] * log(q[3]) + in.lnI);
+	return BTYD_OK;
+}
+
+/*
+ * Pareto/NBD median time from T to the next purchase of an alive customer:
+ * the t where G(t) = P(N >= 1 in (T, T+t] | alive) reaches 1/2.  G grows
+ * to G(inf) = E[lambda / (lambda + mu)] (a purchase before dropping out),
+ * which with rho = alpha'/beta' is
+ *	 G(inf) = r'/(rho (r'+s)) 2F1(1, r'+1; r'+s+1; 1 - 1/rho)
+ * (Euler's integral over Z = X/(X+Y) ~ Beta(r', s)).  If G(inf) < 1/2 the
+ * median is +infinity: most alive customers with this history never buy
+ * again.  Otherwise a safeguarded Newton iteration on G(t) = 1/2, with
+ * G'(t) = r' alpha'^r' beta'^s (alpha'+t)^-(r'+1) (beta'+t)^-s, inside a
+ * bracket found by doubling (at most 200 steps of each).
+ */
+static int
+pnbd_within_alive(const double *q, double rp, double s, double t, double *out)
+{
+	pnbd_int	in;
+	int			rc;
+
+	if (t <= 0.0)
+	{
+		*out = 0.0;
+		return BTYD_OK;
+	}
+	rc = pnbd_integral(q, 0.0, 0.0, t, &in);
+	if (rc != BTYD_OK)
+		return rc;
+	*out = rp * exp(rp * log(q[1]) + s * log(q[3]) + in.lnI);
+	return BTYD_OK;
+}
+
+int
+btyd_pnbd_next_purchase_median(const double params[4], double x, double tx, double T,
+							   double *out)
+{
+	double		q[4],
+				rp = params[0] + x,
+				s = params[2],
+				rho,
+				ginf,
+				lo = 0.0,
+				hi,
+				t,
+				g;
+	int			rc,
+				it;
+
+	if (out == NULL || !check_bg_params(params) || !check_history(x, tx, T))
+		return BTYD_EINVAL;
+	q[0] = rp + 1.0;
+	q[1] = params[1] + T;
+	q[2] = s - 1.0;
+	q[3] = params[3] + T;
+	rho = q[1] / q[3];
+	rc = btyd_hyp2f1(1.0, rp + 1.0, rp + s + 1.0, 1.0 - 1.0 / rho, &ginf);
+	if (rc != BTYD_OK)
+		return rc;
+	ginf *= rp / (rho * (rp + s));
+	if (!(ginf > 0.5 + 1e-12))
+	{
+		*out = INFINITY;
+		return BTYD_OK;
+	}
+	/* bracket: G(hi) >= 1/2 */
+	hi = q[1];
+	for (it = 0;; it++)
+	{
+		rc = pnbd_within_alive(q, rp, s, hi, &g);
+		if (rc != BTYD_OK)
+			return rc;
+		if (g >= 0.5)
+			break;
+		lo = hi;
+		hi *= 2.0;
+		if (it >= 200 || !isfinite(hi))
+		{
+			*out = INFINITY;
+			return BTYD_OK;
+		}
+	}
+	/* safeguarded Newton: G is increasing and concave in t */
+	t = 0.5 * (lo + hi);
+	for (it = 0; it < 200; it++)
+	{
+		double		dg,
+					tn;
+
+		rc = pnbd_within_alive(q, rp, s, t, &g);
+		if (rc != BTYD_OK)
+			return rc;
+		if (g < 0.5)
+			lo = t;
+		else
+			hi = t;
+		dg = rp * exp(rp * log(q[1]) + s * log(q[3]) - (rp + 1.0) * log(q[1] + t) - s * log(q[3] + t));
+		tn = t - (g - 0.5) / dg;
+		if (!(tn > lo && tn < hi))
+			tn = 0.5 * (lo + hi);
+		if (fabs(tn - t) <= 1e-14 * t || hi - lo <= 1e-14 * hi)
+		{
+			*out = tn;
+			return BTYD_OK;
+		}
+		t = tn;
+	}
+	return BTYD_ENOCONV;
+}
+
+/*
+ * Pareto/NBD P(exactly n purchases in (T, T+t]).  Alive at T, lambda ~
+ * Gamma(r', alpha') and mu ~ Gamma(s, beta') independently (r' = r+x,
+ * alpha' = alpha+T, beta' = beta+T); the customer buys as a Poisson process
+ * until dropping out at an Exp(mu) time, so
+ *	 P(N = n | alive) = NB(n; t) (beta'/(beta'+t))^s
+ *		+ s beta'^s int_0^t NB(n; u) (beta'+u)^-(s+1) du,
+ *	 NB(n; u) = G(r'+n)/(G(r') n!) alpha'^r' u^n (alpha'+u)^-(r'+n).
+ * The integral is summed like the likelihood's: in v = ln u the
+ * log-integrand (n+1) v - (r'+n) ln(alpha'+e^v) - (s+1) ln(beta'+e^v) is
+ * concave with slope at most K = 2n + r' + s + 2 in size; panels of width
+ * 2/K outward from its maximum until the tail bound f/|phi'| is below
+ * 1e-17 of the sum (towards v = -inf the slope tends to n+1 > 0).
+ */
+static void
+nb_phi(const double *q, double n, double v, double *phi, double *dphi)
+{
+	double		u = exp(v),
+				A = q[1] + u,
+				B = q[3] + u;
+
+	*phi = (n + 1.0) * v - (q[0] + n) * log(A) - (q[2] + 1.0) * log(B);
+	*dphi = (n + 1.0) - (q[0] + n) * u / A - (q[2] + 1.0) * u / B;
+}
+
+static int
+nb_sweep(const double *q, double n, double start, double limit, int dir, double H,
+		 double ref, double *acc)
+{
+	long		k;
+	double		a = start,
+				phi,
+				dphi;
+
+	for (k = 0; k < PNBD_MAX_PANELS; k++)
+	{
+		double		b = a + dir * H,
+					mid,
+					half;
+		int			j,
+					sg;
+
+		if (dir > 0 && b >= limit)
+			b = limit;
+		mid = 0.5 * (a + b);
+		half = 0.5 * fabs(b - a);
+		for (j = 0; j < 4; j++)
+			for (sg = -1; sg <= 1; sg += 2)
+			{
+				nb_phi(q, n, mid + sg * half * gl8_x[j], &phi, &dphi);
+				*acc += gl8_w[j] * half * exp(phi - ref);
+			}
+		if (b == limit)
+			return BTYD_OK;
+		nb_phi(q, n, b, &phi, &dphi);
+		if (dphi * dir < 0.0 && exp(phi - ref) / fabs(dphi) <= 1e-17 * *acc)
+			return BTYD_OK;
+		a = b;
+	}
+	return BTYD_ENOCONV;
+}
+
+int
+btyd_pnbd_prob_n_purchases(const double params[4], double n, double t, double x,
+						   double tx, double T, double *out)
+{
+	double		q[4],
+				pa,
+				v1,
+				lo,
+				hi,
+				mode,
+				ref,
+				d,
+				K,
+				acc = 0.0,
+				lnb,
+				pn;
+	int			rc,
+				it;
+
+	if (out == NULL || !isfinite(n) || n < 0.0 || n != floor(n) || n > NEXT_MAX_N ||
+		!isfinite(t) || t < 0.0)
+		return BTYD_EINVAL;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	if (t == 0.0)
+	{
+		*out = (n == 0.0) ? 1.0 : 0.0;
+		return BTYD_OK;
+	}
+	q[0] = params[0] + x;
+	q[1] = params[1] + T;
+	q[2] = params[2];
+	q[3] = params[3] + T;
+	/* ln of G(r'+n)/(G(r') n!) alpha'^r' */
+	lnb = lgam(q[0] + n) - lgam(q[0]) - lgam(n + 1.0) + q[0] * log(q[1]);
+	/* the alive-throughout term */
+	pn = exp(lnb - q[0] * log(q[1] + t) + n * log(t / (q[1] + t))
+			 + q[2] * log(q[3] / (q[3] + t)));
+	/* the mode of the concave log-integrand on (-inf, ln t] */
+	v1 = log(t);
+	nb_phi(q, n, v1, &ref, &d);
+	if (d >= 0.0)
+		mode = v1;
+	else
+	{
+		hi = v1;
+		lo = v1 - 1.0;
+		for (it = 0; it < 200; it++)
+		{
+			nb_phi(q, n, lo, &ref, &d);
+			if (d > 0.0)
+				break;
+			hi = lo;
+			lo -= (double) (2 << (it < 20 ? it : 20));
+		}
+		for (it = 0; it < 100 && hi - lo > 1e-13 * fmax(1.0, fabs(lo)); it++)
+		{
+			mode = 0.5 * (lo + hi);
+			nb_phi(q, n, mode, &ref, &d);
+			if (d > 0.0)
+				lo = mode;
+			else
+				hi = mode;
+		}
+		mode = 0.5 * (lo + hi);
+	}
+	nb_phi(q, n, mode, &ref, &d);
+	K = 2.0 * n + q[0] + q[2] + 2.0;
+	if (mode < v1)
+	{
+		rc = nb_sweep(q, n, mode, v1, 1, 2.0 / K, ref, &acc);
+		if (rc != BTYD_OK)
+			return rc;
+	}
+	rc = nb_sweep(q, n, mode, -INFINITY, -1, 2.0 / K, ref, &acc);
+	if (rc != BTYD_OK)
+		return rc;
+	pn += q[2] * exp(q[2] * log(q[3]) + lnb + ref + log(acc));
+	*out = pa * pn + (n == 0.0 ? 1.0 - pa : 0.0);
+	return BTYD_OK;
+}
+
+/*
+ * Pareto/NBD CLV, as btyd_clv: value x sum_i (E(i f) - E((i-1) f)) / (1+d)^i
+ * with E the conditional expected purchases (P(alive) computed once).
+ */
+int
+btyd_pnbd_clv(const double params[4], const double gg[3], double x, double tx,
+			  double T, double m, int horizon_months, double monthly_discount_rate,
+			  double periods_per_month, double *out)
+{
+	double		value,
+				pa,
+				scale,
+				prev = 0.0,
+				disc = 1.0,
+				clv = 0.0;
+	int			i,
+				rc;
+
+	if (out == NULL || horizon_months < 0 || horizon_months > BTYD_MAX_HORIZON_MONTHS ||
+		!isfinite(monthly_discount_rate) ||
+		monthly_discount_rate <= -1.0 || !pos_finite(periods_per_month))
+		return BTYD_EINVAL;
+	rc = btyd_gg_expected_avg_value(gg, x, m, &value);
+	if (rc != BTYD_OK)
+		return rc;
+	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
+	if (rc != BTYD_OK)
+		return rc;
+	scale = pa * (params[0] + x) / (params[1] + T) * (params[3] + T);
+	for (i = 1; i <= horizon_months; i++)
+	{
+		double		L,
+					cur;
+
+		if (poll_now(i))
+			return BTYD_EINTR;
+		L = log1p(i * periods_per_month / (params[3] + T));
+		cur = scale * L * expm1_over((1.0 - params[2]) * L);
+
+		disc /= 1.0 + monthly_discount_rate;
+		clv += value * (cur - prev) * disc;
+		prev = cur;
+	}
+	*out = clv;
+	return BTYD_OK;
 }

@@ -65,7 +65,8 @@
 typedef int (*btyd_poll_fn) (void);
 extern void btyd_set_poll(btyd_poll_fn fn);
 
-/* the longest CLV horizon btyd_clv accepts, in months (BTYD_EINVAL beyond) */
+/* the longest CLV horizon btyd_clv and btyd_pnbd_clv accept, in months
+ * (BTYD_EINVAL beyond) */
 #define BTYD_MAX_HORIZON_MONTHS 12000
 
 typedef enum btyd_model
@@ -242,14 +243,62 @@ extern int	btyd_gg_expected_avg_value(const double params[3], double x,
  *		CLV = sum_{i=1..H} value * (E(i f) - E((i-1) f)) / (1 + d)^i
  * with E(s) = btyd_expected_purchases(model, bg, s, x, tx, T), H =
  * horizon_months (0..BTYD_MAX_HORIZON_MONTHS), d = monthly_discount_rate (> -1) and f =
- * periods_per_month, the number of model time units in a month.  lifetimes
- * uses f = 30 for days, 4.345 for weeks, 1 for months, 720 for hours; a
- * "30-day month" convention is f = 30 / days_per_unit (30/7 for weeks).
+ * periods_per_month, the number of model time units in a month.  clm
+ * passes f = (365.25 / 12) / days_per_unit (30.4375 for days, 4.3482 for
+ * weeks); lifetimes uses f = 30 for days, 4.345 for weeks, 1 for months,
+ * 720 for hours.
  */
 extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 					 double x, double tx, double T, double m,
 					 int horizon_months, double monthly_discount_rate,
 					 double periods_per_month, double *out);
+
+/*
+ * Pareto/NBD (Schmittlein, Morrison & Colombo 1987), parameters double[4]
+ * = {r, alpha, s, beta}: purchase rate ~ Gamma(r, alpha), dropout rate ~
+ * Gamma(s, beta).  The likelihood's integral over the dropout time is
+ * computed by bounded Gauss-Legendre quadrature (no hypergeometric
+ * difference, see btyd.c); BTYD_ENOCONV if it hits its panel cap.
+ */
+extern int	btyd_fit_pnbd(const btyd_row *rows, size_t n,
+						  const btyd_fit_options *opt, btyd_fit_result *res);
+extern int	btyd_pnbd_loglik(const double params[4], const btyd_row *rows,
+							 size_t n, double *ll, double grad[4]);
+extern int	btyd_pnbd_p_alive(const double params[4], double x, double tx,
+							  double T, double *out);
+extern int	btyd_pnbd_expected_purchases(const double params[4], double t,
+										 double x, double tx, double T,
+										 double *out);
+extern int	btyd_pnbd_expected_purchases_new(const double params[4], double t,
+											 double *out);
+
+/*
+ * Next purchase ((M)BG/NBD; Pareto/NBD for the "within" probability):
+ * P(exactly n purchases in (T, T+t]) (n <= 1e6), P(at least one), and the
+ * median time from T to the next purchase of an alive customer.  See
+ * btyd.c for the formulas.
+ */
+extern int	btyd_prob_n_purchases(btyd_model model, const double params[4],
+								  double n, double t, double x, double tx,
+								  double T, double *out);
+extern int	btyd_prob_purchase_within(btyd_model model, const double params[4],
+									  double t, double x, double tx, double T,
+									  double *out);
+extern int	btyd_next_purchase_median(btyd_model model, const double params[4],
+									  double x, double tx, double T, double *out);
+extern int	btyd_pnbd_prob_purchase_within(const double params[4], double t,
+										   double x, double tx, double T,
+										   double *out);
+extern int	btyd_pnbd_prob_n_purchases(const double params[4], double n,
+									   double t, double x, double tx, double T,
+									   double *out);
+extern int	btyd_pnbd_clv(const double params[4], const double gg[3], double x,
+						  double tx, double T, double m, int horizon_months,
+						  double monthly_discount_rate, double periods_per_month,
+						  double *out);
+/* +infinity when fewer than half of such alive customers ever buy again */
+extern int	btyd_pnbd_next_purchase_median(const double params[4], double x,
+										   double tx, double T, double *out);
 
 /* Special functions ------------------------------------------------------ */
 

@@ -65,6 +65,7 @@ extern MemoryContext clm_agg_context(FunctionCallInfo fcinfo, const char *fn);
 
 /* The blessed tuple descriptor of the function's result, cached in fn_extra. */
 extern TupleDesc clm_result_tupdesc(FunctionCallInfo fcinfo);
+extern void clm_btyd_poll_install(void);
 
 /* RFM segment names (rfm.c) */
 extern const char *clm_rfm_default_segment(int r5, int fm5);

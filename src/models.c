@@ -68,6 +68,14 @@ btyd_poll(void)
 
 #define POLL_ON() btyd_set_poll(btyd_poll)
 
+/* installed once per process by _PG_init, so that every entry point,
+ * including ones without POLL_ON(), can be cancelled */
+void
+clm_btyd_poll_install(void)
+{
+	POLL_ON();
+}
+
 static void
 fit_options(btyd_fit_options *opt, float8 penalizer)
 {
@@ -139,11 +147,25 @@ get_fit_data(Datum d, uint8 need, const char *fn)
  * composite (r, alpha, a, b, loglik, n, iterations, converged), or NULL for
  * empty data.
  */
+/* pseudo model code for Pareto/NBD in purchase_fit (not a btyd_model) */
+#define CLM_PNBD ((btyd_model) 100)
+
+/* btyd_fit, or the Pareto/NBD fitter for CLM_PNBD */
+static int
+fit_purchase_model(btyd_model model, const btyd_row *rows, size_t n,
+				   const btyd_fit_options *opt, btyd_fit_result *res)
+{
+	if (model == CLM_PNBD)
+		return btyd_fit_pnbd(rows, n, opt, res);
+	return btyd_fit(model, rows, n, opt, res);
+}
+
 static Datum
 purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model model,
 			 const double *init)
 {
-	const char *what = (model == BTYD_BGNBD) ? "bgnbd_fit" : "mbgnbd_fit";
+	const char *what = (model == BTYD_BGNBD) ? "bgnbd_fit" :
+		(model == CLM_PNBD) ? "pareto_nbd_fit" : "mbgnbd_fit";
 	btyd_row   *rows;
 	size_t		n;
 	int32		i;
@@ -151,8 +173,8 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	btyd_fit_result res;
 	int			rc;
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false};
+	Datum		values[9];
+	bool		nulls[9] = {false};
 
 	fit_check_penalizer(penalizer);
 	if (fd->nrows == 0)
@@ -176,15 +198,15 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 		opt.use_init = 1;
 		opt.n_starts = 1;
 		memcpy(opt.init, init, 4 * sizeof(double));
-		rc = btyd_fit(model, rows, n, &opt, &res);
+		rc = fit_purchase_model(model, rows, n, &opt, &res);
 		if (rc != BTYD_OK || !res.converged)
 		{
 			fit_options(&opt, penalizer);
-			rc = btyd_fit(model, rows, n, &opt, &res);
+			rc = fit_purchase_model(model, rows, n, &opt, &res);
 		}
 	}
 	else
-		rc = btyd_fit(model, rows, n, &opt, &res);
+		rc = fit_purchase_model(model, rows, n, &opt, &res);
 	check_rc(rc, what);
 	if (rc == BTYD_EDATA)
 		ereport(NOTICE,
@@ -201,6 +223,9 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	values[5] = Int64GetDatum((int64) llround(res.total_weight));
 	values[6] = Int32GetDatum(res.iterations);
 	values[7] = BoolGetDatum(rc == BTYD_OK && res.converged);
+	/* the data carry no unit: the caller states it with clm.in_unit */
+	values[8] = (Datum) 0;
+	nulls[8] = true;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -323,6 +348,30 @@ clm_mbgnbd_fit(PG_FUNCTION_ARGS)
 						penalizer_arg(fcinfo), BTYD_MBGNBD, init_params(fcinfo, 2, 4, buf));
 }
 
+PG_FUNCTION_INFO_V1(clm_pareto_nbd_fit);
+Datum
+clm_pareto_nbd_fit(PG_FUNCTION_ARGS)
+{
+	double		buf[4];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	return purchase_fit(fcinfo, get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "pareto_nbd_fit"),
+						penalizer_arg(fcinfo), CLM_PNBD, init_params(fcinfo, 2, 4, buf));
+}
+
+PG_FUNCTION_INFO_V1(clm_pareto_nbd_fit_final);
+Datum
+clm_pareto_nbd_fit_final(PG_FUNCTION_ARGS)
+{
+	FitData    *fd;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	fd = get_fit_data(PG_GETARG_DATUM(0), FIT_RECENCY, "pareto_nbd_fit");
+	return purchase_fit(fcinfo, fd, fd->penalizer, CLM_PNBD, NULL);
+}
+
 PG_FUNCTION_INFO_V1(clm_gamma_gamma_fit);
 Datum
 clm_gamma_gamma_fit(PG_FUNCTION_ARGS)
@@ -399,6 +448,62 @@ model_params(HeapTupleHeader model, int n, double *params, const char *argname)
 }
 
 /*
+ * Time units.  One month is 365.25 / 12 = 30.4375 days whatever the unit,
+ * so a CLV horizon in months means the same span of time for a model
+ * fitted in days, weeks or months.  (lifetimes counts a month as 30 days
+ * for daily data and 4.345 weeks for weekly data, which disagree by 1.3%.)
+ */
+#define CLM_DAYS_PER_MONTH (365.25 / 12.0)
+
+/* days in a unit name; an error naming argname for anything else */
+static double
+unit_days_of(const char *s, int len, const char *argname)
+{
+	if (len == 3 && memcmp(s, "day", 3) == 0)
+		return 1.0;
+	if (len == 4 && memcmp(s, "week", 4) == 0)
+		return 7.0;
+	if (len == 5 && memcmp(s, "month", 5) == 0)
+		return CLM_DAYS_PER_MONTH;
+	clm_invalid_arg(errmsg("%s must be 'day', 'week' or 'month'", argname),
+					errdetail("The value is '%.*s'.", len, s),
+					errhint("It is the time unit of frequency, recency and tenure."));
+	return 0;
+}
+
+static double
+unit_days_text(text *unit, const char *argname)
+{
+	return unit_days_of(VARDATA_ANY(unit), VARSIZE_ANY_EXHDR(unit), argname);
+}
+
+/* clm.unit_days(unit): days in 'day', 'week' or 'month' */
+PG_FUNCTION_INFO_V1(clm_unit_days);
+Datum
+clm_unit_days(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(unit_days_text(PG_GETARG_TEXT_PP(0), "unit"));
+}
+
+/* attribute number of "unit" in bgnbd_model, mbgnbd_model, pareto_nbd_model */
+#define MODEL_UNIT_ATTNO 9
+
+/*
+ * model_unit_days: the days in the unit a purchase model states it was
+ * fitted in, or 0 when it states none (NULL unit).
+ */
+static double
+model_unit_days(HeapTupleHeader model)
+{
+	bool		isnull;
+	Datum		d = GetAttributeByNum(model, MODEL_UNIT_ATTNO, &isnull);
+
+	if (isnull)
+		return 0;
+	return unit_days_text(DatumGetTextPP(d), "model unit");
+}
+
+/*
  * Per-call-site cache of parsed model arguments.  Scoring calls these
  * functions once per customer with the same model; reading the composite's
  * fields each time costs more than the formulas, so the parameters are kept
@@ -408,12 +513,13 @@ typedef struct ModelCacheEntry
 {
 	HeapTupleHeader raw;		/* copy of the last composite seen, or NULL */
 	double		params[4];
+	double		unit_days;		/* purchase models: days per unit, 0 = none */
 } ModelCacheEntry;
 
 typedef struct ModelCache
 {
 	ModelCacheEntry arg[2];		/* arguments 0 and 1 (CLV takes two models) */
-	double		periods_per_month;
+	double		unit_days;		/* days of the last unit argument */
 	text	   *unit;			/* copy of the last unit argument */
 } ModelCache;
 
@@ -427,10 +533,11 @@ model_cache(FunctionCallInfo fcinfo)
 }
 
 /*
- * cached_params: the n parameters of model argument argno (0 or 1).
+ * cached_entry: the n parameters (and, for n == 4, the unit) of model
+ * argument argno (0 or 1).
  */
-static const double *
-cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+static const ModelCacheEntry *
+cached_entry(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
 {
 	ModelCacheEntry *e = &model_cache(fcinfo)->arg[argno];
 	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(argno);
@@ -440,15 +547,24 @@ cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
 		memcmp(e->raw, th, len) != 0)
 	{
 		double		params[4];
+		double		udays;
 
 		model_params(th, n, params, argname);	/* errors before caching */
+		udays = (n == 4) ? model_unit_days(th) : 0;
 		if (e->raw)
 			pfree(e->raw);
 		e->raw = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len);
 		memcpy(e->raw, th, len);
 		memcpy(e->params, params, sizeof(params));
+		e->unit_days = udays;
 	}
-	return e->params;
+	return e;
+}
+
+static const double *
+cached_params(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+{
+	return cached_entry(fcinfo, argno, n, argname)->params;
 }
 
 static Datum
@@ -555,6 +671,188 @@ clm_mbgnbd_expected_purchases_new(PG_FUNCTION_ARGS)
 	return expected_purchases_new(fcinfo, BTYD_MBGNBD);
 }
 
+/* Pareto/NBD per-customer functions */
+PG_FUNCTION_INFO_V1(clm_pnbd_p_alive);
+Datum
+clm_pnbd_p_alive(PG_FUNCTION_ARGS)
+{
+	const double *params;
+	double		out;
+	float8		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+
+	params = cached_params(fcinfo, 0, 4, "model");
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_pnbd_p_alive(params, x, tx, T, &out), "p_alive");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_expected_purchases);
+Datum
+clm_pnbd_expected_purchases(PG_FUNCTION_ARGS)
+{
+	const double *params;
+	double		out;
+	float8		t = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+
+	params = cached_params(fcinfo, 0, 4, "model");
+	check_horizon(t);
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_pnbd_expected_purchases(params, t, x, tx, T, &out), "expected_purchases");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_expected_purchases_new);
+Datum
+clm_pnbd_expected_purchases_new(PG_FUNCTION_ARGS)
+{
+	double		params[4],
+				out;
+	float8		t = PG_GETARG_FLOAT8(1);
+
+	model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
+	check_horizon(t);
+	check_rc(btyd_pnbd_expected_purchases_new(params, t, &out), "expected_purchases");
+	PG_RETURN_FLOAT8(out);
+}
+
+/* ---------- next purchase ---------- */
+
+/* prob_purchases(model, n, t, frequency, recency, tenure) */
+static Datum
+prob_n(FunctionCallInfo fcinfo, btyd_model model)
+{
+	const double *params = cached_params(fcinfo, 0, 4, "model");
+	int32		n = PG_GETARG_INT32(1);
+	float8		t = PG_GETARG_FLOAT8(2),
+				x = PG_GETARG_FLOAT8(3),
+				tx = PG_GETARG_FLOAT8(4),
+				T = PG_GETARG_FLOAT8(5);
+	double		out;
+
+	if (n < 0 || n > 1000000)
+		clm_invalid_arg(errmsg("n must be between 0 and 1000000"),
+						errdetail("The value is %d.", n));
+	check_horizon(t);
+	fit_check_row(x, tx, T, true);
+	if (model == CLM_PNBD)
+		check_rc(btyd_pnbd_prob_n_purchases(params, n, t, x, tx, T, &out), "prob_purchases");
+	else
+		check_rc(btyd_prob_n_purchases(model, params, n, t, x, tx, T, &out), "prob_purchases");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_prob_purchases);
+Datum
+clm_bgnbd_prob_purchases(PG_FUNCTION_ARGS)
+{
+	return prob_n(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_prob_purchases);
+Datum
+clm_pnbd_prob_purchases(PG_FUNCTION_ARGS)
+{
+	return prob_n(fcinfo, CLM_PNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_prob_purchases);
+Datum
+clm_mbgnbd_prob_purchases(PG_FUNCTION_ARGS)
+{
+	return prob_n(fcinfo, BTYD_MBGNBD);
+}
+
+/* prob_purchase_within(model, t, frequency, recency, tenure); model < 0: Pareto/NBD */
+static Datum
+prob_within(FunctionCallInfo fcinfo, int model)
+{
+	const double *params = cached_params(fcinfo, 0, 4, "model");
+	float8		t = PG_GETARG_FLOAT8(1),
+				x = PG_GETARG_FLOAT8(2),
+				tx = PG_GETARG_FLOAT8(3),
+				T = PG_GETARG_FLOAT8(4);
+	double		out;
+
+	check_horizon(t);
+	fit_check_row(x, tx, T, true);
+	if (model < 0)
+		check_rc(btyd_pnbd_prob_purchase_within(params, t, x, tx, T, &out), "prob_purchase_within");
+	else
+		check_rc(btyd_prob_purchase_within((btyd_model) model, params, t, x, tx, T, &out),
+				 "prob_purchase_within");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_prob_purchase_within);
+Datum
+clm_bgnbd_prob_purchase_within(PG_FUNCTION_ARGS)
+{
+	return prob_within(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_prob_purchase_within);
+Datum
+clm_mbgnbd_prob_purchase_within(PG_FUNCTION_ARGS)
+{
+	return prob_within(fcinfo, BTYD_MBGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_prob_purchase_within);
+Datum
+clm_pnbd_prob_purchase_within(PG_FUNCTION_ARGS)
+{
+	return prob_within(fcinfo, -1);
+}
+
+/* next_purchase_median(model, frequency, recency, tenure) */
+static Datum
+next_median(FunctionCallInfo fcinfo, btyd_model model)
+{
+	const double *params = cached_params(fcinfo, 0, 4, "model");
+	float8		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+	double		out;
+
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_next_purchase_median(model, params, x, tx, T, &out), "next_purchase_median");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_next_purchase_median);
+Datum
+clm_pnbd_next_purchase_median(PG_FUNCTION_ARGS)
+{
+	const double *params = cached_params(fcinfo, 0, 4, "model");
+	float8		x = PG_GETARG_FLOAT8(1),
+				tx = PG_GETARG_FLOAT8(2),
+				T = PG_GETARG_FLOAT8(3);
+	double		out;
+
+	fit_check_row(x, tx, T, true);
+	check_rc(btyd_pnbd_next_purchase_median(params, x, tx, T, &out), "next_purchase_median");
+	PG_RETURN_FLOAT8(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_bgnbd_next_purchase_median);
+Datum
+clm_bgnbd_next_purchase_median(PG_FUNCTION_ARGS)
+{
+	return next_median(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_mbgnbd_next_purchase_median);
+Datum
+clm_mbgnbd_next_purchase_median(PG_FUNCTION_ARGS)
+{
+	return next_median(fcinfo, BTYD_MBGNBD);
+}
+
 /*
  * check_monetary: Gamma-Gamma needs a positive mean spend for repeat
  * customers; for customers without repeat purchases the value is ignored.
@@ -584,67 +882,65 @@ clm_expected_avg_value(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(out);
 }
 
-/*
- * periods_per_month: model time units in a month, as lifetimes counts them
- * (30 days, 4.345 weeks), so CLV figures can be compared with it.
- */
+/* days of the unit argument, parsed once per distinct value */
 static double
-periods_per_month(text *unit)
-{
-	char	   *s = text_to_cstring(unit);
-
-	if (strcmp(s, "day") == 0)
-		return 30.0;
-	if (strcmp(s, "week") == 0)
-		return 4.345;
-	if (strcmp(s, "month") == 0)
-		return 1.0;
-	clm_invalid_arg(errmsg("unit must be 'day', 'week' or 'month'"),
-					errdetail("The value is '%s'.", s),
-					errhint("It is the time unit of frequency, recency and tenure the model was fitted on."));
-	return 0;
-}
-
-/* periods_per_month of the unit argument, parsed once per distinct value */
-static double
-cached_periods_per_month(FunctionCallInfo fcinfo, text *unit)
+cached_unit_days(FunctionCallInfo fcinfo, text *unit)
 {
 	ModelCache *c = model_cache(fcinfo);
 
 	if (c->unit == NULL || VARSIZE_ANY(c->unit) != VARSIZE_ANY(unit) ||
 		memcmp(c->unit, unit, VARSIZE_ANY(unit)) != 0)
 	{
-		double		ppm = periods_per_month(unit);
+		double		udays = unit_days_text(unit, "unit");
 
 		if (c->unit)
 			pfree(c->unit);
 		c->unit = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE_ANY(unit));
 		memcpy(c->unit, unit, VARSIZE_ANY(unit));
-		c->periods_per_month = ppm;
+		c->unit_days = udays;
 	}
-	return c->periods_per_month;
+	return c->unit_days;
 }
 
 /*
  * model CLV: clv_estimate(model, gg_model, x, tx, T, m, horizon_months,
- * discount_rate [, unit])
+ * discount_rate [, unit]).  unit is the unit of x's history (recency,
+ * tenure); NULL means the model's own unit (weeks for a model that states
+ * none).  A model that states a different unit is converted to the data's
+ * unit (alpha scales with the length of the unit), never used as it is.
+ * NULL in any other argument gives NULL (the function is not STRICT only
+ * because of unit).
  */
 static Datum
 clv_model(FunctionCallInfo fcinfo, btyd_model model)
 {
-	const double *bg,
-			   *gg;
-	double		out;
-	float8		x = PG_GETARG_FLOAT8(2),
-				tx = PG_GETARG_FLOAT8(3),
-				T = PG_GETARG_FLOAT8(4),
-				m = PG_GETARG_FLOAT8(5);
-	int32		horizon = PG_GETARG_INT32(6);
-	float8		d = PG_GETARG_FLOAT8(7);
+	const ModelCacheEntry *e;
+	double		bg[4];
+	const double *gg;
+	double		out,
+				udays;
+	float8		x,
+				tx,
+				T,
+				m,
+				d;
+	int32		horizon;
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	x = PG_GETARG_FLOAT8(2);
+	tx = PG_GETARG_FLOAT8(3);
+	T = PG_GETARG_FLOAT8(4);
+	m = PG_GETARG_FLOAT8(5);
+	horizon = PG_GETARG_INT32(6);
+	d = PG_GETARG_FLOAT8(7);
 
 	POLL_ON();
 
-	bg = cached_params(fcinfo, 0, 4, "model");
+	e = cached_entry(fcinfo, 0, 4, "model");
+	memcpy(bg, e->params, sizeof(bg));
 	gg = cached_params(fcinfo, 1, 3, "gg_model");
 	fit_check_row(x, tx, T, true);
 	check_monetary(x, m);
@@ -659,9 +955,28 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 		clm_invalid_arg(errmsg("discount_rate must not be negative"),
 						errdetail("The value is %g.", d),
 						errhint("It is the monthly discount rate, e.g. 0.01."));
-	check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
-					  cached_periods_per_month(fcinfo, PG_GETARG_TEXT_PP(8)), &out),
-			 "clv_estimate");
+	if (PG_NARGS() > 8 && !PG_ARGISNULL(8))
+		udays = cached_unit_days(fcinfo, PG_GETARG_TEXT_PP(8));
+	else
+		udays = (e->unit_days > 0) ? e->unit_days : 7.0;
+	/*
+	 * lambda (and Pareto/NBD's mu) is a rate per unit: its Gamma scale
+	 * alpha (beta) is a length of time
+	 */
+	if (e->unit_days > 0 && e->unit_days != udays)
+	{
+		bg[1] *= e->unit_days / udays;
+		if (model == CLM_PNBD)
+			bg[3] *= e->unit_days / udays;
+	}
+	if (model == CLM_PNBD)
+		check_rc(btyd_pnbd_clv(bg, gg, x, tx, T, m, horizon, d,
+							   CLM_DAYS_PER_MONTH / udays, &out),
+				 "clv_estimate");
+	else
+		check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
+						  CLM_DAYS_PER_MONTH / udays, &out),
+				 "clv_estimate");
 	PG_RETURN_FLOAT8(out);
 }
 
@@ -670,6 +985,13 @@ Datum
 clm_bgnbd_clv(PG_FUNCTION_ARGS)
 {
 	return clv_model(fcinfo, BTYD_BGNBD);
+}
+
+PG_FUNCTION_INFO_V1(clm_pnbd_clv);
+Datum
+clm_pnbd_clv(PG_FUNCTION_ARGS)
+{
+	return clv_model(fcinfo, CLM_PNBD);
 }
 
 PG_FUNCTION_INFO_V1(clm_mbgnbd_clv);

@@ -227,6 +227,7 @@ _PG_init(void)
 {
 	BackgroundWorker worker;
 
+	clm_btyd_poll_install();
 	if (IsBinaryUpgrade)
 		return;
 

@@ -92,16 +92,25 @@ COMMENT ON AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) IS
 -- model types
 CREATE TYPE @extschema@.bgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.bgnbd_model IS
-'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b)';
+'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b); unit: the time unit of the data it was fitted on (day, week, month; NULL = not stated, set it with clm.in_unit)';
 CREATE TYPE @extschema@.mbgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
-	loglik float8, n bigint, iterations integer, converged boolean
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
 );
 COMMENT ON TYPE @extschema@.mbgnbd_model IS
-'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase';
+'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit as for clm.bgnbd_model';
+CREATE TYPE @extschema@.pareto_nbd_model AS (
+	r float8, alpha float8, s float8, beta float8,
+	loglik float8, n bigint, iterations integer, converged boolean,
+	unit text
+);
+COMMENT ON TYPE @extschema@.pareto_nbd_model IS
+'fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta); unit as for clm.bgnbd_model';
 CREATE TYPE @extschema@.gamma_gamma_model AS (
 	p float8, q float8, v float8,
 	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
@@ -122,6 +131,12 @@ RETURNS @extschema@.mbgnbd_model
 AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.mbgnbd_fit(@extschema@.fit_data, float8, @extschema@.mbgnbd_model) IS
 'maximum-likelihood MBG/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
+CREATE FUNCTION @extschema@.pareto_nbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.pareto_nbd_model DEFAULT NULL)
+RETURNS @extschema@.pareto_nbd_model
+AS 'MODULE_PATHNAME', 'clm_pareto_nbd_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.pareto_nbd_fit(@extschema@.fit_data, float8, @extschema@.pareto_nbd_model) IS
+'maximum-likelihood Pareto/NBD fit of a fit_data value; init: start from these parameters (a warm start, e.g. the previous fit), with the full multi-start search as fallback';
 CREATE FUNCTION @extschema@.gamma_gamma_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
 	init @extschema@.gamma_gamma_model DEFAULT NULL)
 RETURNS @extschema@.gamma_gamma_model
@@ -134,6 +149,8 @@ CREATE FUNCTION @extschema@.bgnbd_fit_final(@extschema@.fit_data) RETURNS @extsc
 AS 'MODULE_PATHNAME', 'clm_bgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.mbgnbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.mbgnbd_model
 AS 'MODULE_PATHNAME', 'clm_mbgnbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION @extschema@.pareto_nbd_fit_final(@extschema@.fit_data) RETURNS @extschema@.pareto_nbd_model
+AS 'MODULE_PATHNAME', 'clm_pareto_nbd_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION @extschema@.gamma_gamma_fit_final(@extschema@.fit_data) RETURNS @extschema@.gamma_gamma_model
 AS 'MODULE_PATHNAME', 'clm_gamma_gamma_fit_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 
@@ -161,6 +178,18 @@ CREATE AGGREGATE @extschema@.mbgnbd_fit(frequency float8, recency float8, tenure
 	PARALLEL = SAFE);
 COMMENT ON AGGREGATE @extschema@.mbgnbd_fit(float8, float8, float8, float8) IS
 'MBG/NBD fit with an L2 penalizer on the parameters';
+CREATE AGGREGATE @extschema@.pareto_nbd_fit(frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.pareto_nbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.pareto_nbd_fit(float8, float8, float8) IS
+'maximum-likelihood Pareto/NBD fit over customers (frequency, recency, tenure)';
+CREATE AGGREGATE @extschema@.pareto_nbd_fit(frequency float8, recency float8, tenure float8, penalizer float8) (
+	SFUNC = @extschema@.fit_data_trans_penalized, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.pareto_nbd_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.pareto_nbd_fit(float8, float8, float8, float8) IS
+'Pareto/NBD fit with an L2 penalizer on the parameters';
 CREATE AGGREGATE @extschema@.gamma_gamma_fit(frequency float8, monetary float8) (
 	SFUNC = @extschema@.fit_data_trans_gg, STYPE = @extschema@.fit_data,
 	FINALFUNC = @extschema@.gamma_gamma_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
@@ -184,6 +213,11 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_p_alive' LANGUAGE C STRICT IMMU
 COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.mbgnbd_model, float8, float8, float8) IS
 'probability that the customer is still active at tenure (MBG/NBD)';
 
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.pareto_nbd_model, float8, float8, float8) IS
+'probability that the customer is still active at tenure (Pareto/NBD)';
+
 CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
@@ -201,6 +235,52 @@ RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_new' LANGUAG
 COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.mbgnbd_model, float8) IS
 'expected number of repeat purchases in the first t time units of a new customer (MBG/NBD)';
 
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'expected number of purchases in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.pareto_nbd_model, t float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_new' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.pareto_nbd_model, float8) IS
+'expected number of repeat purchases in the first t time units of a new customer (Pareto/NBD)';
+
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.bgnbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.bgnbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (BG/NBD; Fader, Hardie & Lee 2005 eq. 8 at the posterior)';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (BG/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.bgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.bgnbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive: (alpha+T)(2^(1/(r+x)) - 1) (BG/NBD); combine with p_alive';
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.mbgnbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.mbgnbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (MBG/NBD; Fader, Hardie & Lee 2005 eq. 8 at the posterior)';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (MBG/NBD)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.mbgnbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.mbgnbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive: (alpha+T)(2^(1/(r+x)) - 1) (MBG/NBD); combine with p_alive';
+CREATE FUNCTION @extschema@.prob_purchase_within(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchase_within' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t time units, given the customer''s history (Pareto/NBD)';
+CREATE FUNCTION @extschema@.prob_purchases(model @extschema@.pareto_nbd_model, n integer, t float8, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchases(@extschema@.pareto_nbd_model, integer, float8, float8, float8, float8) IS
+'probability of exactly n purchases in the next t time units, given the customer''s history (Pareto/NBD; the integral over the dropout time by bounded quadrature)';
+CREATE FUNCTION @extschema@.next_purchase_median(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_next_purchase_median' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.next_purchase_median(@extschema@.pareto_nbd_model, float8, float8, float8) IS
+'median time (model units, from tenure) to the next purchase if the customer is still alive (Pareto/NBD: may die first, so Infinity when fewer than half of such customers ever buy again); combine with p_alive';
+
 CREATE FUNCTION @extschema@.expected_avg_value(gg_model @extschema@.gamma_gamma_model, frequency float8, monetary float8)
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_expected_avg_value' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model, float8, float8) IS
@@ -209,17 +289,77 @@ COMMENT ON FUNCTION @extschema@.expected_avg_value(@extschema@.gamma_gamma_model
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (BG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
 CREATE FUNCTION @extschema@.clv_estimate(
 	model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model,
 	frequency float8, recency float8, tenure float8, monetary float8,
-	horizon_months integer, discount_rate float8, unit text DEFAULT 'week')
-RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
-'discounted CLV over horizon_months: expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate';
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (MBG/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit is the unit of recency and tenure (NULL: the model''s unit, weeks if it states none); a model fitted in another unit is converted to it';
+
+CREATE FUNCTION @extschema@.clv_estimate(
+	model @extschema@.pareto_nbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_pnbd_clv' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text) IS
+'discounted CLV over horizon_months (a month is 365.25/12 days): expected purchases per month (Pareto/NBD) x expected average value (Gamma-Gamma), monthly discount_rate; unit as for the BG/NBD form';
+
+-- time units: one month is 365.25 / 12 days in every unit
+CREATE FUNCTION @extschema@.unit_days(unit text) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_unit_days' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.unit_days(text) IS
+'days in a time unit: day 1, week 7, month 365.25/12 = 30.4375';
+
+-- in_unit: the same model for data measured in another unit.  Time scales
+-- by c = days(old unit) / days(new unit); the purchase rate lambda scales
+-- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
+-- unit-free.  A model that states no unit is labelled with the given one
+-- (declaring the unit it was fitted in).  loglik stays that of the fit.
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.bgnbd_model, unit text)
+RETURNS @extschema@.bgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.bgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
+'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.mbgnbd_model, unit text)
+RETURNS @extschema@.mbgnbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.mbgnbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
+'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
+
+CREATE FUNCTION @extschema@.in_unit(model @extschema@.pareto_nbd_model, unit text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT ROW((model).r,
+			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).s,
+			   (model).beta OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
+					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+			   (model).loglik, (model).n, (model).iterations, (model).converged,
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.pareto_nbd_model
+$fn$;
+COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.pareto_nbd_model, text) IS
+'the Pareto/NBD model for data in unit (day, week, month): alpha and beta rescaled from the model''s unit; a model without a unit is labelled with this one';
 
 CREATE FUNCTION @extschema@.clv_estimate(
 	annual_value float8, margin float8, churn_rate float8,

@@ -4,7 +4,7 @@
 
 CREATE TABLE @extschema@.models (
 	name text PRIMARY KEY,
-	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'gamma_gamma')),
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma')),
 	parameters jsonb NOT NULL,
 	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	n bigint,
@@ -12,10 +12,14 @@ CREATE TABLE @extschema@.models (
 	iterations integer,
 	converged boolean NOT NULL,
 	source text,
-	owner name NOT NULL DEFAULT CURRENT_USER
+	owner name NOT NULL DEFAULT CURRENT_USER,
+	unit text CHECK (unit IN ('day', 'week', 'month')),
+	aic float8,
+	bic float8,
+	evaluation jsonb
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
@@ -28,7 +32,8 @@ CREATE POLICY models_delete ON @extschema@.models FOR DELETE
 	USING (owner OPERATOR(pg_catalog.=) CURRENT_USER);
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.models TO PUBLIC;
 
-CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0)
+CREATE FUNCTION @extschema@.fit_model(name text, kind text, source text, penalizer float8 DEFAULT 0,
+	unit text DEFAULT NULL)
 RETURNS @extschema@.models
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 -- no SET search_path: the source query is the caller's and names their tables
@@ -39,42 +44,61 @@ DECLARE
 	result @extschema@.models;
 	params jsonb;
 	fit record;
+	k integer;
 BEGIN
 	IF name IS NULL OR kind IS NULL OR source IS NULL OR penalizer IS NULL THEN
 		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
 			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF unit IS NOT NULL THEN
+		PERFORM @extschema@.unit_days(unit);	-- rejects anything but day, week, month
+		IF kind = 'gamma_gamma' THEN
+			RAISE EXCEPTION 'a gamma_gamma model has no time unit'
+				USING ERRCODE = 'invalid_parameter_value', HINT = 'Pass unit => NULL.';
+		END IF;
 	END IF;
 	IF kind IN ('bgnbd', 'mbgnbd') THEN
 		EXECUTE format('SELECT (@extschema@.%s_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, recency, tenure)', kind, penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 'a', fit.a, 'b', fit.b);
+		k := 4;
+	ELSIF kind = 'pareto_nbd' THEN
+		EXECUTE format('SELECT (@extschema@.pareto_nbd_fit(s.frequency::float8, s.recency::float8, s.tenure::float8, %s)).* '
+					   'FROM (%s) AS s(frequency, recency, tenure)', penalizer, source)
+			INTO fit;
+		params := jsonb_build_object('r', fit.r, 'alpha', fit.alpha, 's', fit.s, 'beta', fit.beta);
+		k := 4;
 	ELSIF kind = 'gamma_gamma' THEN
 		EXECUTE format('SELECT (@extschema@.gamma_gamma_fit(s.frequency::float8, s.monetary::float8, %s)).* '
 					   'FROM (%s) AS s(frequency, monetary)', penalizer, source)
 			INTO fit;
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
+		k := 3;
 	ELSE
-		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'' or ''gamma_gamma'''
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'' or ''gamma_gamma'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
 	END IF;
 	IF fit.n IS NULL THEN
 		RAISE EXCEPTION 'source returned no customers to fit %', name
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source)
+	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source,
+										  unit, aic, bic)
 	VALUES (fit_model.name, fit_model.kind, params, clock_timestamp(), fit.n, fit.loglik,
-			fit.iterations, fit.converged, fit_model.source)
+			fit.iterations, fit.converged, fit_model.source, fit_model.unit,
+			2 * k - 2 * fit.loglik, k * ln(greatest(fit.n, 1)) - 2 * fit.loglik)
 	ON CONFLICT ON CONSTRAINT models_pkey DO UPDATE
 		SET kind = excluded.kind, parameters = excluded.parameters, fitted_at = excluded.fitted_at,
 			n = excluded.n, loglik = excluded.loglik, iterations = excluded.iterations,
-			converged = excluded.converged, source = excluded.source
+			converged = excluded.converged, source = excluded.source,
+			unit = excluded.unit, aic = excluded.aic, bic = excluded.bic
 	RETURNING * INTO result;
 	RETURN result;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8) IS
-'fit a model (kind bgnbd, mbgnbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name';
+COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
+'fit a model (kind bgnbd, mbgnbd, pareto_nbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -107,7 +131,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.bgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.bgnbd_model
 	FROM @extschema@.stored_model_params($1, 'bgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -119,11 +143,23 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged)::@extschema@.mbgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.mbgnbd_model
 	FROM @extschema@.stored_model_params($1, 'mbgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_mbgnbd_model(text) IS 'a stored MBG/NBD model by name';
+
+CREATE FUNCTION @extschema@.get_pareto_nbd_model(name text)
+RETURNS @extschema@.pareto_nbd_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
+			   (p OPERATOR(pg_catalog.->>) 's')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
+			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.pareto_nbd_model
+	FROM @extschema@.stored_model_params($1, 'pareto_nbd') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_pareto_nbd_model(text) IS 'a stored Pareto/NBD model by name';
 
 CREATE FUNCTION @extschema@.get_gamma_gamma_model(name text)
 RETURNS @extschema@.gamma_gamma_model
@@ -136,3 +172,68 @@ AS $fn$
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
+
+-- evaluate_model: the holdout figures of a stored purchase model, fitted on
+-- the calibration period, stored with it in clm.models.evaluation
+CREATE FUNCTION @extschema@.evaluate_model(
+	name text, source text, calibration_end timestamptz, holdout_end timestamptz,
+	unit text DEFAULT NULL, spend_model text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+-- exact float8 text in the jsonb figures, whatever the session's setting
+SET extra_float_digits = 3
+AS $fn$
+DECLARE
+	found_kind text;
+	found_unit text;
+	gg @extschema@.gamma_gamma_model;
+	purchases @extschema@.prediction_error;
+	spend @extschema@.prediction_error;
+	e record;
+	result jsonb;
+BEGIN
+	IF name IS NULL THEN
+		RAISE EXCEPTION 'name must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT m.kind, m.unit INTO found_kind, found_unit FROM @extschema@.models m WHERE m.name = evaluate_model.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no model named %', name
+			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
+	END IF;
+	unit := coalesce(unit, found_unit, 'week');
+	IF spend_model IS NOT NULL THEN
+		gg := @extschema@.get_gamma_gamma_model(spend_model);
+	END IF;
+	IF found_kind = 'bgnbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_bgnbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'mbgnbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_mbgnbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'pareto_nbd' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_pareto_nbd_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
+	ELSE
+		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd or pareto_nbd model; pass the Gamma-Gamma model as spend_model.';
+	END IF;
+	purchases := e.p;
+	spend := e.s;
+	result := jsonb_build_object('calibration_end', calibration_end, 'holdout_end', holdout_end, 'unit', unit,
+								 'purchases', to_jsonb(purchases), 'spend', to_jsonb(spend),
+								 'spend_model', spend_model, 'evaluated_at', clock_timestamp());
+	UPDATE @extschema@.models m SET evaluation = result WHERE m.name = evaluate_model.name;
+	RETURN result;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.evaluate_model(text, text, timestamptz, timestamptz, text, text) IS
+'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned';

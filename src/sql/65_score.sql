@@ -40,7 +40,9 @@ CREATE FUNCTION @extschema@.scoring(
 RETURNS @extschema@.scoring
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT ROW(NULL, $1, $2, $5, $6, $7,
+	-- the purchase model in the unit of the summaries (clm.in_unit converts a
+	-- model fitted in another unit and labels one that states none)
+	SELECT ROW(NULL, @extschema@.in_unit($1, $7), $2, $5, $6, $7,
 			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
 			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
 	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))
@@ -55,7 +57,7 @@ CREATE FUNCTION @extschema@.scoring(
 RETURNS @extschema@.scoring
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT ROW($1, NULL, $2, $5, $6, $7,
+	SELECT ROW(@extschema@.in_unit($1, $7), NULL, $2, $5, $6, $7,
 			   @extschema@.stage_policy_defaults() OPERATOR(pg_catalog.||) coalesce($3, '{}'),
 			   @extschema@.check_alert_rules(coalesce($4, '{}')))::@extschema@.scoring
 	WHERE @extschema@.check_stage_policy(coalesce($3, '{}'))

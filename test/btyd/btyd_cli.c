@@ -12,6 +12,7 @@
  *	  fit-bgnbd FILE [penalizer]	BG/NBD fit, JSON on stdout
  *	  fit-mbgnbd FILE [penalizer]	MBG/NBD fit
  *	  fit-gg FILE [penalizer]		Gamma-Gamma fit on rows with x > 0
+ *	  fit-pnbd FILE [penalizer]		Pareto/NBD fit
  *	  score FILE [N] [t]			fit all three, then per-customer
  *									P(alive), E[purchases in t] (default
  *									10), GG value and 12-month CLV as CSV
@@ -406,13 +407,15 @@ print_fit(const char *model, const btyd_fit_result *r, int rc, size_t customers,
 {
 	static const char *bgn[4] = {"r", "alpha", "a", "b"};
 	static const char *ggn[3] = {"p", "q", "v"};
+	static const char *pnn[4] = {"r", "alpha", "s", "beta"};
 	int			j;
 
 	printf("{\"model\": \"%s\", \"status\": \"%s\", \"params\": {", model,
 		   btyd_strerror(rc));
 	for (j = 0; j < r->nparams; j++)
 		printf("%s\"%s\": %.17g", j ? ", " : "",
-			   r->nparams == 4 ? bgn[j] : ggn[j], r->params[j]);
+			   r->nparams == 4 ? (strcmp(model, "pnbd") == 0 ? pnn[j] : bgn[j]) : ggn[j],
+			   r->params[j]);
 	printf("}, \"loglik\": %.17g, \"objective\": %.17g, \"grad_norm\": %.3g, "
 		   "\"iterations\": %d, \"evaluations\": %d, \"converged\": %s, "
 		   "\"customers\": %zu, \"rows\": %zu, \"seconds\": %.4f}\n",
@@ -441,6 +444,17 @@ fit_and_print(const char *which, const dataset *d, double pen, btyd_fit_result *
 		rc = btyd_fit_gg(rows, nr, &o, res);
 		t1 = now_sec();
 		print_fit("gg", res, rc, d->n, nr, t1 - t0);
+		free(rows);
+	}
+	else if (strcmp(which, "pnbd") == 0)
+	{
+		btyd_row   *rows = NULL;
+
+		nr = make_bg_rows(d, &rows, 1);
+		t0 = now_sec();
+		rc = btyd_fit_pnbd(rows, nr, &o, res);
+		t1 = now_sec();
+		print_fit(which, res, rc, d->n, nr, t1 - t0);
 		free(rows);
 	}
 	else
@@ -511,7 +525,7 @@ cmd_score(const char *path, long nmax, double t)
 	}
 	printf("# {\"bgnbd\": [%.17g, %.17g, %.17g, %.17g], "
 		   "\"mbgnbd\": [%.17g, %.17g, %.17g, %.17g], \"gg\": [%.17g, %.17g, %.17g], "
-		   "\"t\": %.17g, \"clv\": {\"months\": 12, \"discount\": 0.01, \"periods_per_month\": 4.345}}\n",
+		   "\"t\": %.17g, \"clv\": {\"months\": 12, \"discount\": 0.01, \"periods_per_month\": 4.3482142857142856}}\n",
 		   bg.params[0], bg.params[1], bg.params[2], bg.params[3],
 		   mbg.params[0], mbg.params[1], mbg.params[2], mbg.params[3],
 		   gg.params[0], gg.params[1], gg.params[2], t);
@@ -533,7 +547,7 @@ cmd_score(const char *path, long nmax, double t)
 		bad |= btyd_mbgnbd_expected_purchases(mbg.params, t, d.x[i], d.tx[i], d.T[i], &e2);
 		bad |= btyd_gg_expected_avg_value(gg.params, d.x[i], d.m[i], &gv);
 		bad |= btyd_clv(BTYD_BGNBD, bg.params, gg.params, d.x[i], d.tx[i], d.T[i],
-						d.m[i], 12, 0.01, 4.345, &clv);
+						d.m[i], 12, 0.01, 365.25 / 84.0, &clv);
 		if (bad)
 		{
 			fprintf(stderr, "customer %ld: error\n", d.id[i]);
@@ -1241,7 +1255,7 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-			"usage: btyd_cli fit-bgnbd|fit-mbgnbd|fit-gg FILE [penalizer]\n"
+			"usage: btyd_cli fit-bgnbd|fit-mbgnbd|fit-gg|fit-pnbd FILE [penalizer]\n"
 			"       btyd_cli score FILE [N] [t]\n"
 			"       btyd_cli gradcheck | selftest\n"
 			"       btyd_cli bench N [seed] | bench-file FILE | simulate N [seed]\n"
@@ -1258,9 +1272,70 @@ main(int argc, char **argv)
 	{
 		const char *which = argv[1] + 4;
 
-		if (strcmp(which, "bgnbd") && strcmp(which, "mbgnbd") && strcmp(which, "gg"))
+		if (strcmp(which, "bgnbd") && strcmp(which, "mbgnbd") && strcmp(which, "gg") &&
+			strcmp(which, "pnbd"))
 			return usage();
 		return cmd_fit(which, argv[2], argc >= 4 ? atof(argv[3]) : 0.0);
+	}
+	if (strcmp(argv[1], "next") == 0 && argc >= 12)
+	{
+		/* next bgnbd|mbgnbd|pnbd p1 p2 p3 p4 x tx T t n: P(N = n), P(N >= 1), median */
+		double		p[4],
+					pn = NAN,
+					pw = NAN,
+					med = NAN;
+		int			j,
+					rc;
+
+		for (j = 0; j < 4; j++)
+			p[j] = atof(argv[3 + j]);
+		if (strcmp(argv[2], "pnbd") == 0)
+			rc = btyd_pnbd_prob_purchase_within(p, atof(argv[10]), atof(argv[7]), atof(argv[8]),
+												atof(argv[9]), &pw);
+		else
+		{
+			btyd_model	m = strcmp(argv[2], "mbgnbd") == 0 ? BTYD_MBGNBD : BTYD_BGNBD;
+
+			rc = btyd_prob_n_purchases(m, p, atof(argv[11]), atof(argv[10]), atof(argv[7]),
+									   atof(argv[8]), atof(argv[9]), &pn);
+			rc |= btyd_prob_purchase_within(m, p, atof(argv[10]), atof(argv[7]), atof(argv[8]),
+											atof(argv[9]), &pw);
+			rc |= btyd_next_purchase_median(m, p, atof(argv[7]), atof(argv[8]), atof(argv[9]), &med);
+		}
+		if (rc != BTYD_OK)
+		{
+			printf("error %d\n", rc);
+			return 1;
+		}
+		printf("%.17g %.17g %.17g\n", pn, pw, med);
+		return 0;
+	}
+	if (strcmp(argv[1], "pnbd-ll") == 0 && argc >= 9)
+	{
+		/* pnbd-ll r alpha s beta x tx T: one customer's LL, P(alive) */
+		double		p[4],
+					ll,
+					pa;
+		btyd_row	row;
+		int			j,
+					rc;
+
+		for (j = 0; j < 4; j++)
+			p[j] = atof(argv[2 + j]);
+		row.x = atof(argv[6]);
+		row.tx = atof(argv[7]);
+		row.T = atof(argv[8]);
+		row.w = 1.0;
+		rc = btyd_pnbd_loglik(p, &row, 1, &ll, NULL);
+		if (rc == BTYD_OK)
+			rc = btyd_pnbd_p_alive(p, row.x, row.tx, row.T, &pa);
+		if (rc != BTYD_OK)
+		{
+			printf("error %s\n", btyd_strerror(rc));
+			return 1;
+		}
+		printf("%.17g %.17g\n", ll, pa);
+		return 0;
 	}
 	if (strcmp(argv[1], "score") == 0 && argc >= 3)
 		return cmd_score(argv[2], argc >= 4 ? atol(argv[3]) : -1,

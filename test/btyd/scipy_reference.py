@@ -17,6 +17,19 @@ Subcommands (FILE: CSV with columns ID/id, x, t_x, T, zbar/m):
   check-ep --cli PATH        C conditional expectations vs hyp2f1 and quad
   recovery --cli PATH        simulate several seeds, fit with C, report spread
   bench N --cli PATH         simulate N customers, time scipy and C fits
+  pnbd FILE                  Pareto/NBD fit (Fader-Hardie hyp2f1 form), JSON
+  pnbd-check --cli PATH      C Pareto/NBD likelihood and P(alive) against
+                             mpmath at 60 digits in regions where the
+                             double-precision hyp2f1 difference fails
+  pnbd-recovery --cli PATH   simulate Pareto/NBD customers, fit with C,
+                             check the estimates within 5 standard errors
+  next-check --cli PATH      next-purchase probabilities against dblquad
+  score-bench FILE           time vectorised P(alive) and 12-month CLV
+  holdout TX_FILE            calibration/holdout split of a transaction CSV
+                             (customer_id, sample_id, purchase_date, cds,
+                             amount), BG/NBD + Gamma-Gamma fitted on the
+                             calibration period, holdout predictions, errors
+                             and the weekly tracking series, as JSON
 
 Always run with /usr/bin/python3 (needs python3-numpy, python3-scipy).
 """
@@ -231,8 +244,8 @@ def gg_value(th, x, m):
     return (1 - w) * v * p / (q - 1) + w * m
 
 
-def clv(bg, gg, x, tx, T, m, months=12, discount=0.01, factor=4.345):
-    """lifetimes _customer_lifetime_value with freq='W' (factor 4.345)."""
+def clv(bg, gg, x, tx, T, m, months=12, discount=0.01, factor=365.25 / 12 / 7):
+    """lifetimes' _customer_lifetime_value loop, with clm's month of 365.25/12 days (weeks per month 365.25/84; lifetimes uses 4.345)."""
     val = gg_value(gg, x, m)
     out = np.zeros_like(x)
     for i in np.arange(1, months + 1) * factor:
@@ -457,6 +470,311 @@ def cmd_bench(args):
     return 0
 
 
+# --------------------------------------------------------------------------
+# holdout evaluation (independent of clm's SQL: dates handled here)
+# --------------------------------------------------------------------------
+def expected_new(th, t):
+    """BG/NBD E[X(t)] for a new customer, FHL 2005 eq. 9."""
+    r, al, a, b = th
+    t = np.asarray(t, dtype=float)
+    z = t / (al + t)
+    return (a + b - 1) / (a - 1) * (1 - (al / (al + t)) ** r * special.hyp2f1(r, b, a + b - 1, z))
+
+
+def cmd_holdout(args):
+    import csv
+    import datetime as dt
+    cal_end = dt.date.fromisoformat(args.calibration_end)
+    hold_end = dt.date.fromisoformat(args.holdout_end)
+    ud = args.unit_days
+    days = {}
+    for row in csv.DictReader(open(args.file)):
+        d = dt.date.fromisoformat(row["purchase_date"])
+        if d > hold_end:
+            continue
+        c = int(row["customer_id"])
+        days.setdefault(c, {}).setdefault(d, 0.0)
+        days[c][d] += float(row["amount"])
+    ids, x, tx, T, m, hx, ha, first = [], [], [], [], [], [], [], []
+    for c in sorted(days):
+        cal = sorted(d for d in days[c] if d <= cal_end)
+        if not cal:
+            continue            # first purchase in the holdout: not in the cohort
+        hol = [d for d in days[c] if d > cal_end]
+        ids.append(c)
+        x.append(len(cal) - 1)
+        tx.append((cal[-1] - cal[0]).days / ud)
+        T.append((cal_end - cal[0]).days / ud)
+        m.append(sum(days[c][d] for d in cal[1:]) / (len(cal) - 1) if len(cal) > 1 else 0.0)
+        hx.append(len(hol))
+        ha.append(sum(days[c][d] for d in hol))
+        first.append(cal[0])
+    d = dict(id=np.array(ids, float), x=np.array(x, float), tx=np.array(tx), T=np.array(T),
+             m=np.array(m))
+    bg = fit(Problem("bgnbd", d), 4)
+    gg = fit(Problem("gg", d), 4)
+    th = np.array(list(bg["params"].values()))
+    gth = np.array(list(gg["params"].values()))
+    L = (hold_end - cal_end).days / ud
+    pred = expected_purchases(th, L, d["x"], d["tx"], d["T"], False)
+    value = gg_value(gth, d["x"], d["m"])
+    pred_spend = pred * value
+    hx = np.array(hx, float)
+    ha = np.array(ha)
+
+    def errors(p, a):
+        e = p - a
+        return dict(customers=int(p.size), mae=float(np.mean(np.abs(e))),
+                    rmse=float(np.sqrt(np.mean(e * e))), sum_predicted=float(p.sum()),
+                    sum_actual=float(a.sum()))
+    # tracking: period k ends on day origin + k*ud - 1; cumulative repeat
+    # purchase days up to then, and sum_i E[X((k ud - 1 - d_i) / ud)]
+    origin = min(first)
+    dfirst = np.array([(f - origin).days for f in first], float)
+    nper = int(np.ceil(((hold_end - origin).days + 1) / ud))
+    track = []
+    for k in range(1, nper + 1):
+        e_day = k * ud - 1
+        age = np.maximum(e_day - dfirst, 0) / ud
+        exp_c = float(np.sum(np.where(e_day >= dfirst, expected_new(th, age), 0.0)))
+        act_c = 0
+        for c, f in zip(ids, first):
+            act_c += sum(1 for dd in days[c] if dd != f and (dd - origin).days <= e_day)
+        track.append(dict(period=k, actual_cumulative=act_c, expected_cumulative=exp_c))
+    out = dict(bgnbd=bg, gg=gg, holdout_length=L,
+               purchases=errors(pred, hx), spend=errors(pred_spend, ha),
+               customers=[dict(id=int(i), x=float(a), predicted=float(p), actual=float(h),
+                               predicted_spend=float(ps), actual_spend=float(s2))
+                          for i, a, p, h, ps, s2 in zip(ids, d["x"], pred, hx, pred_spend, ha)],
+               tracking=track)
+    print(json.dumps(out))
+    return 0
+
+
+# --------------------------------------------------------------------------
+# Pareto/NBD: the textbook closed form (Fader & Hardie 2005 note, eq. 3-4)
+# --------------------------------------------------------------------------
+def pnbd_ll(th, x, tx, T, hyp=special.hyp2f1, log=np.log, lgam=special.gammaln):
+    """Individual Pareto/NBD log-likelihood with the hypergeometric A0."""
+    r, al, s, be = th
+    rsx = r + s + x
+    if al >= be:
+        F = lambda t: hyp(rsx, s + 1, rsx + 1, (al - be) / (al + t)) / (al + t) ** rsx
+    else:
+        F = lambda t: hyp(rsx, r + x, rsx + 1, (be - al) / (be + t)) / (be + t) ** rsx
+    A0 = F(tx) - F(T)
+    return (lgam(r + x) - lgam(r) + r * log(al) + s * log(be)
+            + log(1 / ((al + T) ** (r + x) * (be + T) ** s) + s / rsx * A0))
+
+
+def cmd_pnbd(args):
+    d = load(args.file)
+    keys = np.stack([d["x"], d["tx"], d["T"]], axis=1)
+    u, w = np.unique(keys, axis=0, return_counts=True)
+    x, tx, T = u[:, 0], u[:, 1], u[:, 2]
+
+    def f(lt):
+        with np.errstate(all="ignore"):
+            v = -np.sum(w * pnbd_ll(np.exp(lt), x, tx, T)) / w.sum()
+        return v if np.isfinite(v) else np.inf
+    t0 = time.time()
+    best = None
+    for st in ([0.5, 10.0, 0.5, 10.0], [1.0, 5.0, 1.0, 20.0], [0.25, 4.0, 2.0, 40.0]):
+        r1 = optimize.minimize(f, np.log(st), method="Nelder-Mead",
+                               options=dict(xatol=1e-11, fatol=1e-15, maxiter=20000, maxfev=40000))
+        r2 = optimize.minimize(f, r1.x, method="BFGS", options=dict(gtol=1e-10))
+        lt = r2.x if r2.fun <= r1.fun else r1.x
+        if best is None or f(lt) < f(best):
+            best = lt
+    th = np.exp(best)
+    print(json.dumps(dict(model="pnbd", params=dict(zip(["r", "alpha", "s", "beta"], th.tolist())),
+                          loglik=float(-f(best) * w.sum()), seconds=time.time() - t0)))
+    return 0
+
+
+def cmd_pnbd_check(args):
+    import mpmath as mp
+    mp.mp.dps = 60
+    t = Tally()
+    mpf = lambda v: mp.mpf(repr(float(v)))
+    # (r, alpha, s, beta, x, tx, T): CDNOW-like, tx close to T, long
+    # histories, many purchases, alpha < beta and alpha > beta
+    cases = [(0.553, 10.58, 0.606, 11.67, 2, 30.43, 38.86),
+             (0.553, 10.58, 0.606, 11.67, 0, 0, 38.86),
+             (0.553, 10.58, 0.606, 11.67, 5, 38.85999, 38.86),
+             (0.553, 10.58, 0.606, 11.67, 50, 300, 300.0000001),
+             (0.553, 10.58, 0.606, 11.67, 200, 1000, 1040),
+             (2.5, 1.0, 3.0, 50.0, 150, 500, 2000),
+             (0.2, 50.0, 1.5, 0.5, 20, 10, 400),
+             (1.0, 20.0, 0.3, 20.0, 3, 5, 10),
+             (0.8, 3.0, 8.0, 2.0, 400, 3600, 3650),
+             (0.553, 10.58, 0.606, 11.67, 1000, 3650, 3650.5)]
+    worst = 0.0
+    naive_worst = 0.0
+    for c in cases:
+        th, (x, tx, T) = c[:4], c[4:]
+        exact = pnbd_ll([mpf(v) for v in th], mpf(x), mpf(tx), mpf(T),
+                        hyp=mp.hyp2f1, log=mp.log, lgam=mp.loggamma)
+        r, al, s, be = [mpf(v) for v in th]
+        alive = -(r + x) * mp.log(al + T) - s * mp.log(be + T)
+        pa_exact = mp.exp(alive + mp.loggamma(r + x) - mp.loggamma(r) + r * mp.log(al)
+                          + s * mp.log(be) - exact)
+        out = run_cli(args.cli, "pnbd-ll", *c).split()
+        ll_c, pa_c = float(out[0]), float(out[1])
+        err = abs(ll_c - float(exact)) / max(1.0, abs(float(exact)))
+        worst = max(worst, err, abs(pa_c - float(pa_exact)))
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                naive = float(pnbd_ll(th, x, tx, T))
+            except (OverflowError, ValueError, ZeroDivisionError):
+                naive = np.inf
+        naive_err = abs(naive - float(exact)) / max(1.0, abs(float(exact))) if np.isfinite(naive) else np.inf
+        naive_worst = max(naive_worst, naive_err)
+        t.check(err < 1e-12 and abs(pa_c - float(pa_exact)) < 1e-12,
+                "Pareto/NBD LL %s: C %.15g, mpmath %.15g (rel %.1e), P(alive) diff %.1e; "
+                "double hyp2f1 form rel err %.1e" % (c, ll_c, float(exact), err,
+                                                    abs(pa_c - float(pa_exact)), naive_err))
+    print("# worst C error %.2e; worst double-precision hyp2f1-form error %.2e" % (worst, naive_worst))
+    print("%d passed, %d failed" % (t.passed, t.failed))
+    return 0 if t.failed == 0 else 1
+
+
+def cmd_pnbd_recovery(args):
+    """Simulate Pareto/NBD customers, fit with the C CLI, check |est - true| < 5 SE."""
+    rng = np.random.default_rng(args.seed)
+    true = np.array([0.55, 10.6, 0.6, 11.7])
+    n = args.n
+    lam = rng.gamma(true[0], 1 / true[1], n)
+    mu = rng.gamma(true[2], 1 / true[3], n)
+    T = 39.0 - rng.uniform(0, 12, n)
+    life = rng.exponential(1 / mu)
+    end = np.minimum(life, T)
+    x = np.zeros(n)
+    tx = np.zeros(n)
+    for i in range(n):
+        t = 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > end[i]:
+                break
+            x[i] += 1
+            tx[i] = t
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    with os.fdopen(fd, "w") as f:
+        f.write("id,x,t_x,T\n")
+        for i in range(n):
+            f.write("%d,%d,%.17g,%.17g\n" % (i + 1, x[i], tx[i], T[i]))
+    try:
+        res = cli_fit(args.cli, "pnbd", path)
+    finally:
+        os.unlink(path)
+    est = np.array([res["params"][k] for k in ("r", "alpha", "s", "beta")])
+    keys = np.stack([x, tx, T], axis=1)
+
+    def nll(lt):
+        return -np.sum(pnbd_ll(np.exp(lt), keys[:, 0], keys[:, 1], keys[:, 2]))
+    lt = np.log(est)
+    h = 1e-4
+    H = np.empty((4, 4))
+    for j in range(4):
+        for k in range(4):
+            e1 = np.zeros(4)
+            e2 = np.zeros(4)
+            e1[j] = h
+            e2[k] = h
+            H[j, k] = (nll(lt + e1 + e2) - nll(lt + e1 - e2) - nll(lt - e1 + e2)
+                       + nll(lt - e1 - e2)) / (4 * h * h)
+    se = est * np.sqrt(np.diag(np.linalg.inv(H)))
+    t = Tally()
+    for name, e, tr, sd in zip(("r", "alpha", "s", "beta"), est, true, se):
+        t.check(abs(e - tr) < 5 * sd, "Pareto/NBD recovery (n = %d, seed %d): %s = %.4f, true %.4f, "
+                "SE %.4f (%.1f SE)" % (n, args.seed, name, e, tr, sd, (e - tr) / sd))
+    t.check(res["converged"], "Pareto/NBD fit of the simulated data converged")
+    print("%d passed, %d failed" % (t.passed, t.failed))
+    return 0 if t.failed == 0 else 1
+
+
+def cmd_next_check(args):
+    """Next-purchase probabilities of the C core against direct numerical
+    integration over the rate and dropout distributions (scipy dblquad),
+    and the median wait against its defining property."""
+    t = Tally()
+    # (model, params, x, tx, T, t, n)
+    cases = [("bgnbd", (0.243, 4.414, 0.793, 2.426), 2, 30.43, 38.86, 10, 0),
+             ("bgnbd", (0.243, 4.414, 0.793, 2.426), 2, 30.43, 38.86, 10, 1),
+             ("bgnbd", (0.243, 4.414, 0.793, 2.426), 2, 30.43, 38.86, 10, 3),
+             ("bgnbd", (0.243, 4.414, 0.793, 2.426), 7, 35, 39, 20, 5),
+             ("mbgnbd", (0.525, 6.183, 0.891, 1.614), 0, 0, 20, 10, 0),
+             ("mbgnbd", (0.525, 6.183, 0.891, 1.614), 4, 15, 30, 26, 2),
+             ("pnbd", (0.553, 10.58, 0.606, 11.67), 2, 30.43, 38.86, 10, 0),
+             ("pnbd", (0.553, 10.58, 0.606, 11.67), 0, 0, 38.86, 0.5, 0),
+             ("pnbd", (1.5, 8.0, 2.5, 3.0), 10, 20, 25, 52, 0)]
+    for kind, th, x, tx, T, tt, n in cases:
+        out = run_cli(args.cli, "next", kind, *th, x, tx, T, tt, n).split()
+        pn_c, pw_c, med_c = (float(v) for v in out)
+        r, al = th[0] + x, th[1] + T
+        lam_pdf = lambda lam: np.exp(r * np.log(al) - special.gammaln(r) + (r - 1) * np.log(lam) - al * lam)
+        if kind == "pnbd":
+            s_, be = th[2], th[3] + T
+            pa = float(np.exp(pnbd_ll_alive(th, x, T) - pnbd_ll(th, x, tx, T)))
+            mu_pdf = lambda mu: np.exp(s_ * np.log(be) - special.gammaln(s_) + (s_ - 1) * np.log(mu) - be * mu)
+            f = lambda mu, lam: lam_pdf(lam) * mu_pdf(mu) * lam / (lam + mu) * -np.expm1(-(lam + mu) * tt)
+            val, _ = integrate.dblquad(f, 0, np.inf, 0, np.inf, epsabs=1e-13, epsrel=1e-11)
+            ref = pa * val
+            t.check(abs(pw_c - ref) < 1e-8, "Pareto/NBD P(purchase within %g) %s x=%g: C %.12g, dblquad %.12g"
+                    % (tt, th, x, pw_c, ref))
+            continue
+        mbg = kind == "mbgnbd"
+        a, b = th[2], th[3] + x + (1 if mbg else 0)
+        pa = float(p_alive(np.array(th), np.array(float(x)), np.array(float(tx)), np.array(float(T)), mbg))
+        p_pdf = lambda p: np.exp((a - 1) * np.log(p) + (b - 1) * np.log1p(-p) - special.betaln(a, b))
+
+        def cond(p, lam):
+            lt = lam * tt
+            pois = np.exp(n * np.log(lt) - lt - special.gammaln(n + 1)) if n > 0 else np.exp(-lt)
+            v = (1 - p) ** n * pois
+            if n > 0:
+                v += p * (1 - p) ** (n - 1) * special.gammainc(n, lt)   # P(Poisson >= n)
+            return v * lam_pdf(lam) * p_pdf(p)
+        val, _ = integrate.dblquad(cond, 0, np.inf, 0, 1, epsabs=1e-13, epsrel=1e-11)
+        ref = pa * val + (1 - pa if n == 0 else 0)
+        t.check(abs(pn_c - ref) < 1e-8, "%s P(N=%d in %g) x=%g: C %.12g, dblquad %.12g" % (kind, n, tt, x, pn_c, ref))
+        # P(at least one) and the median: P(no purchase by median | alive) = 1/2
+        ref_w = pa * (1 - (al / (al + tt)) ** r)
+        t.check(abs(pw_c - ref_w) < 1e-12 and abs((al / (al + med_c)) ** r - 0.5) < 1e-12,
+                "%s P(purchase within %g) %.12g and median %.6g (survival there 0.5)" % (kind, tt, pw_c, med_c))
+    print("%d passed, %d failed" % (t.passed, t.failed))
+    return 0 if t.failed == 0 else 1
+
+
+def pnbd_ll_alive(th, x, T):
+    """ln of the alive term of the Pareto/NBD likelihood."""
+    r, al, s, be = th
+    return (special.gammaln(r + x) - special.gammaln(r) + r * np.log(al) + s * np.log(be)
+            - (r + x) * np.log(al + T) - s * np.log(be + T))
+
+
+def cmd_score_bench(args):
+    """Time vectorised numpy/scipy P(alive) and 12-month CLV (lifetimes-style
+    formulas of this file) over every customer of FILE, at the scipy MLE."""
+    d = load(args.file)
+    bg = fit(Problem("bgnbd", d), 1)
+    gg = fit(Problem("gg", d), 1)
+    th = np.array(list(bg["params"].values()))
+    gth = np.array(list(gg["params"].values()))
+    x, tx, T, m = d["x"], d["tx"], d["T"], np.where(d["x"] > 0, d["m"], 0.0)
+    t0 = time.time()
+    pa = p_alive(th, x, tx, T, False)
+    t1 = time.time()
+    with np.errstate(all="ignore"):
+        cv = clv(th, gth, x, tx, T, m)
+    t2 = time.time()
+    print(json.dumps(dict(customers=int(x.size), p_alive_seconds=t1 - t0, clv12_seconds=t2 - t1,
+                          sum_p_alive=float(np.nansum(pa)), sum_clv=float(np.nansum(cv)))))
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -487,6 +805,23 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--starts", type=int, default=1)
     p.add_argument("--cli", default=None)
+    p = sub.add_parser("pnbd")
+    p.add_argument("file")
+    p = sub.add_parser("pnbd-check")
+    p.add_argument("--cli", required=True)
+    p = sub.add_parser("pnbd-recovery")
+    p.add_argument("--cli", required=True)
+    p.add_argument("--n", type=int, default=20000)
+    p.add_argument("--seed", type=int, default=7)
+    p = sub.add_parser("next-check")
+    p.add_argument("--cli", required=True)
+    p = sub.add_parser("score-bench")
+    p.add_argument("file")
+    p = sub.add_parser("holdout")
+    p.add_argument("file")
+    p.add_argument("--calibration-end", default="1997-09-30")
+    p.add_argument("--holdout-end", default="1998-06-30")
+    p.add_argument("--unit-days", type=float, default=7.0)
     a = ap.parse_args(argv)
 
     if a.cmd == "fit":
@@ -507,7 +842,9 @@ def main(argv=None):
                   + ",".join("%.17g" % sv[c][i] for c in cols))
         return 0
     return {"compare": cmd_compare, "check-ep": cmd_check_ep, "recovery": cmd_recovery,
-            "bench": cmd_bench}[a.cmd](a)
+            "bench": cmd_bench, "holdout": cmd_holdout, "pnbd": cmd_pnbd,
+            "pnbd-check": cmd_pnbd_check, "pnbd-recovery": cmd_pnbd_recovery,
+            "next-check": cmd_next_check, "score-bench": cmd_score_bench}[a.cmd](a)
 
 
 if __name__ == "__main__":
