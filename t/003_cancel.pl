@@ -16,7 +16,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION clm');
 
 # about 30 s of series terms when left alone (a = 1 takes the slow series at
 # each of 12000 month ends); polled for interrupts every 65536 terms
-my $long = q{SELECT clm.clv_estimate(ROW(0.243,1e-3,1.0,2.426,0,0,0,true)::clm.bgnbd_model,
+my $long = q{SELECT clm.clv_estimate(ROW(0.243,1e-3,1.0,2.426,0,0,0,true,NULL)::clm.bgnbd_model,
 	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 0.5, 0.5, 25, 12000, 0.01, 'day')};
 # a fit on 10^6 distinct rows (about 8 s alone)
 my $fit = q{SELECT clm.bgnbd_fit(clm.fit_data(g % 50,

@@ -242,3 +242,28 @@ COMMENT ON COLUMN @extschema@.open_alerts.customer_id IS 'the customer, as text'
 COMMENT ON COLUMN @extschema@.open_alerts.kind IS 'entered_at_risk, churned, reactivated or high_value_at_risk';
 COMMENT ON COLUMN @extschema@.open_alerts.raised_at IS 'when the run raised it';
 COMMENT ON COLUMN @extschema@.open_alerts.details IS 'the NOTIFY clm_alerts payload';
+
+-- model units, stored-model evaluation, Pareto/NBD and holdout error (issue 10)
+COMMENT ON COLUMN @extschema@.bgnbd_model.unit IS 'the time unit the model was fitted in (''day'', ''week'', ''month''; NULL: not stated)';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.unit IS 'the time unit the model was fitted in (''day'', ''week'', ''month''; NULL: not stated)';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.unit IS 'the time unit the model was fitted in (''day'', ''week'', ''month''; NULL: not stated)';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.r IS 'shape of the gamma distribution of purchase rates';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.alpha IS 'scale of the gamma distribution of purchase rates (in the model''s time unit)';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.s IS 'shape of the gamma distribution of dropout rates';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.beta IS 'scale of the gamma distribution of dropout rates (in the model''s time unit)';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.loglik IS 'log-likelihood of the fit';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.n IS 'customers the fit used';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.iterations IS 'optimiser iterations';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.converged IS 'whether the optimiser converged (scoring ignores a model that did not)';
+COMMENT ON COLUMN @extschema@.models.unit IS 'the time unit the model was fitted in';
+COMMENT ON COLUMN @extschema@.models.aic IS 'Akaike information criterion of the fit (2k - 2 loglik)';
+COMMENT ON COLUMN @extschema@.models.bic IS 'Bayesian information criterion of the fit (k ln n - 2 loglik)';
+COMMENT ON COLUMN @extschema@.models.evaluation IS 'holdout figures stored by clm.evaluate_model (MAE, RMSE, aggregate error, the split)';
+COMMENT ON COLUMN @extschema@.prediction_error.customers IS 'customers compared';
+COMMENT ON COLUMN @extschema@.prediction_error.mae IS 'mean absolute error of the per-customer predictions';
+COMMENT ON COLUMN @extschema@.prediction_error.rmse IS 'root mean squared error of the per-customer predictions';
+COMMENT ON COLUMN @extschema@.prediction_error.rmse_baseline IS 'RMSE of predicting every customer the mean of the actual values (a model worth using beats it)';
+COMMENT ON COLUMN @extschema@.prediction_error.sum_predicted IS 'sum of the predictions';
+COMMENT ON COLUMN @extschema@.prediction_error.sum_actual IS 'sum of the actual values';
+COMMENT ON COLUMN @extschema@.prediction_error.aggregate_error IS 'sum_predicted / sum_actual - 1';
+COMMENT ON FUNCTION @extschema@.pareto_nbd_fit_final(@extschema@.fit_data) IS 'final function of clm.pareto_nbd_fit (support function: not for direct calls)';
