@@ -98,6 +98,7 @@ SELECT clm.check_schedule('0 seconds');
 SELECT clm.check_schedule('1 day -2 hours');
 SELECT clm.check_schedule('soon');
 SELECT clm.schedule_next('1 hour', now(), 'Mars/Olympus');
+SET client_min_messages = notice;
 \set VERBOSITY terse
 DO $$
 DECLARE
@@ -108,6 +109,7 @@ EXCEPTION WHEN OTHERS THEN
 	GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE;
 	RAISE NOTICE 'sqlstate %', st;
 END $$;
+SET client_min_messages = error;
 -- valid: ISO 8601 intervals, mixed, 0 and 7 both Sunday, 31st in some months
 SELECT clm.check_schedule('P1D') AND clm.check_schedule('1 day 02:00') AND clm.check_schedule('0 0 * * 0,7')
 	   AND clm.check_schedule('0 0 31 * *') AND clm.check_schedule('0 0 30 1,2 *') AS all_valid;
