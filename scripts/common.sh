@@ -157,6 +157,15 @@ start_server() {
 		{ cat "$WORK/server.log" >&2; die "server did not start"; }
 }
 
+# stop_server: stop the throwaway server of start_server and remove its data
+# directory, so that another one can start (with other settings)
+stop_server() {
+	if [ -n "${PGDATA_DIR:-}" ] && [ -d "$PGDATA_DIR" ]; then
+		as_user "$STAGE_BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w stop >/dev/null 2>&1 || true
+		rm -rf "$PGDATA_DIR"
+	fi
+}
+
 # psql_run ARGS...: psql against the throwaway server, stopping on error.
 psql_run() {
 	as_user "$STAGE_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" \

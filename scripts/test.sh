@@ -259,6 +259,7 @@ fi
 # and under forced parallel plans; serial and parallel aggregates agree
 if want fuzz; then
 	log "fuzzing (test/fuzz/fuzz.py: ${CLM_FUZZ_SECONDS:-60} s, seed ${CLM_FUZZ_SEED:-12})"
+	stop_server		# the installcheck server of the regress suite, if it ran
 	start_server "max_worker_processes = 16" "max_parallel_workers = 8"
 	psql_run -d postgres -qc "CREATE DATABASE fuzz"
 	psql_run -d fuzz -qc "CREATE EXTENSION clm"

@@ -163,7 +163,7 @@ CREATE FUNCTION @extschema@.purchase_days(
 	source regclass, customer_column text DEFAULT 'customer_id', ts_column text DEFAULT 'ts',
 	amount_column text DEFAULT NULL, time_zone text DEFAULT NULL)
 RETURNS TABLE (customer_id text, day date, orders bigint, amount float8)
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE	-- check_time_zone catches an error: a subtransaction
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -222,7 +222,7 @@ RETURNS TABLE (
 	customers_start bigint, new bigint, active_end bigint, lost bigint, reactivated bigint,
 	lapsed_start bigint, buyers bigint, repeat_buyers bigint,
 	retention_rate float8, churn_rate float8, repeat_purchase_rate float8, winback_rate float8)
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_days)
 AS $fn$
 WITH days AS (
 	SELECT d.customer_id, d.day, d.orders,
@@ -357,7 +357,7 @@ RETURNS TABLE (
 	customers_start bigint, new bigint, active_end bigint, lost bigint, reactivated bigint,
 	lapsed_start bigint, buyers bigint, repeat_buyers bigint,
 	retention_rate float8, churn_rate float8, repeat_purchase_rate float8, winback_rate float8)
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_days)
 AS $fn$
 WITH j AS (
 	SELECT j.job_id, j.source, j.customer_column, j.ts_column, j.time_zone
@@ -444,7 +444,7 @@ RETURNS TABLE (
 	cohort date, period integer, period_start date, cohort_size bigint,
 	customers bigint, retention float8, rolling_customers bigint, rolling_retention float8,
 	orders bigint, revenue float8, revenue_per_customer float8, cumulative_revenue_per_customer float8)
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_days)
 AS $fn$
 WITH cp AS (
 	-- per customer and period: orders, revenue; the customer's first and last period
