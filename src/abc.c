@@ -59,6 +59,20 @@ get_share(WindowObject winobj, int argno, const char *argname)
 	return DatumGetFloat8(d);
 }
 
+/* clm_check_abc_shares: 0 < a_share < b_share <= 1, or ERROR naming the share */
+void
+clm_check_abc_shares(float8 a_share, float8 b_share)
+{
+	if (!(a_share > 0.0 && a_share < 1.0))
+		clm_invalid_arg(errmsg("a_share must be greater than 0 and less than 1"),
+						errdetail("The value is %g.", a_share),
+						errhint("The default is 0.8: class A makes the first 80%% of the value."));
+	if (!(b_share > a_share && b_share <= 1.0))
+		clm_invalid_arg(errmsg("b_share must be greater than a_share and at most 1"),
+						errdetail("a_share is %g, b_share is %g.", a_share, b_share),
+						errhint("The default is 0.95: class B makes the next 15%% of the value."));
+}
+
 /*
  * abc_prepare: classify every row of the partition.
  */
@@ -74,15 +88,7 @@ abc_prepare(WindowObject winobj, AbcPartition *part, int64 nrows)
 				cum = 0.0;
 	char		cls = 'A';
 
-	if (!(a_share > 0.0 && a_share < 1.0))
-		clm_invalid_arg(errmsg("a_share must be greater than 0 and less than 1"),
-						errdetail("The value is %g.", a_share),
-						errhint("The default is 0.8: class A makes the first 80%% of the value."));
-	if (!(b_share > a_share && b_share <= 1.0))
-		clm_invalid_arg(errmsg("b_share must be greater than a_share and at most 1"),
-						errdetail("a_share is %g, b_share is %g.", a_share, b_share),
-						errhint("The default is 0.95: class B makes the next 15%% of the value."));
-
+	clm_check_abc_shares(a_share, b_share);
 	for (p = 0; p < nrows; p++)
 	{
 		bool		isnull,
@@ -112,9 +118,7 @@ abc_prepare(WindowObject winobj, AbcPartition *part, int64 nrows)
 		/* a new tie group is classified by the share before it */
 		if (p == 0 || vals[p].value != vals[p - 1].value)
 		{
-			float8		before = (total > 0.0) ? cum / total : 1.0;
-
-			cls = (before < a_share) ? 'A' : (before < b_share) ? 'B' : 'C';
+			cls = clm_abc_class_of((total > 0.0) ? cum / total : 1.0, a_share, b_share);
 		}
 		part->cls[vals[p].pos] = cls;
 		cum += vals[p].value;

@@ -79,9 +79,7 @@ array_values(ArrayType *arr, const char *argname, int *n)
 static int
 quantile_cuts(float8 *v, int64 n, bool negate, float8 fallback, float8 *cuts)
 {
-	int64		q = n / BP_BUCKETS,
-				rem = n % BP_BUCKETS,
-				p,
+	int64		p,
 				bucket = -1,
 				run_bucket = 0;
 	int			ncuts = 0;
@@ -91,10 +89,7 @@ quantile_cuts(float8 *v, int64 n, bool negate, float8 fallback, float8 *cuts)
 	{
 		if (p == 0 || v[p] != v[p - 1])
 		{
-			if (p < rem * (q + 1))
-				run_bucket = p / (q + 1);
-			else
-				run_bucket = rem + (p - rem * (q + 1)) / q;
+			run_bucket = clm_ntile_bucket(p, n, BP_BUCKETS);
 			if (run_bucket != bucket)
 			{
 				bucket = run_bucket;
@@ -148,11 +143,7 @@ abc_thresholds(float8 *a, int64 n, float8 a_share, float8 b_share,
 	for (p = 0; p < n; p++)
 	{
 		if (p == 0 || a[p] != a[p - 1])
-		{
-			float8		before = (total > 0.0) ? cum / total : 1.0;
-
-			cls = (before < a_share) ? 'A' : (before < b_share) ? 'B' : 'C';
-		}
+			cls = clm_abc_class_of((total > 0.0) ? cum / total : 1.0, a_share, b_share);
 		cum -= a[p];
 		if (cls == 'A')
 		{
@@ -215,12 +206,7 @@ clm_breakpoints_of(PG_FUNCTION_ARGS)
 	hv_share = PG_GETARG_FLOAT8(4);
 	a_share = PG_GETARG_FLOAT8(5);
 	b_share = PG_GETARG_FLOAT8(6);
-	if (!(a_share > 0.0 && a_share < 1.0))
-		clm_invalid_arg(errmsg("a_share must be greater than 0 and less than 1"),
-						errdetail("The value is %g.", a_share));
-	if (!(b_share > a_share && b_share <= 1.0))
-		clm_invalid_arg(errmsg("b_share must be greater than a_share and at most 1"),
-						errdetail("a_share is %g, b_share is %g.", a_share, b_share));
+	clm_check_abc_shares(a_share, b_share);
 	if (!(hv_share > 0.0 && hv_share <= 1.0))
 		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
 						errdetail("The value is %g.", hv_share));

@@ -67,6 +67,29 @@ extern MemoryContext clm_agg_context(FunctionCallInfo fcinfo, const char *fn);
 extern TupleDesc clm_result_tupdesc(FunctionCallInfo fcinfo);
 extern void clm_btyd_poll_install(void);
 
+/*
+ * The relative scores' bucket rules, shared by the window functions
+ * (rfm.c, abc.c) and clm.breakpoints (breakpoints.c), which must reproduce
+ * them exactly.
+ */
+/* NTILE(k)-style bucket (0-based) of position p among n sorted values */
+static inline int64
+clm_ntile_bucket(int64 p, int64 n, int k)
+{
+	int64		q = n / k,
+				rem = n % k;
+
+	return (p < rem * (q + 1)) ? p / (q + 1) : rem + (p - rem * (q + 1)) / q;
+}
+
+/* ABC class of a tie group from the share of the total ranked before it */
+static inline char
+clm_abc_class_of(float8 before, float8 a_share, float8 b_share)
+{
+	return (before < a_share) ? 'A' : (before < b_share) ? 'B' : 'C';
+}
+extern void clm_check_abc_shares(float8 a_share, float8 b_share);
+
 /* RFM segment names (rfm.c) */
 extern const char *clm_rfm_default_segment(int r5, int fm5);
 

@@ -205,8 +205,6 @@ ntile_scores(WindowObject winobj, int argno, int64 nrows, int k, bool negate,
 	ValuePos   *vals = palloc(Max(nrows, 1) * sizeof(ValuePos));
 	int64		m = 0,
 				p,
-				q,
-				rem,
 				run_bucket = 0;
 
 	for (p = 0; p < nrows; p++)
@@ -230,17 +228,10 @@ ntile_scores(WindowObject winobj, int argno, int64 nrows, int k, bool negate,
 	}
 	qsort(vals, m, sizeof(ValuePos), valuepos_cmp);
 
-	q = m / k;
-	rem = m % k;
 	for (p = 0; p < m; p++)
 	{
 		if (p == 0 || vals[p].value != vals[p - 1].value)
-		{
-			if (p < rem * (q + 1))
-				run_bucket = p / (q + 1);
-			else
-				run_bucket = rem + (p - rem * (q + 1)) / q;
-		}
+			run_bucket = clm_ntile_bucket(p, m, k);
 		scores[vals[p].pos] = (uint8) (run_bucket + 1);
 	}
 	pfree(vals);

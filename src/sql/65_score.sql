@@ -170,12 +170,12 @@ AS $fn$
 			 THEN @extschema@.risk_crossing_tenure(((ctx).purchase_mbgnbd).r, ((ctx).purchase_mbgnbd).alpha,
 					((ctx).purchase_mbgnbd).a, ((ctx).purchase_mbgnbd).b, true,
 					(s).frequency, (s).recency, thr)
-				  OPERATOR(pg_catalog.*) CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+				  OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((ctx).unit), 1)
 			 WHEN p_alive IS NOT NULL AND ((ctx).purchase_bgnbd).converged
 			 THEN @extschema@.risk_crossing_tenure(((ctx).purchase_bgnbd).r, ((ctx).purchase_bgnbd).alpha,
 					((ctx).purchase_bgnbd).a, ((ctx).purchase_bgnbd).b, false,
 					(s).frequency, (s).recency, thr)
-				  OPERATOR(pg_catalog.*) CASE (ctx).unit WHEN 'week' THEN 7 WHEN 'month' THEN 365.25 OPERATOR(pg_catalog./) 12 ELSE 1 END::float8
+				  OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((ctx).unit), 1)
 			 WHEN (s).tenure OPERATOR(pg_catalog.=) 0
 				  AND (((ctx).purchase_mbgnbd).converged OR ((ctx).purchase_bgnbd).converged)
 			 THEN 1
