@@ -235,7 +235,7 @@ mkdir -p "$T"
 cp -r "$CLM_TOP/t" "$T/"
 [ "$(id -u)" -eq 0 ] && chown -R "$RUN_USER" "$T"
 set +e
-(cd "$T" && as_user env PATH="$STAGE_BIN:$PATH" PG_REGRESS="$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" \
+(cd "$T" && as_user env PATH="$STAGE_BIN:$PATH" CLM_VALGRIND="${CLM_VALGRIND:-}" PG_REGRESS="$PG_SYS_LIB/pgxs/src/test/regress/pg_regress" \
 	prove -I "$PG_SYS_LIB/pgxs/src/test/perl" t/*.pl) >"$T/prove.log" 2>&1
 rc=$?
 set -e

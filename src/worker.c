@@ -658,11 +658,12 @@ report_failure(int64 job_id, const char *name, int sqlerrcode, const char *messa
  * abort the transaction, which leaves no partial state, and are recorded in
  * a new one.
  */
-static void
+static bool
 run_job_here(const DueJob *job)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	TimestampTz started_at = GetCurrentTimestamp();
+	volatile bool ok = true;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -695,9 +696,11 @@ run_job_here(const DueJob *job)
 		edata = abort_with_error(oldcxt);
 		report_failure(job->job_id, job->name, edata->sqlerrcode, edata->message, started_at);
 		FreeErrorData(edata);
+		ok = false;
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
 }
 
 /*
@@ -845,9 +848,16 @@ due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed, long *next_ms
 		*installed = (SPI_processed > 0);
 		if (*installed && max > 0)
 		{
+			/*
+			 * not the jobs a process runs now: its own or one a job process
+			 * took up after its first run (see next_own_job)
+			 */
 			char	   *query = psprintf("SELECT job_id,"
 										 " least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name, owner"
-										 " FROM clm.jobs WHERE enabled AND next_run_at <= pg_catalog.now()"
+										 " FROM clm.jobs j WHERE enabled AND next_run_at <= pg_catalog.now()"
+										 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
+										 "   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()"
+										 "   AND a.application_name = 'clm job ' || j.job_id)"
 										 " ORDER BY next_run_at, job_id LIMIT %d", max + n_running);
 
 			spi_check(SPI_execute(query, true, 0), SPI_OK_SELECT, "reading the due jobs");
@@ -1022,25 +1032,112 @@ clm_worker_main(Datum arg)
 
 /* ---------- one job, as its owner ---------- */
 
+/*
+ * A job process runs up to this many due jobs of its owner back to back.
+ * Starting a process and warming its caches costs several times an
+ * incremental run that has little to do, so a burst of due jobs (many
+ * jobs on one schedule) drains this much faster; the cap bounds how long
+ * one owner's jobs can keep a slot from other owners' jobs due later.
+ */
+#define CLM_RUNS_PER_PROCESS 10
+
+/*
+ * next_own_job: the job of this process's owner that has been due longest
+ * and that no process runs (its application_name says which job a process
+ * runs), read in a short transaction; false when there is none.  Two
+ * processes may still pick the same job: clm.run_job_by_id locks it and
+ * the second one skips it.
+ */
+static bool
+next_own_job(DueJob *job, MemoryContext mcxt)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool found = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		/*
+		 * Only the owner's jobs, whatever row security lets this role see
+		 * (a superuser sees every job): a job must run in a session of its
+		 * own owner, so that its code cannot take this session's rights.
+		 */
+		spi_check(SPI_execute("SELECT job_id, least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name"
+							  " FROM clm.jobs j WHERE enabled AND next_run_at <= pg_catalog.now()"
+							  " AND owner OPERATOR(pg_catalog.=) SESSION_USER"
+							  " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
+							  "   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()"
+							  "   AND a.application_name = 'clm job ' || j.job_id)"
+							  " ORDER BY next_run_at, job_id LIMIT 1", true, 1),
+				  SPI_OK_SELECT, "reading the next due job");
+		if (SPI_processed == 1)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[0];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+
+			job->job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+			job->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+			job->name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
+			found = true;
+		}
+		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = abort_with_error(oldcxt);
+
+		ereport(LOG, (errmsg("clm: could not read the next due job: %s", edata->message)));
+		FreeErrorData(edata);
+		found = false;
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return found;
+}
+
+/* the job a process runs, for clm.job_status and next_own_job */
+static void
+report_job_appname(int64 job_id)
+{
+	char		appname[64];
+
+	snprintf(appname, sizeof(appname), "clm job " INT64_FORMAT, job_id);
+	pgstat_report_appname(appname);
+}
+
 void
 clm_job_main(Datum arg)
 {
 	JobArgs		args;
 	DueJob		job;
-	char		appname[64];
+	MemoryContext job_cxt;
+	int			runs = 1;
 
 	memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
-	/* clm.job_status finds the running job by this name */
-	snprintf(appname, sizeof(appname), "clm job " INT64_FORMAT, args.job_id);
-	pgstat_report_appname(appname);
+	report_job_appname(args.job_id);
 
 	job.job_id = args.job_id;
 	job.timeout_ms = args.timeout_ms;
 	job.name = args.name;
 	job.owner = NULL;
-	run_job_here(&job);
+	job_cxt = AllocSetContextCreate(TopMemoryContext, "clm job", ALLOCSET_SMALL_SIZES);
+	/* after a run that ended in an error (a timeout, a cancel), stop here */
+	while (run_job_here(&job) && runs++ < CLM_RUNS_PER_PROCESS)
+	{
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextReset(job_cxt);
+		if (!next_own_job(&job, job_cxt))
+			break;
+		report_job_appname(job.job_id);
+	}
 	proc_exit(0);
 }

@@ -5,8 +5,9 @@
 # clm.max_running_jobs, never the same job twice; a run over its timeout is
 # cancelled and recorded as failed (57014); a failed run is retried with
 # backoff, each attempt a row; a job whose owner was dropped or renamed is
-# recorded as failed and the others go on; the worker prunes the history;
-# 200 jobs across 3 databases start close to their due time.
+# recorded as failed and the others go on; jobs waiting for a slot long
+# past their due time are reported overdue; the worker prunes the history;
+# 200 jobs across 3 databases due at once all start within one naptime.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -91,8 +92,17 @@ isnt($rc2, 0, 'a malformed clm.database is refused');
 drop_all('postgres');
 drop_all('sched2');
 
-# 2. concurrency: five slow jobs (about 1.5 s each), at most 2 at a time
-sql("SELECT clm.create_job('par' || i, 'slow_tx', schedule => '1 hour') FROM generate_series(1, 5) i");
+# 2. concurrency: five slow jobs (about 1.5 s each), at most 2 at a time.
+# They are due since 2 minutes (more than 3 naptimes and a minute), so the
+# ones waiting for a slot are overdue, and job_problems says so, while the
+# ones running are not
+sql("SELECT clm.create_job('par' || i, 'slow_tx', schedule => '1 hour', enabled => false) FROM generate_series(1, 5) i");
+sql("UPDATE clm.jobs SET enabled = true, next_run_at = now() - interval '2 minutes' WHERE name LIKE 'par%'");
+my $overdue = sql(q{SELECT count(*) FILTER (WHERE p.problem = 'overdue') || ' '
+	|| count(*) FILTER (WHERE p.problem = 'overdue' AND (s.running OR p.since <> s.next_run_at)) || ' '
+	|| count(*) FILTER (WHERE p.problem <> 'overdue')
+	FROM clm.job_problems() p JOIN clm.job_status s ON s.job = p.job});
+like($overdue, qr/^[345] 0 0$/, "the jobs waiting for a slot are overdue, since their due time; none running is ($overdue)");
 my $max_seen = 0;
 my $status_seen = 0;
 my $t_end = time + 60;
@@ -226,14 +236,18 @@ is($n, 200, '200 jobs ran');
 ok($late[0] >= 0, 'none started before its due time');
 # the worker sleeps until the next due time (not a whole naptime), so the
 # first runs start at once; the rest queue behind clm.max_running_jobs per
-# database, each run in a fresh background process (about 0.5 s here on 2
-# shared cores), which is what the tail of the distribution measures
+# database.  A job process runs further due jobs of its owner after its
+# first (up to 10), so the queue drains at the pace of the runs rather than
+# of starting processes.  Under valgrind everything is 20-50x slower.
 for my $db (sort keys %per_db)
 {
 	my $first = sql("SELECT extract(epoch FROM min(started_at) - '$slot'::timestamptz) FROM clm.job_runs WHERE job_name LIKE 'many%'", $db);
 	ok($first < 2, "the first job of $db started ${first} s after its due time (< 2 s)");
 }
-ok($late[-1] < 60, "the last of the 200 started within 60 s of its due time (max $late[-1] s)");
+my $bound = $ENV{CLM_VALGRIND} ? 600 : 10;
+ok($late[-1] < $bound, "every one of the 200 started within $bound s (one naptime) of its due time (max $late[-1] s)");
+is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name LIKE 'many%' AND status <> 'succeeded'", $_), '0',
+	"every run in $_ succeeded") for sort keys %per_db;
 
 $node->stop('fast');
 done_testing();
