@@ -2700,9 +2700,9 @@ GRANT SELECT ON @extschema@.job_status TO PUBLIC;
 ------------------------------------------------------------------------------
 -- KPIs, cohorts and model pictures: rows a BI tool or a chart reads
 ------------------------------------------------------------------------------
--- Only clm.purchase_days builds SQL text (to name the user's relation and
--- columns); the KPI and cohort arithmetic is static SQL over its rows, so
--- the planner sees all of it and the definitions are written once.
+-- Only clm.purchase_histories builds SQL text (to name the user's relation
+-- and columns); the KPI and cohort arithmetic is static SQL over its rows,
+-- so the planner sees all of it and the definitions are written once.
 --
 -- Days are local calendar days in a time zone (the session's or the job's):
 -- a period is [period_start, period_end) in local days, "active at t" means
@@ -2855,13 +2855,71 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.period_start_of(date, text, integer) IS
 'the first day of the KPI period ending at period_end: one calendar period, or window_days days before';
 
--- purchase_days: the one place that reads the user's relation.  A
--- timestamptz column is taken in the time zone; date and timestamp columns
--- are local already.
-CREATE FUNCTION @extschema@.purchase_days(
+-- purchase_history: one customer's purchase days in order, with the
+-- orders and amount of each (src/history.c)
+CREATE TYPE @extschema@.purchase_history AS (
+	days date[],
+	orders bigint[],
+	amounts float8[]
+);
+COMMENT ON TYPE @extschema@.purchase_history IS
+'a customer''s distinct purchase days in order, with the orders (rows) and the amount (sum of the non-NULL amounts, NULL when none) of each';
+COMMENT ON COLUMN @extschema@.purchase_history.days IS 'the distinct purchase days, in order';
+COMMENT ON COLUMN @extschema@.purchase_history.orders IS 'the orders (rows) of each day';
+COMMENT ON COLUMN @extschema@.purchase_history.amounts IS 'the amount of each day: the sum of its non-NULL amounts, NULL when all are NULL';
+
+CREATE FUNCTION @extschema@.purchase_history_trans(internal, date, float8)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_history_trans'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_history_trans(internal, date, float8) IS
+'transition function of clm.purchase_history (not for direct use)';
+CREATE FUNCTION @extschema@.purchase_history_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_history_combine'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_history_combine(internal, internal) IS
+'combine function of clm.purchase_history (not for direct use)';
+CREATE FUNCTION @extschema@.purchase_history_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_history_serialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_history_serialize(internal) IS
+'serialize function of clm.purchase_history (not for direct use)';
+CREATE FUNCTION @extschema@.purchase_history_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_history_deserialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_history_deserialize(bytea, internal) IS
+'deserialize function of clm.purchase_history (not for direct use)';
+CREATE FUNCTION @extschema@.purchase_history_final(internal)
+RETURNS @extschema@.purchase_history
+AS 'MODULE_PATHNAME', 'clm_history_final'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.purchase_history_final(internal) IS
+'final function of clm.purchase_history (not for direct use)';
+
+CREATE AGGREGATE @extschema@.purchase_history(day date, amount float8) (
+	SFUNC = @extschema@.purchase_history_trans,
+	STYPE = internal,
+	SSPACE = 64,
+	FINALFUNC = @extschema@.purchase_history_final,
+	FINALFUNC_MODIFY = SHAREABLE,
+	COMBINEFUNC = @extschema@.purchase_history_combine,
+	SERIALFUNC = @extschema@.purchase_history_serialize,
+	DESERIALFUNC = @extschema@.purchase_history_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.purchase_history(date, float8) IS
+'the purchase days of a group of transactions (a customer) in order, with orders and amount per day; rows with a NULL day are skipped, NULL amounts count as orders';
+
+-- purchase_histories: the one place that reads the user's relation, one
+-- row per customer.  A timestamptz column is taken in the time zone; date
+-- and timestamp columns are local already.
+CREATE FUNCTION @extschema@.purchase_histories(
 	source regclass, customer_column text DEFAULT 'customer_id', ts_column text DEFAULT 'ts',
 	amount_column text DEFAULT NULL, time_zone text DEFAULT NULL)
-RETURNS TABLE (customer_id text, day date, orders bigint, amount float8)
+RETURNS TABLE (customer_id text, days date[], orders bigint[], amounts float8[])
 LANGUAGE plpgsql STABLE PARALLEL UNSAFE	-- check_time_zone catches an error: a subtransaction
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -2885,14 +2943,30 @@ BEGIN
 		RAISE EXCEPTION 'column "%" of % must be timestamptz, timestamp or date', ts_column, source
 			USING ERRCODE = 'datatype_mismatch', DETAIL = format('It is %s.', ts_type);
 	END IF;
+	-- grouped by the column itself (hashing its type is cheaper than text)
 	RETURN QUERY EXECUTE format(
-		'SELECT (t.%1$I)::text, %2$s, pg_catalog.count(*), pg_catalog.sum(%3$s)::float8 FROM %4$s t '
-		'WHERE t.%1$I IS NOT NULL AND t.%5$I IS NOT NULL GROUP BY 1, 2',
+		'SELECT g.c::text, (g.h).days, (g.h).orders, (g.h).amounts '
+		'FROM (SELECT t.%1$I AS c, @extschema@.purchase_history(%2$s, %3$s) AS h FROM %4$s t '
+		'WHERE t.%1$I IS NOT NULL AND t.%5$I IS NOT NULL GROUP BY t.%1$I) g',
 		customer_column, day_expr,
 		CASE WHEN amount_column IS NULL THEN 'NULL::float8' ELSE format('(t.%I)::float8', amount_column) END,
 		source, ts_column)
 		USING tz;
 END
+$fn$;
+COMMENT ON FUNCTION @extschema@.purchase_histories(regclass, text, text, text, text) IS
+'one row per customer of a transactions relation: the local purchase days in order, with the orders (rows) and amount of each; days in time_zone (default: the session''s)';
+
+CREATE FUNCTION @extschema@.purchase_days(
+	source regclass, customer_column text DEFAULT 'customer_id', ts_column text DEFAULT 'ts',
+	amount_column text DEFAULT NULL, time_zone text DEFAULT NULL)
+RETURNS TABLE (customer_id text, day date, orders bigint, amount float8)
+LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_histories)
+AS $fn$
+	SELECT h.customer_id, u.day, u.orders, u.amount
+	FROM @extschema@.purchase_histories($1, $2, $3, $4, $5) h
+	CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.days), pg_catalog.unnest(h.orders), pg_catalog.unnest(h.amounts))
+		u(day, orders, amount)
 $fn$;
 COMMENT ON FUNCTION @extschema@.purchase_days(regclass, text, text, text, text) IS
 'one row per customer and local purchase day of a transactions relation: orders (rows) and amount that day, days in time_zone (default: the session''s)';
@@ -2921,17 +2995,18 @@ RETURNS TABLE (
 	customers_start bigint, new bigint, active_end bigint, lost bigint, reactivated bigint,
 	lapsed_start bigint, buyers bigint, repeat_buyers bigint,
 	retention_rate float8, churn_rate float8, repeat_purchase_rate float8, winback_rate float8)
-LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_days)
+LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_histories)
 AS $fn$
 WITH days AS (
-	SELECT d.customer_id, d.day, d.orders,
-		   pg_catalog.lag(d.day) OVER w AS prev_day,
-		   pg_catalog.lead(d.day) OVER w AS next_day,
-		   pg_catalog.sum(d.orders) OVER w AS orders_so_far
+	-- each customer's days come in order: the days before and after are
+	-- array neighbours; repeat: 2 orders or more by this day
+	SELECT u.day, h.days[u.i OPERATOR(pg_catalog.-) 1] AS prev_day,
+		   h.days[u.i OPERATOR(pg_catalog.+) 1] AS next_day,
+		   (u.i OPERATOR(pg_catalog.>=) 2 OR h.orders[1] OPERATOR(pg_catalog.>=) 2) AS repeat
 	-- (the CASE makes the argument check run even on an empty source)
-	FROM @extschema@.purchase_days($1, $2, $3, NULL,
-			CASE WHEN @extschema@.kpi_window($4, $5, $6) OPERATOR(pg_catalog.>) 0 THEN $7 END) d
-	WINDOW w AS (PARTITION BY d.customer_id ORDER BY d.day)
+	FROM @extschema@.purchase_histories($1, $2, $3, NULL,
+			CASE WHEN @extschema@.kpi_window($4, $5, $6) OPERATOR(pg_catalog.>) 0 THEN $7 END) h
+	CROSS JOIN LATERAL pg_catalog.unnest(h.days) WITH ORDINALITY u(day, i)
 ), periods AS (
 	SELECT p.period_start, p.period_end
 	FROM (SELECT coalesce($8, pg_catalog.min(d.day)) AS lo, coalesce($9, pg_catalog.max(d.day)) AS hi
@@ -2946,12 +3021,12 @@ WITH days AS (
 										 (x.s OPERATOR(pg_catalog.-) $5)) AS reactivated,
 		   pg_catalog.count(*) FILTER (WHERE (x.next_day IS NULL
 											  OR x.next_day OPERATOR(pg_catalog.>=) x.e)
-										 AND x.orders_so_far OPERATOR(pg_catalog.>=) 2) AS repeat_buyers
+										 AND x.repeat) AS repeat_buyers
 	FROM (SELECT y.*, @extschema@.period_start_of(y.e, $4, $6) AS s
-		  FROM (SELECT d.prev_day, d.next_day, d.orders_so_far, @extschema@.period_end_of(d.day, $4)::date AS e
+		  FROM (SELECT d.prev_day, d.next_day, d.repeat, @extschema@.period_end_of(d.day, $4)::date AS e
 				FROM days d WHERE $6 IS NULL
 				UNION ALL
-				SELECT d.prev_day, d.next_day, d.orders_so_far,
+				SELECT d.prev_day, d.next_day, d.repeat,
 					   pg_catalog.generate_series(@extschema@.period_end_of(d.day, $4),
 												  @extschema@.period_last_end(d.day, $4, $6),
 												  @extschema@.period_interval($4))::date
@@ -3056,7 +3131,7 @@ RETURNS TABLE (
 	customers_start bigint, new bigint, active_end bigint, lost bigint, reactivated bigint,
 	lapsed_start bigint, buyers bigint, repeat_buyers bigint,
 	retention_rate float8, churn_rate float8, repeat_purchase_rate float8, winback_rate float8)
-LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_days)
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 WITH j AS (
 	SELECT j.job_id, j.source, j.customer_column, j.ts_column, j.time_zone
@@ -3143,28 +3218,37 @@ RETURNS TABLE (
 	cohort date, period integer, period_start date, cohort_size bigint,
 	customers bigint, retention float8, rolling_customers bigint, rolling_retention float8,
 	orders bigint, revenue float8, revenue_per_customer float8, cumulative_revenue_per_customer float8)
-LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_days)
+LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_histories)
 AS $fn$
-WITH cp AS (
-	-- per customer and period: orders, revenue; the customer's first and last period
-	SELECT x.customer_id, x.p, x.orders, x.amount,
-		   pg_catalog.min(x.p) OVER (PARTITION BY x.customer_id) AS cohort,
-		   pg_catalog.max(x.p) OVER (PARTITION BY x.customer_id) AS last_p
-	FROM (SELECT d.customer_id, @extschema@.period_trunc(d.day, $5) AS p,
-				 pg_catalog.sum(d.orders) AS orders, pg_catalog.sum(d.amount) AS amount
-		  FROM @extschema@.purchase_days($1, $2, $3, $4,
-				CASE WHEN @extschema@.period_step($5) IS NOT NULL THEN $6 END) d
-		  WHERE $7 IS NULL OR d.day OPERATOR(pg_catalog.<=) $7
-		  GROUP BY 1, 2) x
+WITH h AS (
+	-- each customer's days in order, and how many are on or before to_day
+	SELECT h.days, h.orders, h.amounts,
+		   CASE WHEN $7 IS NULL THEN pg_catalog.cardinality(h.days)
+				ELSE (SELECT pg_catalog.count(*)::integer FROM pg_catalog.unnest(h.days) d
+					  WHERE d OPERATOR(pg_catalog.<=) $7) END AS n
+	FROM @extschema@.purchase_histories($1, $2, $3, $4,
+			CASE WHEN @extschema@.period_step($5) IS NOT NULL THEN $6 END) h
+), cd AS (
+	-- per purchase day: the customer's cohort, the day's period, and
+	-- whether it is the customer's first day in that period (counted once)
+	SELECT @extschema@.period_trunc(h.days[1], $5) AS cohort,
+		   @extschema@.period_trunc(u.day, $5) AS p, u.orders, u.amount,
+		   (u.i OPERATOR(pg_catalog.=) 1
+			OR @extschema@.period_trunc(h.days[u.i OPERATOR(pg_catalog.-) 1], $5)
+			   OPERATOR(pg_catalog.<>) @extschema@.period_trunc(u.day, $5)) AS first_in_p
+	FROM h CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.days), pg_catalog.unnest(h.orders), pg_catalog.unnest(h.amounts))
+		WITH ORDINALITY u(day, orders, amount, i)
+	WHERE u.i OPERATOR(pg_catalog.<=) h.n
 ), active AS (
-	SELECT c.cohort, c.p, pg_catalog.count(*) AS customers, pg_catalog.sum(c.orders) AS orders,
-		   pg_catalog.sum(c.amount) AS revenue,
-		   pg_catalog.count(*) FILTER (WHERE c.p OPERATOR(pg_catalog.=) c.cohort) AS size
-	FROM cp c GROUP BY 1, 2
+	SELECT c.cohort, c.p, pg_catalog.count(*) FILTER (WHERE c.first_in_p) AS customers,
+		   pg_catalog.sum(c.orders) AS orders, pg_catalog.sum(c.amount) AS revenue,
+		   pg_catalog.count(*) FILTER (WHERE c.first_in_p AND c.p OPERATOR(pg_catalog.=) c.cohort) AS size
+	FROM cd c GROUP BY 1, 2
 ), lasts AS (
 	-- customers by the period of their last purchase: rolling retention is a suffix sum
-	SELECT c.cohort, c.last_p AS p, pg_catalog.count(*) AS n
-	FROM cp c WHERE c.p OPERATOR(pg_catalog.=) c.cohort GROUP BY 1, 2
+	SELECT @extschema@.period_trunc(h.days[1], $5) AS cohort, @extschema@.period_trunc(h.days[h.n], $5) AS p,
+		   pg_catalog.count(*) AS n
+	FROM h WHERE h.n OPERATOR(pg_catalog.>) 0 GROUP BY 1, 2
 ), grid AS (
 	SELECT s.cohort, g.p::date AS p, s.size
 	FROM (SELECT a.cohort, a.size FROM active a WHERE a.p OPERATOR(pg_catalog.=) a.cohort) s

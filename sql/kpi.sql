@@ -162,3 +162,42 @@ SELECT frequency, recency, round(expected_purchases::numeric, 4) AS e39, round(p
 FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.mbgnbd_model, 39, 2, 39, 39);
 SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 2000);
 SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 5, 1, 0.001);
+
+-- clm.purchase_history, the per-customer aggregate under purchase_days,
+-- kpi and cohorts: days in order whatever the row order, one element per
+-- day with its orders and amount (NULL amounts count as orders; a day with
+-- only NULL amounts has a NULL amount), rows without a day skipped
+SELECT (h).days, (h).orders, (h).amounts
+FROM (SELECT clm.purchase_history(d, a) AS h
+	  FROM (VALUES ('2024-03-01'::date, 5.0::float8), ('2024-01-02', 1), (NULL, 100), ('2024-03-01', NULL),
+				   ('2024-01-02', 2.5), ('2024-02-10', NULL)) v(d, a)) x;
+SELECT clm.purchase_history(d, 1) IS NULL AS no_rows FROM (VALUES (NULL::date)) v(d);
+SELECT clm.purchase_history('infinity'::date, 1);
+-- the same history serially and from 2 parallel workers (partial states
+-- serialized, deserialized and combined): all of CDNOW's transactions as one
+-- group, in random order
+CREATE TABLE hist_rows AS SELECT customer_id, purchase_date, amount FROM cdnow_tx ORDER BY random();
+ANALYZE hist_rows;
+CREATE TEMP TABLE hist_serial AS SELECT clm.purchase_history(purchase_date, amount) AS h FROM hist_rows;
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT clm.purchase_history(purchase_date, amount) FROM hist_rows;
+CREATE TEMP TABLE hist_parallel AS SELECT clm.purchase_history(purchase_date, amount) AS h FROM hist_rows;
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather; RESET parallel_leader_participation;
+-- equal days and orders; amounts equal to rounding (summed in another
+-- order): CDNOW's 6919 orders fall on 545 of the 546 days from 1997-01-01 to 1998-06-30
+SELECT cardinality((s.h).days) AS days, (SELECT sum(o) FROM unnest((s.h).orders) o) AS orders,
+	   (s.h).days = (p.h).days AND (s.h).orders = (p.h).orders AS same_days,
+	   (SELECT bool_and(abs(x - y) <= 1e-9 * greatest(abs(x), 1))
+		FROM unnest((s.h).amounts, (p.h).amounts) u(x, y)) AS same_amounts
+FROM hist_serial s, hist_parallel p;
+DROP TABLE hist_rows;
+-- and equal to a GROUP BY customer, day: 2357 customers, 6696 purchase days
+SELECT count(*) AS days, count(DISTINCT customer_id) AS customers FROM clm.purchase_days('cdnow_tx', ts_column => 'purchase_date', amount_column => 'amount');
+SELECT count(*) AS differing FROM (
+	(SELECT customer_id, day, orders FROM clm.purchase_days('cdnow_tx', ts_column => 'purchase_date', amount_column => 'amount')
+	 EXCEPT SELECT customer_id::text, purchase_date, count(*) FROM cdnow_tx GROUP BY 1, 2)
+	UNION ALL
+	(SELECT customer_id::text, purchase_date, count(*) FROM cdnow_tx GROUP BY 1, 2
+	 EXCEPT SELECT customer_id, day, orders FROM clm.purchase_days('cdnow_tx', ts_column => 'purchase_date', amount_column => 'amount'))) x;
