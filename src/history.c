@@ -40,12 +40,21 @@ typedef struct HistoryRow
 	float8		amount;
 } HistoryRow;
 
+/*
+ * The first rows live inside the state, which then fills a 256-byte
+ * allocation: most customers cost one allocation, and a row added touches
+ * memory next to the state's header (the states of all groups are live at
+ * once, so the fewer places a row touches, the fewer cache misses).
+ */
+#define HISTORY_INLINE_ROWS 14
+
 typedef struct HistoryState
 {
 	uint16		magic;			/* HISTORY_MAGIC: a state of this aggregate */
 	int32		n;
 	int32		capacity;
-	HistoryRow *rows;
+	HistoryRow *rows;			/* inline_rows or palloc'd */
+	HistoryRow	inline_rows[HISTORY_INLINE_ROWS];
 } HistoryState;
 
 static HistoryState *
@@ -55,12 +64,20 @@ new_state(MemoryContext aggctx, int32 capacity)
 
 	st->magic = HISTORY_MAGIC;
 	st->n = 0;
-	st->capacity = Max(capacity, 4);
-	st->rows = MemoryContextAlloc(aggctx, st->capacity * sizeof(HistoryRow));
+	st->capacity = HISTORY_INLINE_ROWS;
+	st->rows = st->inline_rows;
+	if (capacity > HISTORY_INLINE_ROWS)
+	{
+		st->capacity = capacity;
+		st->rows = MemoryContextAlloc(aggctx, capacity * sizeof(HistoryRow));
+	}
 	return st;
 }
 
-/* room for extra more rows, doubling; an error past HISTORY_MAX_ROWS */
+/*
+ * room for extra more rows, doubling, in the current memory context (the
+ * aggregate's); an error past HISTORY_MAX_ROWS
+ */
 static void
 reserve_rows(HistoryState *st, int64 extra)
 {
@@ -78,7 +95,13 @@ reserve_rows(HistoryState *st, int64 extra)
 	while (cap < want)
 		cap *= 2;
 	cap = Min(cap, (int64) HISTORY_MAX_ROWS);
-	st->rows = repalloc(st->rows, cap * sizeof(HistoryRow));
+	if (st->rows == st->inline_rows)
+	{
+		st->rows = palloc(cap * sizeof(HistoryRow));
+		memcpy(st->rows, st->inline_rows, st->n * sizeof(HistoryRow));
+	}
+	else
+		st->rows = repalloc(st->rows, cap * sizeof(HistoryRow));
 	st->capacity = (int32) cap;
 }
 
@@ -118,8 +141,8 @@ clm_history_trans(PG_FUNCTION_ARGS)
 		clm_invalid_arg(errmsg("day must be a finite date"),
 						errdetail("The value is %s.", DATE_IS_NOBEGIN(day) ? "-infinity" : "infinity"));
 	if (st == NULL)
-		st = new_state(aggctx, 4);
-	else
+		st = new_state(aggctx, 0);
+	else if (st->n == st->capacity)
 	{
 		MemoryContext old = MemoryContextSwitchTo(aggctx);
 

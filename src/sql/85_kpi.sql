@@ -203,7 +203,7 @@ COMMENT ON FUNCTION @extschema@.purchase_history_final(internal) IS
 CREATE AGGREGATE @extschema@.purchase_history(day date, amount float8) (
 	SFUNC = @extschema@.purchase_history_trans,
 	STYPE = internal,
-	SSPACE = 64,
+	SSPACE = 256,
 	FINALFUNC = @extschema@.purchase_history_final,
 	FINALFUNC_MODIFY = SHAREABLE,
 	COMBINEFUNC = @extschema@.purchase_history_combine,
