@@ -522,8 +522,9 @@ RETURNS TABLE (
 LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_histories)
 AS $fn$
 WITH h AS (
-	-- each customer's days in order, and how many are on or before to_day
-	SELECT h.days, h.orders, h.amounts,
+	-- each customer's days in order, the period of the first (the cohort),
+	-- and how many days are on or before to_day
+	SELECT h.days, h.orders, h.amounts, @extschema@.period_trunc(h.days[1], $5) AS cohort,
 		   CASE WHEN $7 IS NULL THEN pg_catalog.cardinality(h.days)
 				ELSE (SELECT pg_catalog.count(*)::integer FROM pg_catalog.unnest(h.days) d
 					  WHERE d OPERATOR(pg_catalog.<=) $7) END AS n
@@ -531,15 +532,15 @@ WITH h AS (
 			CASE WHEN @extschema@.period_step($5) IS NOT NULL THEN $6 END) h
 ), cd AS (
 	-- per purchase day: the customer's cohort, the day's period, and
-	-- whether it is the customer's first day in that period (counted once)
-	SELECT @extschema@.period_trunc(h.days[1], $5) AS cohort,
-		   @extschema@.period_trunc(u.day, $5) AS p, u.orders, u.amount,
-		   (u.i OPERATOR(pg_catalog.=) 1
-			OR @extschema@.period_trunc(h.days[u.i OPERATOR(pg_catalog.-) 1], $5)
-			   OPERATOR(pg_catalog.<>) @extschema@.period_trunc(u.day, $5)) AS first_in_p
-	FROM h CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.days), pg_catalog.unnest(h.orders), pg_catalog.unnest(h.amounts))
-		WITH ORDINALITY u(day, orders, amount, i)
-	WHERE u.i OPERATOR(pg_catalog.<=) h.n
+	-- whether it is the customer's first day in that period (counted once:
+	-- the day before is in an earlier period)
+	SELECT x.cohort, x.p, x.orders, x.amount,
+		   (x.prev_day IS NULL OR x.prev_day OPERATOR(pg_catalog.<) x.p) AS first_in_p
+	FROM (SELECT h.cohort, @extschema@.period_trunc(u.day, $5) AS p, u.orders, u.amount,
+				 h.days[u.i OPERATOR(pg_catalog.-) 1] AS prev_day
+		  FROM h CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.days), pg_catalog.unnest(h.orders), pg_catalog.unnest(h.amounts))
+				WITH ORDINALITY u(day, orders, amount, i)
+		  WHERE u.i OPERATOR(pg_catalog.<=) h.n) x
 ), active AS (
 	SELECT c.cohort, c.p, pg_catalog.count(*) FILTER (WHERE c.first_in_p) AS customers,
 		   pg_catalog.sum(c.orders) AS orders, pg_catalog.sum(c.amount) AS revenue,
@@ -547,8 +548,7 @@ WITH h AS (
 	FROM cd c GROUP BY 1, 2
 ), lasts AS (
 	-- customers by the period of their last purchase: rolling retention is a suffix sum
-	SELECT @extschema@.period_trunc(h.days[1], $5) AS cohort, @extschema@.period_trunc(h.days[h.n], $5) AS p,
-		   pg_catalog.count(*) AS n
+	SELECT h.cohort, @extschema@.period_trunc(h.days[h.n], $5) AS p, pg_catalog.count(*) AS n
 	FROM h WHERE h.n OPERATOR(pg_catalog.>) 0 GROUP BY 1, 2
 ), grid AS (
 	SELECT s.cohort, g.p::date AS p, s.size
