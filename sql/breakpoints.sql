@@ -63,6 +63,8 @@ SELECT (clm.breakpoints(d, o, a, v)).* FROM bp_cases WHERE name IN ('all_equal',
 -- errors name the argument
 SELECT clm.breakpoints('{1,2}', '{1}', '{1,2}', '{1,2}');
 SELECT clm.breakpoints('{1,NaN}', '{1,2}', '{1,2}', '{1,2}');
+SELECT clm.breakpoints('{1,2}', '{1,2}', '{1,Infinity}', '{1,2}');
+SELECT clm.breakpoints('{1,2}', '{1,2}', '{1,2}', '{-Infinity,2}');
 SELECT clm.breakpoints('{1,2}', '{1,2}', '{1,2}', '{1,2}', '{}', 0.9, 0.8);
 DROP TABLE bp_cases;
 DROP FUNCTION bp_windows;

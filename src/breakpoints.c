@@ -46,7 +46,8 @@ cmp_asc(const void *a, const void *b)
 
 /*
  * array_values: the elements of a float8 array (NULLs kept as NaN, which the
- * caller filters); errors on a multi-dimensional array.
+ * caller filters); errors on a multi-dimensional array and on NaN or
+ * +-Infinity elements.
  */
 static float8 *
 array_values(ArrayType *arr, const char *argname, int *n)
@@ -64,8 +65,10 @@ array_values(ArrayType *arr, const char *argname, int *n)
 	for (i = 0; i < *n; i++)
 	{
 		v[i] = nulls[i] ? NAN : DatumGetFloat8(elems[i]);
-		if (!nulls[i] && isnan(v[i]))
-			clm_invalid_arg(errmsg("%s must not contain NaN", argname));
+		/* an infinite amount would make every share NaN (inf / inf) */
+		if (!nulls[i] && !isfinite(v[i]))
+			clm_invalid_arg(errmsg("%s must contain finite numbers only", argname),
+							errdetail("Element %d is %g.", i + 1, v[i]));
 	}
 	return v;
 }
