@@ -2502,12 +2502,13 @@ COMMENT ON VIEW @extschema@.stage_summary IS 'customers, revenue, CLV, risk and 
 
 CREATE VIEW @extschema@.stage_funnel AS
 SELECT j.name AS job, h.from_stage, h.to_stage, count(*) AS transitions,
-	   count(*) FILTER (WHERE h.changed_at > pg_catalog.now() - interval '30 days') AS last_30_days,
+	   -- the job's own clock: a job run as of a past date has its history there
+	   count(*) FILTER (WHERE h.changed_at > j.last_as_of - interval '30 days') AS last_30_days,
 	   max(h.changed_at) AS last_seen
 FROM @extschema@.stage_history h JOIN @extschema@.jobs j USING (job_id)
 WHERE @extschema@.visible_job(j.owner)
 GROUP BY j.name, h.from_stage, h.to_stage;
-COMMENT ON VIEW @extschema@.stage_funnel IS 'stage transitions per job: how many customers moved from one stage to another';
+COMMENT ON VIEW @extschema@.stage_funnel IS 'stage transitions per job: how many customers moved from one stage to another, in all and in the 30 days up to the as_of of the job''s last run';
 
 CREATE VIEW @extschema@.open_alerts AS
 SELECT a.alert_id, j.name AS job, a.customer_id, a.kind, a.raised_at, a.details

@@ -63,7 +63,14 @@ SELECT count(*) = count(DISTINCT customer_id) AS once_each FROM clm.alerts WHERE
 -- dashboards
 SELECT job, stage, customers FROM clm.stage_summary ORDER BY stage;
 SELECT job, sum(customers) AS customers, round(sum(revenue_share)::numeric, 6) AS share FROM clm.segment_summary GROUP BY job;
-SELECT from_stage, to_stage, transitions FROM clm.stage_funnel ORDER BY from_stage NULLS FIRST, to_stage;
+SELECT from_stage, to_stage, transitions, last_30_days FROM clm.stage_funnel ORDER BY from_stage NULLS FIRST, to_stage;
+-- the 30 days are the job's: with its history and last run a year back
+-- (a job run on past data), the same counts
+BEGIN;
+UPDATE clm.stage_history SET changed_at = changed_at - interval '1 year';
+UPDATE clm.jobs SET last_as_of = last_as_of - interval '1 year' WHERE name = 'shop';
+SELECT sum(transitions) AS transitions, sum(last_30_days) AS last_30_days FROM clm.stage_funnel;
+ROLLBACK;
 SELECT count(*) AS open_alerts FROM clm.open_alerts;
 SELECT clm.acknowledge_alert(min(alert_id)) FROM clm.alerts;
 SELECT count(*) AS open_alerts FROM clm.open_alerts;
