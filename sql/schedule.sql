@@ -252,6 +252,16 @@ UPDATE clm.job_runs SET started_at = started_at - interval '90 days', finished_a
 WHERE job_id = :jid;
 SELECT * FROM clm.prune_history();
 SELECT count(*) AS runs_left FROM clm.job_runs WHERE job_id = :jid;
+-- the age of a stage change is counted on the job's clock (changed_at is
+-- a run's as_of): for a job last run as of 3 years ago, a change 3 years
+-- and 10 days old stays, one 5 years old goes
+UPDATE clm.jobs SET last_as_of = now() - interval '3 years' WHERE job_id = :jid;
+INSERT INTO clm.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id) VALUES
+	(:jid, '7', NULL, 'new', now() - interval '5 years', 0),
+	(:jid, '7', 'new', 'active', now() - interval '3 years 10 days', 0),
+	(:jid, '7', 'active', 'at_risk', now() - interval '3 years 5 days', 0);
+SELECT stage_history FROM clm.prune_history();
+SELECT to_stage FROM clm.stage_history WHERE job_id = :jid AND customer_id = '7' ORDER BY changed_at;
 SELECT clm.prune_history(0);
 
 SELECT clm.drop_job(name) FROM clm.jobs WHERE name IN ('cron_job', 'flaky');

@@ -71,7 +71,9 @@ BEGIN
 	WHERE h.id IN (
 		SELECT x.id
 		FROM @extschema@.jobs j
-		JOIN @extschema@.stage_history x ON x.job_id = j.job_id AND x.changed_at < now() - j.history_retention
+		-- the history's clock is the job's (changed_at is a run's as_of)
+		JOIN @extschema@.stage_history x ON x.job_id = j.job_id
+			AND x.changed_at < coalesce(j.last_as_of, now()) - j.history_retention
 		WHERE EXISTS (SELECT 1 FROM @extschema@.stage_history n
 					  WHERE n.job_id = x.job_id AND n.customer_id = x.customer_id
 						AND (n.changed_at, n.id) > (x.changed_at, x.id))
