@@ -218,7 +218,22 @@ DECLARE
 	a record;
 	err_msg text;
 	err_state text;
+	src regclass;
 BEGIN
+	-- Lock order: the source before the job's row.  clm.drop_job holds the
+	-- row, then drops the capture triggers (an exclusive lock on the
+	-- source); a run that held the row of a second job of the same source
+	-- and then waited for the source deadlocked with a transaction dropping
+	-- both jobs.  Without the right to lock it, the run goes on as before
+	-- (and its read of the source fails and is recorded).
+	src := to_regclass((SELECT jobs.source FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id));
+	IF src IS NOT NULL THEN
+		BEGIN
+			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', src);
+		EXCEPTION WHEN insufficient_privilege OR wrong_object_type OR feature_not_supported THEN
+			NULL;
+		END;
+	END IF;
 	IF trigger = 'worker' THEN
 		-- the worker's run: skipped when another run holds the job, or ran
 		-- it (manually) since the worker found it due
