@@ -2989,21 +2989,102 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.purchase_days(regclass, text, text, text, text) IS
 'one row per customer and local purchase day of a transactions relation: orders (rows) and amount that day, days in time_zone (default: the session''s)';
 
--- kpi: the period KPIs from raw transactions (see README, "KPIs").  Events
--- are read off each customer's purchase days in order (previous and next
--- purchase day, orders so far), so every count is one pass over the days:
+-- kpi_series: the counts behind clm.kpi from every customer's purchase
+-- days, in one pass (src/kpi.c): per series, its value on each day from
+-- base on (past the arrays' end, the last value holds)
+CREATE TYPE @extschema@.kpi_series AS (
+	base date,
+	active bigint[],
+	known bigint[],
+	new bigint[],
+	buyers bigint[],
+	reactivated bigint[],
+	repeat_buyers bigint[],
+	lost bigint[],
+	first_day date,
+	last_day date
+);
+COMMENT ON TYPE @extschema@.kpi_series IS
+'the day-by-day counts behind clm.kpi: element i of each array is the value on day base + i - 1';
+COMMENT ON COLUMN @extschema@.kpi_series.base IS 'the day of the arrays'' first element';
+COMMENT ON COLUMN @extschema@.kpi_series.active IS 'customers with a purchase day in [t - active_days, t)';
+COMMENT ON COLUMN @extschema@.kpi_series.known IS 'customers with a first purchase before t';
+COMMENT ON COLUMN @extschema@.kpi_series.new IS 'first purchases in the periods ending on t';
+COMMENT ON COLUMN @extschema@.kpi_series.buyers IS 'customers buying in the periods ending on t';
+COMMENT ON COLUMN @extschema@.kpi_series.reactivated IS 'customers back after a lapse in the periods ending on t';
+COMMENT ON COLUMN @extschema@.kpi_series.repeat_buyers IS 'buyers with 2 orders or more by their last purchase in the periods ending on t';
+COMMENT ON COLUMN @extschema@.kpi_series.lost IS 'customers lapsing in the periods ending on t';
+COMMENT ON COLUMN @extschema@.kpi_series.first_day IS 'the first purchase day seen';
+COMMENT ON COLUMN @extschema@.kpi_series.last_day IS 'the last purchase day seen';
+
+CREATE FUNCTION @extschema@.kpi_series_trans(internal, date[], bigint, text, integer, integer)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_kpi_trans'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.kpi_series_trans(internal, date[], bigint, text, integer, integer) IS
+'transition function of clm.kpi_series (not for direct use)';
+CREATE FUNCTION @extschema@.kpi_series_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_kpi_combine'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.kpi_series_combine(internal, internal) IS
+'combine function of clm.kpi_series (not for direct use)';
+CREATE FUNCTION @extschema@.kpi_series_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_kpi_serialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.kpi_series_serialize(internal) IS
+'serialize function of clm.kpi_series (not for direct use)';
+CREATE FUNCTION @extschema@.kpi_series_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_kpi_deserialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.kpi_series_deserialize(bytea, internal) IS
+'deserialize function of clm.kpi_series (not for direct use)';
+CREATE FUNCTION @extschema@.kpi_series_final(internal)
+RETURNS @extschema@.kpi_series
+AS 'MODULE_PATHNAME', 'clm_kpi_final'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.kpi_series_final(internal) IS
+'final function of clm.kpi_series (not for direct use)';
+
+CREATE AGGREGATE @extschema@.kpi_series(days date[], first_day_orders bigint, period text,
+										 active_days integer, window_days integer) (
+	SFUNC = @extschema@.kpi_series_trans,
+	STYPE = internal,
+	SSPACE = 65536,
+	FINALFUNC = @extschema@.kpi_series_final,
+	COMBINEFUNC = @extschema@.kpi_series_combine,
+	SERIALFUNC = @extschema@.kpi_series_serialize,
+	DESERIALFUNC = @extschema@.kpi_series_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.kpi_series(date[], bigint, text, integer, integer) IS
+'the counts of clm.kpi from customers'' purchase days in order (clm.purchase_history''s days and first day''s orders): period week, month or quarter, customers active for active_days after a purchase, rolling windows of window_days (NULL: calendar periods)';
+
+-- kpi_at: a kpi_series array's value on a day (0 before base and for NULL)
+CREATE FUNCTION @extschema@.kpi_at(series bigint[], base date, day date)
+RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT coalesce(CASE WHEN $3 OPERATOR(pg_catalog.<) $2 THEN 0
+						 WHEN ($3 OPERATOR(pg_catalog.-) $2) OPERATOR(pg_catalog.>=) pg_catalog.cardinality($1)
+						 THEN $1[pg_catalog.cardinality($1)]
+						 ELSE $1[($3 OPERATOR(pg_catalog.-) $2) OPERATOR(pg_catalog.+) 1] END, 0)
+$fn$;
+COMMENT ON FUNCTION @extschema@.kpi_at(bigint[], date, date) IS
+'the value on day of a clm.kpi_series array starting on base: 0 before base (or without a series), the last value after its end';
+
+-- kpi: the period KPIs from raw transactions (see README, "KPIs"), read
+-- off clm.kpi_series at each period's start and end:
 --  new			first purchase ever in the period
---  buyers		customers buying in the period (counted at their first
---				purchase day in it); repeat_buyers: those with 2+ orders
---				by their last purchase day in it
+--  buyers		customers buying in the period; repeat_buyers: those with 2+
+--				orders by their last purchase day in it
 --  reactivated	first purchase in the period more than active_days after
 --				the one before
 --  lost		active at the start, no purchase from the last one before
 --				the start + active_days to the period's end
---  customers_start, active_end, lapsed_start: counts at the boundaries,
---  from running sums of daily changes (a customer is active on the days
---  [d + 1, d + active_days] after each purchase day d; customers seen so
---  far)
+--  customers_start, active_end, lapsed_start: counts at the boundaries
 CREATE FUNCTION @extschema@.kpi(
 	source regclass, customer_column text DEFAULT 'customer_id', ts_column text DEFAULT 'ts',
 	period text DEFAULT 'month', active_days integer DEFAULT 90, window_days integer DEFAULT NULL,
@@ -3015,88 +3096,32 @@ RETURNS TABLE (
 	retention_rate float8, churn_rate float8, repeat_purchase_rate float8, winback_rate float8)
 LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_histories)
 AS $fn$
-WITH days AS (
-	-- each customer's days come in order: the days before and after are
-	-- array neighbours; repeat: 2 orders or more by this day
-	SELECT u.day, h.days[u.i OPERATOR(pg_catalog.-) 1] AS prev_day,
-		   h.days[u.i OPERATOR(pg_catalog.+) 1] AS next_day,
-		   (u.i OPERATOR(pg_catalog.>=) 2 OR h.orders[1] OPERATOR(pg_catalog.>=) 2) AS repeat
+WITH k AS (
 	-- (the CASE makes the argument check run even on an empty source)
+	SELECT @extschema@.kpi_series(h.days, h.orders[1], $4, $5, $6) AS k
 	FROM @extschema@.purchase_histories($1, $2, $3, NULL,
 			CASE WHEN @extschema@.kpi_window($4, $5, $6) OPERATOR(pg_catalog.>) 0 THEN $7 END) h
-	CROSS JOIN LATERAL pg_catalog.unnest(h.days) WITH ORDINALITY u(day, i)
-), periods AS (
-	SELECT p.period_start, p.period_end
-	FROM (SELECT coalesce($8, pg_catalog.min(d.day)) AS lo, coalesce($9, pg_catalog.max(d.day)) AS hi
-		  FROM days d) b,
-		 @extschema@.kpi_periods(b.lo, b.hi, $4, $6) p
-), buys AS (
-	SELECT x.e AS period_end,
-		   pg_catalog.count(*) FILTER (WHERE x.prev_day IS NULL) AS new,
-		   pg_catalog.count(*) FILTER (WHERE x.prev_day IS NULL
-										 OR x.prev_day OPERATOR(pg_catalog.<) x.s) AS buyers,
-		   pg_catalog.count(*) FILTER (WHERE x.prev_day OPERATOR(pg_catalog.<)
-										 (x.s OPERATOR(pg_catalog.-) $5)) AS reactivated,
-		   pg_catalog.count(*) FILTER (WHERE (x.next_day IS NULL
-											  OR x.next_day OPERATOR(pg_catalog.>=) x.e)
-										 AND x.repeat) AS repeat_buyers
-	FROM (SELECT y.*, @extschema@.period_start_of(y.e, $4, $6) AS s
-		  FROM (SELECT d.prev_day, d.next_day, d.repeat, @extschema@.period_end_of(d.day, $4)::date AS e
-				FROM days d WHERE $6 IS NULL
-				UNION ALL
-				SELECT d.prev_day, d.next_day, d.repeat,
-					   pg_catalog.generate_series(@extschema@.period_end_of(d.day, $4),
-												  @extschema@.period_last_end(d.day, $4, $6),
-												  @extschema@.period_interval($4))::date
-				FROM days d WHERE $6 IS NOT NULL) y) x
-	GROUP BY x.e
-), lapses AS (
-	-- d + n is the customer's last active day when no purchase follows by then
-	SELECT x.e AS period_end, pg_catalog.count(*) AS lost
-	FROM (SELECT d.next_day, @extschema@.period_end_of(d.day OPERATOR(pg_catalog.+) $5, $4)::date AS e
-		  FROM days d WHERE $6 IS NULL
-		  UNION ALL
-		  SELECT d.next_day,
-				 pg_catalog.generate_series(@extschema@.period_end_of(d.day OPERATOR(pg_catalog.+) $5, $4),
-											@extschema@.period_last_end(d.day OPERATOR(pg_catalog.+) $5, $4, $6),
-											@extschema@.period_interval($4))::date
-		  FROM days d WHERE $6 IS NOT NULL) x
-	WHERE x.next_day IS NULL OR x.next_day OPERATOR(pg_catalog.>=) x.e
-	GROUP BY x.e
-), deltas AS (
-	-- a customer's active spans [d + 1, d + n] merged: +1 where one starts
-	-- after a gap (or the first purchase), -1 after one ends
-	SELECT x.day, pg_catalog.sum(x.da) AS da, pg_catalog.sum(x.dk) AS dk
-	FROM (SELECT d.day OPERATOR(pg_catalog.+) 1 AS day, 1 AS da, (d.prev_day IS NULL)::integer AS dk
-		  FROM days d
-		  WHERE d.prev_day IS NULL OR (d.prev_day OPERATOR(pg_catalog.+) $5) OPERATOR(pg_catalog.<) d.day
-		  UNION ALL
-		  SELECT (d.day OPERATOR(pg_catalog.+) $5) OPERATOR(pg_catalog.+) 1, -1, 0
-		  FROM days d
-		  WHERE d.next_day IS NULL OR d.next_day OPERATOR(pg_catalog.>) (d.day OPERATOR(pg_catalog.+) $5)
-		  UNION ALL
-		  SELECT p.period_start, 0, 0 FROM periods p
-		  UNION ALL
-		  SELECT p.period_end, 0, 0 FROM periods p) x
-	GROUP BY x.day
-), running AS (
-	-- active(t): customers with a purchase in [t - n, t); known(t): first purchase before t
-	SELECT r.day, pg_catalog.sum(r.da) OVER o AS active, pg_catalog.sum(r.dk) OVER o AS known
-	FROM deltas r WINDOW o AS (ORDER BY r.day)
+), v AS (
+	SELECT p.period_start, p.period_end,
+		   @extschema@.kpi_at((k.k).active, (k.k).base, p.period_start) AS customers_start,
+		   @extschema@.kpi_at((k.k).known, (k.k).base, p.period_start) AS known_start,
+		   @extschema@.kpi_at((k.k).active, (k.k).base, p.period_end) AS active_end,
+		   @extschema@.kpi_at((k.k).new, (k.k).base, p.period_end) AS new,
+		   @extschema@.kpi_at((k.k).buyers, (k.k).base, p.period_end) AS buyers,
+		   @extschema@.kpi_at((k.k).reactivated, (k.k).base, p.period_end) AS reactivated,
+		   @extschema@.kpi_at((k.k).repeat_buyers, (k.k).base, p.period_end) AS repeat_buyers,
+		   @extschema@.kpi_at((k.k).lost, (k.k).base, p.period_end) AS lost
+	FROM k, @extschema@.kpi_periods(coalesce($8, (k.k).first_day), coalesce($9, (k.k).last_day), $4, $6) p
 )
-SELECT p.period_start, p.period_end,
-	   s.active::bigint, coalesce(b.new, 0), e.active::bigint, coalesce(l.lost, 0), coalesce(b.reactivated, 0),
-	   (s.known OPERATOR(pg_catalog.-) s.active)::bigint, coalesce(b.buyers, 0), coalesce(b.repeat_buyers, 0),
-	   (e.active OPERATOR(pg_catalog.-) coalesce(b.new, 0))::float8 OPERATOR(pg_catalog./) nullif(s.active, 0),
-	   coalesce(l.lost, 0)::float8 OPERATOR(pg_catalog./) nullif(s.active, 0),
-	   coalesce(b.repeat_buyers, 0)::float8 OPERATOR(pg_catalog./) nullif(b.buyers, 0),
-	   coalesce(b.reactivated, 0)::float8 OPERATOR(pg_catalog./) nullif(s.known OPERATOR(pg_catalog.-) s.active, 0)
-FROM periods p
-JOIN running s ON s.day OPERATOR(pg_catalog.=) p.period_start
-JOIN running e ON e.day OPERATOR(pg_catalog.=) p.period_end
-LEFT JOIN buys b ON b.period_end OPERATOR(pg_catalog.=) p.period_end
-LEFT JOIN lapses l ON l.period_end OPERATOR(pg_catalog.=) p.period_end
-ORDER BY p.period_end
+SELECT v.period_start, v.period_end,
+	   v.customers_start, v.new, v.active_end, v.lost, v.reactivated,
+	   v.known_start OPERATOR(pg_catalog.-) v.customers_start, v.buyers, v.repeat_buyers,
+	   (v.active_end OPERATOR(pg_catalog.-) v.new)::float8 OPERATOR(pg_catalog./) nullif(v.customers_start, 0),
+	   v.lost::float8 OPERATOR(pg_catalog./) nullif(v.customers_start, 0),
+	   v.repeat_buyers::float8 OPERATOR(pg_catalog./) nullif(v.buyers, 0),
+	   v.reactivated::float8 OPERATOR(pg_catalog./) nullif(v.known_start OPERATOR(pg_catalog.-) v.customers_start, 0)
+FROM v
+ORDER BY v.period_end
 $fn$;
 COMMENT ON FUNCTION @extschema@.kpi(regclass, text, text, text, integer, integer, text, date, date) IS
 'KPIs per period from raw transactions: customers active at the start (a purchase in the active_days before), new, active at the end, lost, reactivated, lapsed at the start, buyers, repeat buyers, and retention = (active_end - new) / customers_start, churn = lost / customers_start, repeat purchase = repeat_buyers / buyers, win-back = reactivated / lapsed_start; calendar periods (week, month, quarter) or rolling windows of window_days days, in local days of time_zone';

@@ -163,6 +163,61 @@ FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true,
 SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 2000);
 SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 5, 1, 0.001);
 
+-- clm.kpi (the C aggregate clm.kpi_series over each customer's days) equals
+-- the first, independent version of clm.kpi (window functions over
+-- purchase days, test/data/kpi_reference.sql) on random purchases, with
+-- same-day repeats, for calendar and rolling periods in several zones
+\i test/data/kpi_reference.sql
+SELECT setseed(0.42);
+CREATE TABLE kpi_rand AS
+SELECT (random() * 250)::int AS customer_id, timestamptz '2023-03-01' + random() ^ 2 * interval '500 days' AS ts
+FROM generate_series(1, 1500);
+INSERT INTO kpi_rand SELECT customer_id, ts FROM kpi_rand WHERE random() < 0.05;
+-- (the arguments go in as literals: constants the planner folds)
+CREATE FUNCTION kpi_differences(period text, a integer, w integer, tz text, from_day date DEFAULT NULL, to_day date DEFAULT NULL,
+	OUT kpi_only bigint, OUT reference_only bigint, OUT periods bigint) LANGUAGE plpgsql AS $$
+DECLARE
+	args text := format('%L, period => %L, active_days => %s, window_days => %s, time_zone => %L, from_day => %L, to_day => %L',
+						 'kpi_rand', period, a, coalesce(w::text, 'NULL'), tz, from_day, to_day);
+BEGIN
+	EXECUTE format('WITH k AS MATERIALIZED (SELECT * FROM clm.kpi(%1$s)), r AS MATERIALIZED (SELECT * FROM kpi_reference(%1$s))
+					SELECT (SELECT count(*) FROM (TABLE k EXCEPT TABLE r) x), (SELECT count(*) FROM (TABLE r EXCEPT TABLE k) x),
+						   (SELECT count(*) FROM k)', args)
+		INTO kpi_only, reference_only, periods;
+END $$;
+SELECT p.period, p.a AS active_days, p.w AS window_days, p.tz, d.kpi_only, d.reference_only, d.periods > 5 AS periods
+FROM (VALUES ('month', 90, NULL::int, 'UTC'), ('week', 7, NULL, 'UTC'), ('quarter', 92, NULL, 'Asia/Tokyo'),
+			 ('month', 60, 60, 'UTC'), ('week', 30, 14, 'America/New_York'), ('quarter', 365, 365, 'UTC'),
+			 ('month', 31, NULL, 'Pacific/Kiritimati')) p(period, a, w, tz),
+	 LATERAL kpi_differences(p.period, p.a, p.w, p.tz) d;
+-- and before and after the data (from_day, to_day): zeros, then everyone lapsed
+SELECT * FROM kpi_differences('month', 90, NULL, 'UTC', '2022-01-01', '2025-06-30');
+-- the series' support functions refuse days out of order
+SELECT clm.kpi_series(d, 1, 'month', 90, NULL) FROM (VALUES ('{2024-01-02,2024-01-01}'::date[])) v(d);
+SELECT clm.kpi_series(d, 1, 'year', 90, NULL) FROM (VALUES ('{2024-01-02}'::date[])) v(d);
+-- serial and parallel (partial states serialized and combined) agree
+CREATE TABLE kpi_hist AS SELECT * FROM clm.purchase_histories('kpi_rand');
+ANALYZE kpi_hist;
+CREATE TEMP TABLE kpi_s AS SELECT clm.kpi_series(days, orders[1], 'month', 90, NULL) AS k FROM kpi_hist;
+SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2; SET parallel_leader_participation = off;
+EXPLAIN (COSTS OFF) SELECT clm.kpi_series(days, orders[1], 'month', 90, NULL) FROM kpi_hist;
+CREATE TEMP TABLE kpi_p AS SELECT clm.kpi_series(days, orders[1], 'month', 90, NULL) AS k FROM kpi_hist;
+RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather; RESET parallel_leader_participation;
+WITH s AS MATERIALIZED (SELECT (k).* FROM kpi_s), p AS MATERIALIZED (SELECT (k).* FROM kpi_p)
+SELECT bool_and(clm.kpi_at(s.active, s.base, d) = clm.kpi_at(p.active, p.base, d)
+				AND clm.kpi_at(s.known, s.base, d) = clm.kpi_at(p.known, p.base, d)
+				AND clm.kpi_at(s.new, s.base, d) = clm.kpi_at(p.new, p.base, d)
+				AND clm.kpi_at(s.buyers, s.base, d) = clm.kpi_at(p.buyers, p.base, d)
+				AND clm.kpi_at(s.reactivated, s.base, d) = clm.kpi_at(p.reactivated, p.base, d)
+				AND clm.kpi_at(s.repeat_buyers, s.base, d) = clm.kpi_at(p.repeat_buyers, p.base, d)
+				AND clm.kpi_at(s.lost, s.base, d) = clm.kpi_at(p.lost, p.base, d)) AS same,
+	   bool_and(s.first_day = p.first_day AND s.last_day = p.last_day) AS same_range
+FROM s, p, generate_series(0, 730) i, LATERAL (SELECT date '2023-01-01' + i.i) x(d);
+DROP TABLE kpi_rand, kpi_hist;
+DROP FUNCTION kpi_differences, kpi_reference;
+
 -- clm.purchase_history, the per-customer aggregate under purchase_days,
 -- kpi and cohorts: days in order whatever the row order, one element per
 -- day with its orders and amount (NULL amounts count as orders; a day with

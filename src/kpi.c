@@ -1,0 +1,509 @@
+/*-------------------------------------------------------------------------
+ *
+ * kpi.c
+ *		clm.kpi_series(days, first_day_orders, period, active_days,
+ *		window_days): the counts behind clm.kpi, from every customer's
+ *		purchase days (clm.purchase_history), in one pass.
+ *
+ * Every KPI count of a period is a number of (customer, event) pairs whose
+ * event falls in the period: a first purchase, a first purchase in the
+ * period, a return after a lapse, the last active day before a lapse.  A
+ * period ends at a boundary e (exclusive end), and the periods an event
+ * counts in are those whose end lies in a range (lo, hi] of days: one
+ * calendar period, or every rolling window of window_days days ending at a
+ * calendar boundary after the event.  So each event adds +1 at lo + 1 and
+ * -1 at hi + 1 of a per-series difference array over days, and the count of
+ * the period ending at e is the prefix sum at e.  The customers active and
+ * known at a day are prefix sums of daily changes in the same way.  The
+ * final function gives the prefix sums; SQL reads them at the periods'
+ * starts and ends (clm.kpi).  The definitions are those of clm.kpi in
+ * src/sql/85_kpi.sql and the README:
+ *	new				first purchase (no day before)
+ *	buyers			first purchase day in the period
+ *	reactivated		first day in the period, the day before more than
+ *					active_days before the period's start
+ *	repeat_buyers	last day in the period, 2 orders or more by then
+ *	lost			active_days after a purchase day with none after, in
+ *					the period
+ *	active(t)		a purchase day in [t - active_days, t)
+ *	known(t)		a first purchase before t
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "clm.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "libpq/pqformat.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
+
+#define KPI_STATE_VERSION 1
+#define KPI_MAGIC 0xC1A9
+/* the same limits as clm.kpi_window and clm.kpi_periods (src/sql/85_kpi.sql) */
+#define KPI_MAX_DAYS_ARG 3660
+#define KPI_MAX_DATA_SPAN 36600
+/* days the difference arrays may cover: the data, then active_days and a window */
+#define KPI_MAX_SPAN (KPI_MAX_DATA_SPAN + 2 * KPI_MAX_DAYS_ARG + 200)
+
+/* the series, in the order of clm.kpi_series' array columns */
+enum
+{
+	K_ACTIVE,
+	K_KNOWN,
+	K_NEW,
+	K_BUYERS,
+	K_REACTIVATED,
+	K_REPEAT,
+	K_LOST,
+	K_NSERIES
+};
+
+typedef enum KpiUnit
+{
+	KPI_WEEK = 1,
+	KPI_MONTH,
+	KPI_QUARTER
+} KpiUnit;
+
+typedef struct KpiState
+{
+	uint16		magic;			/* KPI_MAGIC: a state of this aggregate */
+	int16		unit;			/* KpiUnit */
+	int32		active_days;
+	int32		window_days;	/* 0: calendar periods */
+	int64		first_day;		/* purchase days seen (DateADT); */
+	int64		last_day;		/* first_day > last_day: none yet */
+	int64		base;			/* the day of delta[0] */
+	int32		len;			/* days delta covers */
+	int64	   *delta;			/* [len][K_NSERIES] daily changes */
+} KpiState;
+
+static KpiUnit
+parse_unit(text *t)
+{
+	char	   *s = text_to_cstring(t);
+
+	if (strcmp(s, "week") == 0)
+		return KPI_WEEK;
+	if (strcmp(s, "month") == 0)
+		return KPI_MONTH;
+	if (strcmp(s, "quarter") == 0)
+		return KPI_QUARTER;
+	clm_invalid_arg(errmsg("period must be 'week', 'month' or 'quarter'"),
+					errdetail("The value is '%s'.", s));
+	return KPI_MONTH;			/* not reached */
+}
+
+/* the first day of the calendar period holding day d (date_trunc's) */
+static int64
+period_start(int64 d, KpiUnit unit)
+{
+	int			y,
+				m,
+				dd;
+
+	if (unit == KPI_WEEK)
+		return d - (j2day((int) (d + POSTGRES_EPOCH_JDATE)) + 6) % 7;	/* Monday */
+	j2date((int) (d + POSTGRES_EPOCH_JDATE), &y, &m, &dd);
+	if (unit == KPI_QUARTER)
+		m = ((m - 1) / 3) * 3 + 1;
+	return (int64) date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+}
+
+/* the end (exclusive) of the calendar period holding day d */
+static int64
+period_end(int64 d, KpiUnit unit)
+{
+	int			y,
+				m,
+				dd;
+
+	if (unit == KPI_WEEK)
+		return period_start(d, unit) + 7;
+	j2date((int) (period_start(d, unit) + POSTGRES_EPOCH_JDATE), &y, &m, &dd);
+	m += (unit == KPI_QUARTER) ? 3 : 1;
+	if (m > 12)
+	{
+		m -= 12;
+		y++;
+	}
+	return (int64) date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+}
+
+/* the last end of a period holding day d: its calendar period's, or d + window */
+static int64
+last_end(const KpiState *st, int64 d)
+{
+	return st->window_days > 0 ? d + st->window_days : period_end(d, (KpiUnit) st->unit);
+}
+
+static void
+check_params(int unit, int32 active_days, int32 window_days)
+{
+	if (unit < KPI_WEEK || unit > KPI_QUARTER)
+		clm_corrupt("clm.kpi_series state", errdetail("Unknown period %d.", unit));
+	if (active_days < 1 || active_days > KPI_MAX_DAYS_ARG)
+		clm_invalid_arg(errmsg("active_days must be between 1 and %d", KPI_MAX_DAYS_ARG),
+						errdetail("The value is %d.", active_days));
+	if (window_days < 0 || window_days > KPI_MAX_DAYS_ARG)
+		clm_invalid_arg(errmsg("window_days must be between 1 and %d", KPI_MAX_DAYS_ARG),
+						errdetail("The value is %d.", window_days));
+}
+
+static KpiState *
+new_state(MemoryContext aggctx, int unit, int32 active_days, int32 window_days)
+{
+	KpiState   *st = MemoryContextAllocZero(aggctx, sizeof(KpiState));
+
+	check_params(unit, active_days, window_days);
+	st->magic = KPI_MAGIC;
+	st->unit = (int16) unit;
+	st->active_days = active_days;
+	st->window_days = window_days;
+	st->first_day = PG_INT64_MAX;
+	st->last_day = PG_INT64_MIN;
+	return st;
+}
+
+static KpiState *
+state_arg(FunctionCallInfo fcinfo, int argno)
+{
+	KpiState   *st;
+
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	st = (KpiState *) PG_GETARG_POINTER(argno);
+	if (st->magic != KPI_MAGIC)
+		clm_corrupt("clm.kpi_series state",
+					errdetail("The state was not made by clm.kpi_series."));
+	return st;
+}
+
+/*
+ * cover: grow delta (in the aggregate's context) to cover days [lo, hi];
+ * an error when that spans more than the data limit of clm.kpi_periods
+ */
+static void
+cover(MemoryContext aggctx, KpiState *st, int64 lo, int64 hi)
+{
+	int64		new_lo,
+				new_hi,
+				n;
+	int64	   *d;
+
+	if (st->len > 0 && lo >= st->base && hi < st->base + st->len)
+		return;
+	new_lo = (st->len > 0) ? Min(lo, st->base) : lo;
+	new_hi = (st->len > 0) ? Max(hi, st->base + st->len - 1) : hi;
+	n = new_hi - new_lo + 1;
+	if (n > KPI_MAX_SPAN)
+		clm_invalid_arg(errmsg("the purchase days span more than %d days", KPI_MAX_DATA_SPAN),
+						errhint("KPI periods cover at most 100 years of data; restrict the transactions to a period."));
+	/* grow by a quarter more on the side that grew: few reallocations */
+	if (st->len > 0 && new_lo < st->base)
+		new_lo -= Min(n / 4, KPI_MAX_SPAN - n);
+	else if (st->len > 0)
+		new_hi += Min(n / 4, KPI_MAX_SPAN - n);
+	n = new_hi - new_lo + 1;
+	d = MemoryContextAllocZero(aggctx, n * K_NSERIES * sizeof(int64));
+	if (st->len > 0)
+	{
+		memcpy(d + (st->base - new_lo) * K_NSERIES, st->delta,
+			   (Size) st->len * K_NSERIES * sizeof(int64));
+		pfree(st->delta);
+	}
+	st->delta = d;
+	st->base = new_lo;
+	st->len = (int32) n;
+}
+
+/* one day's change of series s (active, known) */
+static inline void
+change_at(KpiState *st, int s, int64 day, int64 by)
+{
+	st->delta[(day - st->base) * K_NSERIES + s] += by;
+}
+
+/* an event counted in every period whose end lies in (lo, hi] */
+static inline void
+count_in_ends(KpiState *st, int s, int64 lo, int64 hi)
+{
+	if (hi <= lo)
+		return;
+	change_at(st, s, lo + 1, 1);
+	change_at(st, s, hi + 1, -1);
+}
+
+/*
+ * add_customer: the events of one customer's distinct purchase days in
+ * order (n of them); repeat_from_first: 2 orders or more on the first day
+ */
+static void
+add_customer(MemoryContext aggctx, KpiState *st, const DateADT *days, int n, bool repeat_from_first)
+{
+	int64		a = st->active_days,
+				w = st->window_days;
+	bool		calendar = (w == 0);
+	KpiUnit		unit = (KpiUnit) st->unit;
+	int			i;
+
+	/* every change lands in [first + 1, last + a + one period or window + 1] */
+	cover(aggctx, st, (int64) days[0] + 1, (int64) days[n - 1] + a + Max(w, 92) + 2);
+	st->first_day = Min(st->first_day, (int64) days[0]);
+	st->last_day = Max(st->last_day, (int64) days[n - 1]);
+	for (i = 0; i < n; i++)
+	{
+		int64		d = days[i],
+					p = (i > 0) ? days[i - 1] : 0,
+					nx = (i < n - 1) ? days[i + 1] : 0,
+					end = last_end(st, d),
+					l = d + a,
+					l_end = last_end(st, l);
+		bool		has_p = (i > 0),
+					has_nx = (i < n - 1);
+
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
+		if (!has_p)
+		{
+			count_in_ends(st, K_NEW, d, end);
+			change_at(st, K_KNOWN, d + 1, 1);
+		}
+		if (calendar)
+		{
+			int64		start = period_start(d, unit);
+
+			if (!has_p || p < start)
+				count_in_ends(st, K_BUYERS, d, end);
+			if (has_p && p < start - a)
+				count_in_ends(st, K_REACTIVATED, d, end);
+		}
+		else
+		{
+			/* the window ending at e starts at e - w: p < e - w, e > p + w */
+			count_in_ends(st, K_BUYERS, has_p ? Max(d, p + w) : d, end);
+			if (has_p)
+				count_in_ends(st, K_REACTIVATED, Max(d, p + w + a), end);
+		}
+		/* the last purchase day in the period ending at e: no next one before e */
+		if (i > 0 || repeat_from_first)
+			count_in_ends(st, K_REPEAT, d, has_nx ? Min(end, nx) : end);
+		/* lost: l is the last active day unless a purchase follows by then */
+		count_in_ends(st, K_LOST, l, has_nx ? Min(l_end, nx) : l_end);
+		/* active from d + 1 to d + a: merged spans start after a gap */
+		if (!has_p || p + a < d)
+			change_at(st, K_ACTIVE, d + 1, 1);
+		if (!has_nx || nx > l)
+			change_at(st, K_ACTIVE, l + 1, -1);
+	}
+}
+
+/*
+ * transition: one customer, clm.kpi_series(days, first_day_orders, period,
+ * active_days, window_days); a NULL or empty days array is skipped
+ */
+PG_FUNCTION_INFO_V1(clm_kpi_trans);
+Datum
+clm_kpi_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = clm_agg_context(fcinfo, "clm.kpi_series_trans");
+	KpiState   *st = state_arg(fcinfo, 0);
+	ArrayType  *arr;
+	const DateADT *days;
+	int			n,
+				i,
+				unit;
+	int32		active_days,
+				window_days;
+
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+		clm_invalid_arg(errmsg("period and active_days must not be NULL"));
+	unit = parse_unit(PG_GETARG_TEXT_PP(3));
+	active_days = PG_GETARG_INT32(4);
+	window_days = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
+	if (!PG_ARGISNULL(5) && window_days < 1)
+		clm_invalid_arg(errmsg("window_days must be between 1 and %d", KPI_MAX_DAYS_ARG),
+						errdetail("The value is %d.", window_days));
+	if (st == NULL)
+		st = new_state(aggctx, unit, active_days, window_days);
+	else if (st->unit != unit || st->active_days != active_days || st->window_days != window_days)
+		clm_invalid_arg(errmsg("period, active_days and window_days must be the same for every row"));
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(st);
+
+	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(arr) > 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != DATEOID)
+		clm_invalid_arg(errmsg("days must be a one-dimensional array of dates without NULLs"));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (n == 0)
+		PG_RETURN_POINTER(st);
+	/* no NULLs (checked): the data follow the fixed header (ARR_DATA_PTR's
+	 * conditional trips -Wsign-compare in PostgreSQL 15's array.h) */
+	days = (const DateADT *) ((const char *) arr + ARR_OVERHEAD_NONULLS(ARR_NDIM(arr)));
+	for (i = 0; i < n; i++)
+		if (DATE_NOT_FINITE(days[i]) || (i > 0 && days[i] <= days[i - 1]))
+			clm_invalid_arg(errmsg("days must be finite, distinct and in order"),
+							errdetail("Element %d is out of order or infinite.", i + 1),
+							errhint("Pass the days of clm.purchase_history."));
+	add_customer(aggctx, st, days, n, !PG_ARGISNULL(2) && PG_GETARG_INT64(2) >= 2);
+	PG_RETURN_POINTER(st);
+}
+
+/* combine: the sum of both states' changes (the second is left as it is) */
+PG_FUNCTION_INFO_V1(clm_kpi_combine);
+Datum
+clm_kpi_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggctx = clm_agg_context(fcinfo, "clm.kpi_series_combine");
+	KpiState   *a = state_arg(fcinfo, 0),
+			   *b = state_arg(fcinfo, 1);
+	int64		i;
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+		a = new_state(aggctx, b->unit, b->active_days, b->window_days);
+	else if (a->unit != b->unit || a->active_days != b->active_days || a->window_days != b->window_days)
+		clm_invalid_arg(errmsg("period, active_days and window_days must be the same for every row"));
+	if (b->len > 0)
+	{
+		cover(aggctx, a, b->base, b->base + b->len - 1);
+		for (i = 0; i < (int64) b->len * K_NSERIES; i++)
+			a->delta[(b->base - a->base) * K_NSERIES + i] += b->delta[i];
+	}
+	a->first_day = Min(a->first_day, b->first_day);
+	a->last_day = Max(a->last_day, b->last_day);
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(clm_kpi_serialize);
+Datum
+clm_kpi_serialize(PG_FUNCTION_ARGS)
+{
+	KpiState   *st;
+	StringInfoData buf;
+	int64		i;
+
+	clm_agg_context(fcinfo, "clm.kpi_series_serialize");
+	st = state_arg(fcinfo, 0);
+	if (st == NULL)				/* not reached: serialize is strict */
+		PG_RETURN_NULL();
+	pq_begintypsend(&buf);
+	pq_sendbyte(&buf, KPI_STATE_VERSION);
+	pq_sendint16(&buf, st->unit);
+	pq_sendint32(&buf, st->active_days);
+	pq_sendint32(&buf, st->window_days);
+	pq_sendint64(&buf, st->first_day);
+	pq_sendint64(&buf, st->last_day);
+	pq_sendint64(&buf, st->base);
+	pq_sendint32(&buf, st->len);
+	for (i = 0; i < (int64) st->len * K_NSERIES; i++)
+		pq_sendint64(&buf, st->delta[i]);
+	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
+}
+
+#define KPI_FIXED_BYTES (1 + 2 + 4 + 4 + 8 + 8 + 8 + 4)
+
+PG_FUNCTION_INFO_V1(clm_kpi_deserialize);
+Datum
+clm_kpi_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *raw = PG_GETARG_BYTEA_PP(0);
+	MemoryContext aggctx = clm_agg_context(fcinfo, "clm.kpi_series_deserialize");
+	StringInfoData buf;
+	KpiState   *st;
+	int			version,
+				unit;
+	int32		active_days,
+				window_days,
+				len;
+	int64		i;
+
+	buf.data = VARDATA_ANY(raw);
+	buf.len = VARSIZE_ANY_EXHDR(raw);
+	buf.maxlen = buf.len;
+	buf.cursor = 0;
+	if (buf.len < KPI_FIXED_BYTES)
+		clm_corrupt("clm.kpi_series state",
+					errdetail("The state has %d bytes, at least %d expected.", buf.len, KPI_FIXED_BYTES));
+	version = pq_getmsgbyte(&buf);
+	if (version != KPI_STATE_VERSION)
+		clm_corrupt("clm.kpi_series state",
+					errdetail("Format version %d, expected %d.", version, KPI_STATE_VERSION));
+	unit = (int16) pq_getmsgint(&buf, 2);
+	active_days = pq_getmsgint(&buf, 4);
+	window_days = pq_getmsgint(&buf, 4);
+	st = new_state(aggctx, unit, active_days, window_days);
+	st->first_day = pq_getmsgint64(&buf);
+	st->last_day = pq_getmsgint64(&buf);
+	st->base = pq_getmsgint64(&buf);
+	len = pq_getmsgint(&buf, 4);
+	/* days are DateADT values: the range and the days seen fit in int32 */
+	if (len < 0 || len > KPI_MAX_SPAN ||
+		(int64) len * K_NSERIES * 8 != buf.len - buf.cursor ||
+		st->base < PG_INT32_MIN || st->base > (int64) PG_INT32_MAX - KPI_MAX_SPAN ||
+		(st->first_day <= st->last_day &&
+		 (st->first_day < PG_INT32_MIN || st->last_day > PG_INT32_MAX)))
+		clm_corrupt("clm.kpi_series state",
+					errdetail("%d days in %d bytes.", len, buf.len - buf.cursor));
+	if (len > 0)
+	{
+		st->delta = MemoryContextAlloc(aggctx, (Size) len * K_NSERIES * sizeof(int64));
+		for (i = 0; i < (int64) len * K_NSERIES; i++)
+			st->delta[i] = pq_getmsgint64(&buf);
+	}
+	st->len = len;
+	pq_getmsgend(&buf);
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * final: (base, active[], known[], new[], buyers[], reactivated[],
+ * repeat_buyers[], lost[], first_day, last_day): element i of each array
+ * is the series' value at day base + i - 1; past the last element the
+ * value stays that of the last.  NULL without purchase days.
+ */
+PG_FUNCTION_INFO_V1(clm_kpi_final);
+Datum
+clm_kpi_final(PG_FUNCTION_ARGS)
+{
+	KpiState   *st;
+	TupleDesc	desc;
+	Datum		values[K_NSERIES + 3];
+	bool		nulls[K_NSERIES + 3];
+	Datum	   *elems;
+	int			s;
+
+	clm_agg_context(fcinfo, "clm.kpi_series_final");
+	st = state_arg(fcinfo, 0);
+	if (st == NULL || st->len == 0)
+		PG_RETURN_NULL();
+	desc = clm_result_tupdesc(fcinfo);
+	memset(nulls, 0, sizeof(nulls));
+	elems = palloc(st->len * sizeof(Datum));
+	values[0] = DateADTGetDatum((DateADT) st->base);
+	for (s = 0; s < K_NSERIES; s++)
+	{
+		int64		sum = 0;
+		int32		i;
+
+		for (i = 0; i < st->len; i++)
+		{
+			sum += st->delta[(int64) i * K_NSERIES + s];
+			elems[i] = Int64GetDatum(sum);
+		}
+		values[1 + s] = PointerGetDatum(construct_array(elems, st->len, INT8OID, sizeof(int64),
+														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	}
+	values[K_NSERIES + 1] = DateADTGetDatum((DateADT) st->first_day);
+	values[K_NSERIES + 2] = DateADTGetDatum((DateADT) st->last_day);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
