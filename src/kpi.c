@@ -221,10 +221,14 @@ cover(MemoryContext aggctx, KpiState *st, int64 lo, int64 hi)
 	st->len = (int32) n;
 }
 
-/* one day's change of series s (active, known) */
+/* one day's change of series s (active, known); cover() made room for it */
 static inline void
 change_at(KpiState *st, int s, int64 day, int64 by)
 {
+	if (unlikely(day < st->base || day >= st->base + st->len))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("clm.kpi_series: day " INT64_FORMAT " outside its range", day)));
 	st->delta[(day - st->base) * K_NSERIES + s] += by;
 }
 
@@ -345,10 +349,16 @@ clm_kpi_trans(PG_FUNCTION_ARGS)
 	 * conditional trips -Wsign-compare in PostgreSQL 15's array.h) */
 	days = (const DateADT *) ((const char *) arr + ARR_OVERHEAD_NONULLS(ARR_NDIM(arr)));
 	for (i = 0; i < n; i++)
+	{
 		if (DATE_NOT_FINITE(days[i]) || (i > 0 && days[i] <= days[i - 1]))
 			clm_invalid_arg(errmsg("days must be finite, distinct and in order"),
 							errdetail("Element %d is out of order or infinite.", i + 1),
 							errhint("Pass the days of clm.purchase_history."));
+		/* the periods after the last day must be dates too */
+		if ((int64) days[i] + POSTGRES_EPOCH_JDATE + KPI_MAX_SPAN > PG_INT32_MAX)
+			clm_invalid_arg(errmsg("days must be at least %d days before the last date PostgreSQL has", KPI_MAX_SPAN),
+							errdetail("Element %d is too late.", i + 1));
+	}
 	add_customer(aggctx, st, days, n, !PG_ARGISNULL(2) && PG_GETARG_INT64(2) >= 2);
 	PG_RETURN_POINTER(st);
 }
