@@ -215,8 +215,31 @@ SELECT bool_and(clm.kpi_at(s.active, s.base, d) = clm.kpi_at(p.active, p.base, d
 				AND clm.kpi_at(s.lost, s.base, d) = clm.kpi_at(p.lost, p.base, d)) AS same,
 	   bool_and(s.first_day = p.first_day AND s.last_day = p.last_day) AS same_range
 FROM s, p, generate_series(0, 730) i, LATERAL (SELECT date '2023-01-01' + i.i) x(d);
+-- clm.cohorts (the C aggregate clm.cohort_series) equals its first,
+-- window-function version (test/data/cohorts_reference.sql) on the same
+-- purchases with amounts, some NULL (revenue to 1e-9)
+\i test/data/cohorts_reference.sql
+ALTER TABLE kpi_rand ADD COLUMN amount float8;
+UPDATE kpi_rand SET amount = CASE WHEN random() < 0.1 THEN NULL ELSE round((random() * 100)::numeric, 2) END;
+CREATE FUNCTION cohort_differences(period text, amount_column text, to_day date,
+	OUT cohorts_only bigint, OUT reference_only bigint, OUT cells bigint) LANGUAGE plpgsql AS $$
+DECLARE
+	args text := format('%L, amount_column => %L, period => %L, time_zone => %L, to_day => %L',
+						 'kpi_rand', amount_column, period, 'UTC', to_day);
+	cols text := 'cohort, period, period_start, cohort_size, customers, retention, rolling_customers, rolling_retention, orders,
+				  round(revenue::numeric, 9), round(revenue_per_customer::numeric, 9), round(cumulative_revenue_per_customer::numeric, 9)';
+BEGIN
+	EXECUTE format('WITH c AS MATERIALIZED (SELECT %2$s FROM clm.cohorts(%1$s)), r AS MATERIALIZED (SELECT %2$s FROM cohorts_reference(%1$s))
+					SELECT (SELECT count(*) FROM (TABLE c EXCEPT TABLE r) x), (SELECT count(*) FROM (TABLE r EXCEPT TABLE c) x),
+						   (SELECT count(*) FROM c)', args, cols)
+		INTO cohorts_only, reference_only, cells;
+END $$;
+SELECT p.period, p.amount_column, p.to_day, d.cohorts_only, d.reference_only, d.cells > 10 AS cells
+FROM (VALUES ('month', 'amount', NULL::date), ('week', 'amount', NULL), ('quarter', NULL, NULL),
+			 ('month', 'amount', '2023-12-31'), ('week', NULL, '2023-06-15')) p(period, amount_column, to_day),
+	 LATERAL cohort_differences(p.period, p.amount_column, p.to_day) d;
 DROP TABLE kpi_rand, kpi_hist;
-DROP FUNCTION kpi_differences, kpi_reference;
+DROP FUNCTION kpi_differences, kpi_reference, cohort_differences, cohorts_reference;
 
 -- clm.purchase_history, the per-customer aggregate under purchase_days,
 -- kpi and cohorts: days in order whatever the row order, one element per

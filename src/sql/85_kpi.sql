@@ -530,6 +530,74 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.job_kpi(text, text, integer, date, date) IS
 'KPIs per period from a job''s stage history, in the job''s time zone: active = new, active, loyal, at_risk or reactivated, lost = moved from those to churned, reactivated = churned to active, lapsed_start = churned at the start; buyers and repeat buyers from the job''s source; same columns and rates as clm.kpi';
 
+-- cohort_series: the cells of clm.cohorts from every customer's purchase
+-- days, in one pass (src/cohort.c)
+CREATE TYPE @extschema@.cohort_series AS (
+	first_period date,
+	periods integer,
+	sizes bigint[],
+	customers bigint[],
+	orders bigint[],
+	revenue float8[],
+	rolling bigint[],
+	cumulative_revenue float8[]
+);
+COMMENT ON TYPE @extschema@.cohort_series IS
+'the cells of clm.cohorts: periods P from first_period, sizes[i + 1] the size of the cohort of period i, the other arrays P x P with element i * P + k + 1 the cohort of period i, k periods later';
+COMMENT ON COLUMN @extschema@.cohort_series.first_period IS 'the first day of the first cohort''s period';
+COMMENT ON COLUMN @extschema@.cohort_series.periods IS 'periods from the first cohort''s to the last with a purchase';
+COMMENT ON COLUMN @extschema@.cohort_series.sizes IS 'customers per cohort (0: no first purchase in that period)';
+COMMENT ON COLUMN @extschema@.cohort_series.customers IS 'customers of the cohort buying k periods later';
+COMMENT ON COLUMN @extschema@.cohort_series.orders IS 'their orders';
+COMMENT ON COLUMN @extschema@.cohort_series.revenue IS 'their revenue (NULL amounts count as 0)';
+COMMENT ON COLUMN @extschema@.cohort_series.rolling IS 'customers of the cohort buying k periods later or after';
+COMMENT ON COLUMN @extschema@.cohort_series.cumulative_revenue IS 'the cohort''s revenue up to k periods later';
+
+CREATE FUNCTION @extschema@.cohort_series_trans(internal, date[], bigint[], text, date, float8[])
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_cohort_trans'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cohort_series_trans(internal, date[], bigint[], text, date, float8[]) IS
+'transition function of clm.cohort_series (not for direct use)';
+CREATE FUNCTION @extschema@.cohort_series_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_cohort_combine'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cohort_series_combine(internal, internal) IS
+'combine function of clm.cohort_series (not for direct use)';
+CREATE FUNCTION @extschema@.cohort_series_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_cohort_serialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cohort_series_serialize(internal) IS
+'serialize function of clm.cohort_series (not for direct use)';
+CREATE FUNCTION @extschema@.cohort_series_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_cohort_deserialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cohort_series_deserialize(bytea, internal) IS
+'deserialize function of clm.cohort_series (not for direct use)';
+CREATE FUNCTION @extschema@.cohort_series_final(internal)
+RETURNS @extschema@.cohort_series
+AS 'MODULE_PATHNAME', 'clm_cohort_final'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.cohort_series_final(internal) IS
+'final function of clm.cohort_series (not for direct use)';
+
+CREATE AGGREGATE @extschema@.cohort_series(days date[], orders bigint[], period text, to_day date,
+											amounts float8[]) (
+	SFUNC = @extschema@.cohort_series_trans,
+	STYPE = internal,
+	SSPACE = 65536,
+	FINALFUNC = @extschema@.cohort_series_final,
+	COMBINEFUNC = @extschema@.cohort_series_combine,
+	SERIALFUNC = @extschema@.cohort_series_serialize,
+	DESERIALFUNC = @extschema@.cohort_series_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.cohort_series(date[], bigint[], text, date, float8[]) IS
+'the cohort cells of clm.cohorts from customers'' purchase days in order with orders and amounts (clm.purchase_history''s arrays): cohorts by the period (week, month, quarter) of the first purchase, days after to_day (if not NULL) left out';
+
 -- cohorts: customers grouped by the period of their first purchase; per
 -- cohort and period index k (0 = the first period): customers buying in
 -- period k ("bracket" retention) and customers buying in period k or
@@ -546,59 +614,31 @@ RETURNS TABLE (
 	orders bigint, revenue float8, revenue_per_customer float8, cumulative_revenue_per_customer float8)
 LANGUAGE sql STABLE PARALLEL UNSAFE	-- (purchase_histories)
 AS $fn$
-WITH h AS (
-	-- each customer's days in order, the period of the first (the cohort),
-	-- and how many days are on or before to_day
-	SELECT h.days, h.orders, h.amounts, @extschema@.period_trunc(h.days[1], $5) AS cohort,
-		   CASE WHEN $7 IS NULL THEN pg_catalog.cardinality(h.days)
-				ELSE (SELECT pg_catalog.count(*)::integer FROM pg_catalog.unnest(h.days) d
-					  WHERE d OPERATOR(pg_catalog.<=) $7) END AS n
+WITH c AS (
+	SELECT (@extschema@.cohort_series(h.days, h.orders, $5, $7, h.amounts)).*
 	FROM @extschema@.purchase_histories($1, $2, $3, $4,
 			CASE WHEN @extschema@.period_step($5) IS NOT NULL THEN $6 END) h
-), cd AS (
-	-- per purchase day: the customer's cohort, the day's period, and
-	-- whether it is the customer's first day in that period (counted once:
-	-- the day before is in an earlier period)
-	SELECT x.cohort, x.p, x.orders, x.amount,
-		   (x.prev_day IS NULL OR x.prev_day OPERATOR(pg_catalog.<) x.p) AS first_in_p
-	FROM (SELECT h.cohort, @extschema@.period_trunc(u.day, $5) AS p, u.orders, u.amount,
-				 h.days[u.i OPERATOR(pg_catalog.-) 1] AS prev_day
-		  FROM h CROSS JOIN LATERAL ROWS FROM (pg_catalog.unnest(h.days), pg_catalog.unnest(h.orders), pg_catalog.unnest(h.amounts))
-				WITH ORDINALITY u(day, orders, amount, i)
-		  WHERE u.i OPERATOR(pg_catalog.<=) h.n) x
-), active AS (
-	SELECT c.cohort, c.p, pg_catalog.count(*) FILTER (WHERE c.first_in_p) AS customers,
-		   pg_catalog.sum(c.orders) AS orders, pg_catalog.sum(c.amount) AS revenue,
-		   pg_catalog.count(*) FILTER (WHERE c.first_in_p AND c.p OPERATOR(pg_catalog.=) c.cohort) AS size
-	FROM cd c GROUP BY 1, 2
-), lasts AS (
-	-- customers by the period of their last purchase: rolling retention is a suffix sum
-	SELECT h.cohort, @extschema@.period_trunc(h.days[h.n], $5) AS p, pg_catalog.count(*) AS n
-	FROM h WHERE h.n OPERATOR(pg_catalog.>) 0 GROUP BY 1, 2
-), grid AS (
-	SELECT s.cohort, g.p::date AS p, s.size
-	FROM (SELECT a.cohort, a.size FROM active a WHERE a.p OPERATOR(pg_catalog.=) a.cohort) s
-	CROSS JOIN (SELECT pg_catalog.max(a.p) AS last FROM active a) m
-	CROSS JOIN LATERAL pg_catalog.generate_series(s.cohort::timestamp, m.last::timestamp,
-												  @extschema@.period_interval($5)) g(p)
 ), cells AS (
-	-- revenue 0 in a period without purchases, NULL without amount_column
-	SELECT g.cohort, g.p, g.size, a.customers, a.orders,
-		   CASE WHEN $4 IS NOT NULL THEN coalesce(a.revenue, 0) END AS revenue,
-		   pg_catalog.sum(coalesce(l.n, 0)) OVER (PARTITION BY g.cohort ORDER BY g.p DESC) AS rolling
-	FROM grid g
-	LEFT JOIN active a ON a.cohort OPERATOR(pg_catalog.=) g.cohort AND a.p OPERATOR(pg_catalog.=) g.p
-	LEFT JOIN lasts l ON l.cohort OPERATOR(pg_catalog.=) g.cohort AND l.p OPERATOR(pg_catalog.=) g.p
+	-- cohort i, k periods later: element i * periods + k + 1
+	SELECT c.first_period, i.i, k.k, c.sizes[i.i OPERATOR(pg_catalog.+) 1] AS size,
+		   (i.i OPERATOR(pg_catalog.*) c.periods) OPERATOR(pg_catalog.+) k.k OPERATOR(pg_catalog.+) 1 AS at,
+		   c.customers, c.orders, c.revenue, c.rolling, c.cumulative_revenue
+	FROM c, pg_catalog.generate_series(0, c.periods OPERATOR(pg_catalog.-) 1) i(i),
+		 pg_catalog.generate_series(0, c.periods OPERATOR(pg_catalog.-) 1 OPERATOR(pg_catalog.-) i.i) k(k)
+	WHERE c.sizes[i.i OPERATOR(pg_catalog.+) 1] OPERATOR(pg_catalog.>) 0
 )
-SELECT c.cohort, @extschema@.period_index(c.cohort, c.p, $5), c.p, c.size,
-	   coalesce(c.customers, 0), coalesce(c.customers, 0)::float8 OPERATOR(pg_catalog./) c.size,
-	   c.rolling::bigint, c.rolling::float8 OPERATOR(pg_catalog./) c.size,
-	   coalesce(c.orders, 0)::bigint, c.revenue,
-	   c.revenue OPERATOR(pg_catalog./) c.size,
-	   pg_catalog.sum(c.revenue) OVER w OPERATOR(pg_catalog./) c.size
-FROM cells c
-WINDOW w AS (PARTITION BY c.cohort ORDER BY c.p)
-ORDER BY c.cohort, c.p
+-- revenue 0 in a period without purchases, NULL without amount_column
+SELECT (x.first_period::timestamp OPERATOR(pg_catalog.+) (x.i OPERATOR(pg_catalog.*) @extschema@.period_interval($5)))::date,
+	   x.k,
+	   (x.first_period::timestamp OPERATOR(pg_catalog.+) ((x.i OPERATOR(pg_catalog.+) x.k) OPERATOR(pg_catalog.*) @extschema@.period_interval($5)))::date,
+	   x.size, x.customers[x.at], x.customers[x.at]::float8 OPERATOR(pg_catalog./) x.size,
+	   x.rolling[x.at], x.rolling[x.at]::float8 OPERATOR(pg_catalog./) x.size,
+	   x.orders[x.at],
+	   CASE WHEN $4 IS NOT NULL THEN x.revenue[x.at] END,
+	   CASE WHEN $4 IS NOT NULL THEN x.revenue[x.at] OPERATOR(pg_catalog./) x.size END,
+	   CASE WHEN $4 IS NOT NULL THEN x.cumulative_revenue[x.at] OPERATOR(pg_catalog./) x.size END
+FROM cells x
+ORDER BY x.i, x.k
 $fn$;
 COMMENT ON FUNCTION @extschema@.cohorts(regclass, text, text, text, text, text, date) IS
 'acquisition cohorts by the period (week, month, quarter) of the first purchase, in long form: per cohort and period index (0 = the first period) the customers buying in that period (retention = customers / cohort_size), buying in it or later (rolling_retention), orders, revenue, revenue per cohort member and its running total';
