@@ -4,10 +4,11 @@
 # reloaded without a restart; jobs of one database run concurrently up to
 # clm.max_running_jobs, never the same job twice; a run over its timeout is
 # cancelled and recorded as failed (57014); a failed run is retried with
-# backoff, each attempt a row; a job whose owner was dropped or renamed is
-# recorded as failed and the others go on; jobs waiting for a slot long
-# past their due time are reported overdue; the worker prunes the history;
-# 200 jobs across 3 databases due at once all start within one naptime.
+# backoff, each attempt a row; missed slots run once after a restart; a job
+# whose owner was dropped or renamed is recorded as failed and the others
+# go on; jobs waiting for a slot long past their due time are reported
+# overdue; the worker prunes the history; 200 jobs across 3 databases due
+# at once all start within one naptime.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -41,9 +42,7 @@ sub workers_in
 	return sql("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'clm worker' AND datname = '$db'");
 }
 
-# drop_all: drop the jobs of a database one per transaction, once none runs
-# (dropping several in one transaction while they run can deadlock: each
-# drop removes capture triggers from the source a running job reads)
+# drop_all: drop the jobs of a database, once none runs
 sub drop_all
 {
 	my ($db) = @_;
@@ -164,6 +163,20 @@ ok($gaps[0] >= 0.99 && $gaps[1] >= 1.99, "growing delays between attempts (@gaps
 sleep 3;
 is(sql("SELECT count(*) FROM clm.job_runs WHERE job_name = 'flaky'"), '3', 'then no more until the next slot');
 sql("SELECT clm.drop_job('flaky')");
+
+# 4b. slots missed while the server was down run once, not once each: a
+# daily job, due since 3 days when the server comes back
+sql("SELECT clm.create_job('missed', 'tx', schedule => '0 3 * * *', enabled => false)");
+sql("UPDATE clm.jobs SET enabled = true, next_run_at = now() - interval '3 days' WHERE name = 'missed'");
+$node->stop('fast');
+$node->start;
+ok($node->poll_query_until('postgres', "SELECT count(*) = 1 FROM clm.job_runs WHERE job_name = 'missed'"),
+	'after a restart the job with 3 missed slots runs');
+sleep 3;
+is(sql("SELECT count(*) || ' ' || bool_and(j.next_run_at > now() AND j.next_run_at <= now() + interval '1 day')
+	FROM clm.job_runs r JOIN clm.jobs j USING (job_id) WHERE r.job_name = 'missed' GROUP BY j.job_id"),
+	'1 true', 'once, not once per missed slot; then at its next slot');
+sql("SELECT clm.drop_job('missed')");
 
 # 5. a job whose owner role was dropped or renamed is recorded as failed;
 # the scheduler goes on with the others
