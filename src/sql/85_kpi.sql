@@ -203,9 +203,8 @@ COMMENT ON FUNCTION @extschema@.purchase_history_final(internal) IS
 CREATE AGGREGATE @extschema@.purchase_history(day date, amount float8) (
 	SFUNC = @extschema@.purchase_history_trans,
 	STYPE = internal,
-	SSPACE = 256,
+	SSPACE = 128,
 	FINALFUNC = @extschema@.purchase_history_final,
-	FINALFUNC_MODIFY = SHAREABLE,
 	COMBINEFUNC = @extschema@.purchase_history_combine,
 	SERIALFUNC = @extschema@.purchase_history_serialize,
 	DESERIALFUNC = @extschema@.purchase_history_deserialize,
