@@ -4,10 +4,10 @@
 #   bench/kpi.sh            1M transactions over 100k customers, two years
 #   bench/kpi.sh --large    10M transactions over 1M customers
 #
-# Prints, from one run on a throwaway server, the execution time (EXPLAIN
+# Prints, from one throwaway server, the median of 3 execution times (EXPLAIN
 # ANALYZE) of the floors SELECT customer_id, min(ts), max(ts), count(*),
 # sum(amount) ... GROUP BY customer_id and the same grouped by customer and
-# month, then of clm.purchase_days, clm.kpi (monthly, 90 active days) and
+# month, then of clm.purchase_histories, clm.kpi (monthly, 90 active days) and
 # clm.cohorts (monthly), with their ratios to both floors.
 . "$(dirname "$0")/../scripts/common.sh"
 

@@ -19,13 +19,15 @@ FROM generate_series(1, 3);
 INSERT INTO timings
 SELECT 'floor: GROUP BY customer, month', pg_temp.exec_ms('SELECT customer_id, date_trunc(''month'', ts), count(*), sum(amount) FROM bench_tx GROUP BY 1, 2')
 FROM generate_series(1, 3);
-INSERT INTO timings VALUES
-	('clm.purchase_days', pg_temp.exec_ms('SELECT * FROM clm.purchase_days(''bench_tx'', amount_column => ''amount'')')),
-	('clm.kpi monthly', pg_temp.exec_ms('SELECT * FROM clm.kpi(''bench_tx'')')),
-	('clm.cohorts monthly', pg_temp.exec_ms('SELECT * FROM clm.cohorts(''bench_tx'')'));
+INSERT INTO timings
+SELECT q.query, pg_temp.exec_ms(q.sql)
+FROM generate_series(1, 3),
+	 (VALUES ('clm.purchase_histories', 'SELECT * FROM clm.purchase_histories(''bench_tx'', amount_column => ''amount'')'),
+			 ('clm.kpi monthly', 'SELECT * FROM clm.kpi(''bench_tx'')'),
+			 ('clm.cohorts monthly', 'SELECT * FROM clm.cohorts(''bench_tx'')')) q(query, sql);
 
 \echo
-\echo 'KPIs and cohorts,' :rows 'transactions,' :customers 'customers (median of 3 for the floors, one run otherwise)'
+\echo 'KPIs and cohorts,' :rows 'transactions,' :customers 'customers (median of 3 runs)'
 WITH m AS (SELECT query, percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS ms FROM timings GROUP BY query)
 SELECT m.query, round(m.ms::numeric, 0) AS ms,
 	   round((m.ms / (SELECT ms FROM m WHERE query = 'floor: GROUP BY customer'))::numeric, 2) AS vs_customer_floor,
