@@ -997,6 +997,7 @@ clm_worker_main(Datum arg)
 					i;
 		bool		installed;
 		long		next_ms;
+		TimestampTz wake_at;
 		DueJob	   *jobs;
 
 		CHECK_FOR_INTERRUPTS();
@@ -1006,6 +1007,12 @@ clm_worker_main(Datum arg)
 		jobs = due_jobs(cycle_cxt,
 						clm_worker_enabled ? Max(0, clm_max_running_jobs - n_running) : 0,
 						&njobs, &installed, &next_ms);
+		/*
+		 * next_ms counts from now: the starts and the pruning below take
+		 * time (seconds on a slow machine), which the wait must not add to
+		 * the next job's lateness
+		 */
+		wake_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), next_ms);
 		if (!installed && n_running == 0)
 		{
 			/* the launcher looks again a naptime later */
@@ -1026,7 +1033,7 @@ clm_worker_main(Datum arg)
 			prune_more = prune();
 		}
 		pgstat_report_stat(true);
-		wait_ms(next_ms);
+		wait_ms((long) Max((wake_at - GetCurrentTimestamp() + 999) / 1000, 1));
 	}
 }
 
