@@ -8,13 +8,20 @@
 #   CLM_PG_CACHE=/somewhere bash scripts/test-versions.sh
 #
 # Sources come from a private apt configuration under the cache (a
-# temporary deb-src list; the system's apt sources are not touched), with
-# `apt-get source --download-only postgresql-NN`:
-#   17 from Debian 13 (trixie), 18 from Debian unstable (sid), both verified
-#   with Debian's archive keyring; 16, which no current Debian release
-#   carries, from Ubuntu 24.04 (noble-updates), whose postgresql-16 is the
-#   Debian packaging of the same maintainers, verified with the Ubuntu
-#   archive key taken from Debian's own ubuntu-keyring source package.
+# temporary source list and its own lists; the system's apt sources are not
+# touched): for each suite in turn, `apt-get source --print-uris
+# postgresql-NN/SUITE` gives the upstream tarball (the .orig.tar.*, all that
+# is built) with its hash from the signed Sources index, and apt's own
+# downloader fetches it and checks that hash.  Debian's suites come first,
+# verified with Debian's archive keyring: sid, trixie-security, trixie.  A
+# release none of them serves (16, which no current Debian release carries;
+# 17 when its current trixie tarball is not on the mirror) comes from
+# Ubuntu's (questing-updates, questing, noble-updates, noble-security,
+# noble), whose postgresql-NN is the Debian packaging of the same
+# maintainers around the same upstream tarball, verified with the Ubuntu
+# archive key of Debian's ubuntu-keyring binary package (downloaded through
+# a Debian-signed Packages index).  snapshot.debian.org would give Debian's
+# own 16 but is not reachable from every machine.
 # Each release's upstream tarball is built with assertions and TAP support
 # (--enable-cassert --enable-debug --enable-tap-tests) into
 # $CLM_PG_CACHE/NN (default /var/cache/clm-pg/NN), reused by later runs;
@@ -36,6 +43,9 @@ mkdir -p "$CACHE"
 APT=$CACHE/apt
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 UBUNTU_KEYRING=$APT/ubuntu-archive-keyring.gpg
+# the suites tried for a release's tarball, in order
+DEBIAN_SUITES=(sid trixie-security trixie)
+UBUNTU_SUITES=(questing-updates questing noble-updates noble-security noble)
 
 # apt_private ARGS...: apt-get with the private source list and state
 apt_private() {
@@ -44,46 +54,83 @@ apt_private() {
 		-o Dir::State::Lists="$APT/lists" -o Dir::Cache="$APT/cache" "$@"
 }
 
-# write_sources: the temporary deb-src list (Ubuntu only once its key is in)
+# write_sources: the temporary source list and its lists: Debian's deb-src
+# suites, plus Debian's trixie binaries while the Ubuntu key is missing (for
+# its ubuntu-keyring package), or Ubuntu's deb-src suites once it is in.  A
+# suite that fails to update (gone from the mirror, bad signature) is left
+# out by apt and only warned about.
 write_sources() {
+	local s
 	mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial"
 	{
-		echo "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian trixie main"
-		echo "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian sid main"
+		for s in "${DEBIAN_SUITES[@]}"; do
+			case $s in
+			*-security) echo "deb-src [signed-by=$DEBIAN_KEYRING] http://security.debian.org/debian-security $s main" ;;
+			*) echo "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian $s main" ;;
+			esac
+		done
 		if [ -s "$UBUNTU_KEYRING" ]; then
-			echo "deb-src [signed-by=$UBUNTU_KEYRING] http://archive.ubuntu.com/ubuntu noble-updates main"
-			echo "deb-src [signed-by=$UBUNTU_KEYRING] http://archive.ubuntu.com/ubuntu noble-security main"
+			for s in "${UBUNTU_SUITES[@]}"; do
+				echo "deb-src [signed-by=$UBUNTU_KEYRING] http://archive.ubuntu.com/ubuntu $s main"
+			done
+		else
+			echo "deb [arch=$(dpkg --print-architecture) signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian trixie main"
 		fi
 	} >"$APT/sources.list"
-	apt_private update -qq
+	apt_private update -qq ||
+		log "warning: some suites of $APT/sources.list did not update (left out)"
 }
 
-# ubuntu_keyring: the Ubuntu archive key, from Debian's (signed) source
-# package ubuntu-keyring
+# ubuntu_keyring: the Ubuntu archive key, from Debian's ubuntu-keyring
+# binary package (apt checks it against Debian's signed Packages index)
 ubuntu_keyring() {
 	[ -s "$UBUNTU_KEYRING" ] && return 0
-	log "Ubuntu archive keyring from Debian's ubuntu-keyring source package"
+	log "Ubuntu archive keyring from Debian's ubuntu-keyring package"
 	local d=$APT/ubuntu-keyring f
 	rm -rf "$d"; mkdir -p "$d"
-	(cd "$d" && apt_private source --download-only -qq ubuntu-keyring >/dev/null) ||
-		die "could not download Debian's ubuntu-keyring source package (needed for 16)"
-	for f in "$d"/ubuntu-keyring_*.tar.*; do tar -xf "$f" -C "$d"; done
-	f=$(find "$d" -name ubuntu-archive-keyring.gpg -path '*keyrings*' | head -n 1)
-	[ -n "$f" ] || die "no ubuntu-archive-keyring.gpg in the ubuntu-keyring source"
+	(cd "$d" && apt_private download -qq ubuntu-keyring) ||
+		die "could not download Debian's ubuntu-keyring package"
+	dpkg-deb -x "$d"/ubuntu-keyring_*.deb "$d/root"
+	f=$d/root/usr/share/keyrings/ubuntu-archive-keyring.gpg
+	[ -s "$f" ] || die "no ubuntu-archive-keyring.gpg in Debian's ubuntu-keyring package"
 	cp "$f" "$UBUNTU_KEYRING"
+	rm -rf "$d"
+	write_sources
+}
+
+# fetch_orig NN SUITE DIR: download postgresql-NN's upstream tarball of SUITE
+# into DIR, checked against the hash of SUITE's signed Sources index; records
+# where it came from in DIR/SOURCE
+fetch_orig() {
+	local v=$1 suite=$2 dir=$3 line uri file hash
+	line=$(apt_private source --print-uris -qq "postgresql-$v/$suite" 2>/dev/null |
+		grep -E "^'[^']*\.orig\.tar\.[a-z0-9]+' " | head -n 1) || return 1
+	read -r uri file _ hash <<<"$line"
+	uri=${uri//\'/}
+	[ -n "$hash" ] || return 1
+	log "PostgreSQL $v: $file from $suite"
+	/usr/lib/apt/apt-helper download-file "$uri" "$dir/$file" "$hash" >/dev/null || {
+		rm -f "$dir/$file"
+		log "PostgreSQL $v: could not download $uri"
+		return 1
+	}
+	printf '%s %s %s\n' "$suite" "$uri" "$hash" >"$dir/SOURCE"
 }
 
 # build_pg NN: download, build and install PostgreSQL NN into $CACHE/NN
 build_pg() {
-	local v=$1 src=$CACHE/src-$1 prefix=$CACHE/$1 tarball dir
+	local v=$1 src=$CACHE/src-$1 prefix=$CACHE/$1 tarball dir suite
 	if [ -x "$prefix/bin/pg_config" ] && [ -f "$prefix/.clm-built" ]; then
 		log "PostgreSQL $v: using $prefix ($("$prefix/bin/pg_config" --version))"
 		return 0
 	fi
-	log "PostgreSQL $v: apt-get source --download-only postgresql-$v"
 	rm -rf "$src"; mkdir -p "$src"
-	(cd "$src" && apt_private source --download-only -qq "postgresql-$v" >/dev/null) ||
-		die "no source package postgresql-$v in the temporary deb-src list"
+	[ -n "$SOURCES_WRITTEN" ] || { write_sources; SOURCES_WRITTEN=1; }
+	for suite in "${DEBIAN_SUITES[@]}" - "${UBUNTU_SUITES[@]}"; do
+		if [ "$suite" = - ]; then ubuntu_keyring; continue; fi
+		fetch_orig "$v" "$suite" "$src" && break
+	done
+	[ -s "$src/SOURCE" ] || die "no tarball of postgresql-$v in any suite of $APT/sources.list"
 	tarball=$(ls "$src"/postgresql-"$v"_*.orig.tar.* | head -n 1)
 	tar -xf "$tarball" -C "$src"
 	dir=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name 'postgresql-*' | head -n 1)
@@ -98,13 +145,12 @@ build_pg() {
 		make -s -C src/test/isolation install >>"$src/make.log" 2>&1
 		make -s -C src/test/perl install >>"$src/make.log" 2>&1
 	) || { tail -n 30 "$src"/*.log >&2; die "PostgreSQL $v did not build (logs in $src)"; }
-	touch "$prefix/.clm-built"
+	cp "$src/SOURCE" "$prefix/.clm-built"
 	rm -rf "$dir"
 }
 
-write_sources
+SOURCES_WRITTEN=
 for v in "${VERSIONS[@]}"; do
-	if [ "$v" = 16 ]; then ubuntu_keyring && write_sources; fi
 	build_pg "$v"
 done
 
