@@ -54,6 +54,12 @@ apt_private() {
 		-o Dir::State::Lists="$APT/lists" -o Dir::Cache="$APT/cache" "$@"
 }
 
+# apt_writable DIR: let apt's unprivileged download user write into DIR (else
+# apt warns and downloads as root)
+apt_writable() {
+	if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$1"; fi
+}
+
 # write_sources: the temporary source list and its lists: Debian's deb-src
 # suites, plus Debian's trixie binaries while the Ubuntu key is missing (for
 # its ubuntu-keyring package), or Ubuntu's deb-src suites once it is in.  A
@@ -87,7 +93,7 @@ ubuntu_keyring() {
 	[ -s "$UBUNTU_KEYRING" ] && return 0
 	log "Ubuntu archive keyring from Debian's ubuntu-keyring package"
 	local d=$APT/ubuntu-keyring f
-	rm -rf "$d"; mkdir -p "$d"
+	rm -rf "$d"; mkdir -p "$d"; apt_writable "$d"
 	(cd "$d" && apt_private download -qq ubuntu-keyring) ||
 		die "could not download Debian's ubuntu-keyring package"
 	dpkg-deb -x "$d"/ubuntu-keyring_*.deb "$d/root"
@@ -109,8 +115,9 @@ fetch_orig() {
 	uri=${uri//\'/}
 	[ -n "$hash" ] || return 1
 	log "PostgreSQL $v: $file from $suite"
+	apt_writable "$dir"
 	/usr/lib/apt/apt-helper download-file "$uri" "$dir/$file" "$hash" >/dev/null || {
-		rm -f "$dir/$file"
+		rm -f "$dir/$file" "$dir/$file.FAILED"
 		log "PostgreSQL $v: could not download $uri"
 		return 1
 	}
