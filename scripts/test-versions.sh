@@ -8,13 +8,21 @@
 #   CLM_PG_CACHE=/somewhere bash scripts/test-versions.sh
 #
 # Sources come from a private apt configuration under the cache (a
-# temporary deb-src list; the system's apt sources are not touched), with
-# `apt-get source --download-only postgresql-NN`:
-#   17 from Debian 13 (trixie), 18 from Debian unstable (sid), both verified
-#   with Debian's archive keyring; 16, which no current Debian release
-#   carries, from Ubuntu 24.04 (noble-updates), whose postgresql-16 is the
-#   Debian packaging of the same maintainers, verified with the Ubuntu
-#   archive key taken from Debian's own ubuntu-keyring source package.
+# temporary source list and its own lists; the system's apt sources are not
+# touched).  Only the upstream tarball (the .orig.tar.* of the source
+# package, all that is built) is downloaded: `apt-get source --print-uris
+# postgresql-NN=VERSION` gives its address and its hash from the signed
+# Sources index, and apt's own downloader fetches it and checks that hash.
+# The versions are tried newest first, Debian's before Ubuntu's, until one
+# downloads (a mirror may lack a tarball its index lists):
+#   Debian's sid, trixie-security and trixie, verified with Debian's archive
+#   keyring (18 from sid, 17 from trixie);
+#   then Ubuntu's questing(-updates) and noble(-updates, -security), for a
+#   release no Debian suite serves (16, which no current Debian release
+#   carries; 17 when trixie's tarball is missing).  Their postgresql-NN is
+#   the Debian packaging of the same maintainers around the same upstream
+#   tarball, verified with the Ubuntu archive key of Debian's ubuntu-keyring
+#   binary package (itself checked against Debian's signed Packages index).
 # Each release's upstream tarball is built with assertions and TAP support
 # (--enable-cassert --enable-debug --enable-tap-tests) into
 # $CLM_PG_CACHE/NN (default /var/cache/clm-pg/NN), reused by later runs;
@@ -36,54 +44,119 @@ mkdir -p "$CACHE"
 APT=$CACHE/apt
 DEBIAN_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 UBUNTU_KEYRING=$APT/ubuntu-archive-keyring.gpg
+# the suites of the temporary source list: Debian's first, Ubuntu's for a
+# release none of Debian's serves
+DEBIAN_SUITES=(sid trixie-security trixie)
+UBUNTU_SUITES=(questing-updates questing noble-updates noble-security noble)
 
-# apt_private ARGS...: apt-get with the private source list and state
+# apt_private apt-get|apt-cache ARGS...: that command with the private source
+# list and state
 apt_private() {
-	apt-get -o Dir::Etc::SourceList="$APT/sources.list" \
+	local cmd=$1
+	shift
+	"$cmd" -o Dir::Etc::SourceList="$APT/sources.list" \
 		-o Dir::Etc::SourceParts=/dev/null \
 		-o Dir::State::Lists="$APT/lists" -o Dir::Cache="$APT/cache" "$@"
 }
 
-# write_sources: the temporary deb-src list (Ubuntu only once its key is in)
-write_sources() {
-	mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial"
-	{
-		echo "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian trixie main"
-		echo "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian sid main"
-		if [ -s "$UBUNTU_KEYRING" ]; then
-			echo "deb-src [signed-by=$UBUNTU_KEYRING] http://archive.ubuntu.com/ubuntu noble-updates main"
-			echo "deb-src [signed-by=$UBUNTU_KEYRING] http://archive.ubuntu.com/ubuntu noble-security main"
-		fi
-	} >"$APT/sources.list"
-	apt_private update -qq
+# apt_writable DIR: let apt's unprivileged download user write into DIR (else
+# apt warns and downloads as root)
+apt_writable() {
+	if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then chown _apt "$1"; fi
 }
 
-# ubuntu_keyring: the Ubuntu archive key, from Debian's (signed) source
-# package ubuntu-keyring
+# write_sources debian|all: the temporary source list and its lists: Debian's
+# deb-src suites (plus Debian's trixie binaries while the Ubuntu key is
+# missing, for its ubuntu-keyring package), and with "all" Ubuntu's deb-src
+# suites too.  A suite that fails to update (gone from the mirror, bad
+# signature) is left out by apt and only warned about.
+SOURCES_MODE=
+write_sources() {
+	local s
+	[ "$SOURCES_MODE" != "$1" ] || return 0
+	mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial"
+	{
+		for s in "${DEBIAN_SUITES[@]}"; do
+			case $s in
+			*-security) echo "deb-src [signed-by=$DEBIAN_KEYRING] http://security.debian.org/debian-security $s main" ;;
+			*) echo "deb-src [signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian $s main" ;;
+			esac
+		done
+		if [ "$1" = all ]; then
+			for s in "${UBUNTU_SUITES[@]}"; do
+				echo "deb-src [signed-by=$UBUNTU_KEYRING] http://archive.ubuntu.com/ubuntu $s main"
+			done
+		elif [ ! -s "$UBUNTU_KEYRING" ]; then
+			echo "deb [arch=$(dpkg --print-architecture) signed-by=$DEBIAN_KEYRING] http://deb.debian.org/debian trixie main"
+		fi
+	} >"$APT/sources.list"
+	apt_private apt-get update -qq ||
+		log "warning: some suites of $APT/sources.list did not update (left out)"
+	SOURCES_MODE=$1
+}
+
+# ubuntu_keyring: the Ubuntu archive key, from Debian's ubuntu-keyring
+# binary package (apt checks it against Debian's signed Packages index)
 ubuntu_keyring() {
 	[ -s "$UBUNTU_KEYRING" ] && return 0
-	log "Ubuntu archive keyring from Debian's ubuntu-keyring source package"
+	log "Ubuntu archive keyring from Debian's ubuntu-keyring package"
+	write_sources debian
 	local d=$APT/ubuntu-keyring f
-	rm -rf "$d"; mkdir -p "$d"
-	(cd "$d" && apt_private source --download-only -qq ubuntu-keyring >/dev/null) ||
-		die "could not download Debian's ubuntu-keyring source package (needed for 16)"
-	for f in "$d"/ubuntu-keyring_*.tar.*; do tar -xf "$f" -C "$d"; done
-	f=$(find "$d" -name ubuntu-archive-keyring.gpg -path '*keyrings*' | head -n 1)
-	[ -n "$f" ] || die "no ubuntu-archive-keyring.gpg in the ubuntu-keyring source"
+	rm -rf "$d"; mkdir -p "$d"; apt_writable "$d"
+	(cd "$d" && apt_private apt-get download -qq ubuntu-keyring) ||
+		die "could not download Debian's ubuntu-keyring package"
+	dpkg-deb -x "$d"/ubuntu-keyring_*.deb "$d/root"
+	f=$d/root/usr/share/keyrings/ubuntu-archive-keyring.gpg
+	[ -s "$f" ] || die "no ubuntu-archive-keyring.gpg in Debian's ubuntu-keyring package"
 	cp "$f" "$UBUNTU_KEYRING"
+	rm -rf "$d"
+}
+
+# src_versions PKG: the versions of source package PKG in the lists, newest
+# first
+src_versions() {
+	apt_private apt-cache showsrc "$1" 2>/dev/null | sed -n 's/^Version: //p' | sort -u -r -V
+}
+
+# fetch_orig NN VERSION DIR: download the upstream tarball of postgresql-NN
+# VERSION into DIR, checked against the hash of the signed Sources index
+# that lists it; records where it came from in DIR/SOURCE
+fetch_orig() {
+	local v=$1 ver=$2 dir=$3 line uri file hash
+	line=$(apt_private apt-get source --print-uris -qq "postgresql-$v=$ver" 2>/dev/null |
+		grep -E "^'[^']*\.orig\.tar\.[a-z0-9]+' " | head -n 1) || return 1
+	read -r uri file _ hash <<<"$line"
+	uri=${uri//\'/}
+	[ -n "$hash" ] || return 1
+	log "PostgreSQL $v: $file of postgresql-$v $ver"
+	apt_writable "$dir"
+	/usr/lib/apt/apt-helper download-file "$uri" "$dir/$file" "$hash" >/dev/null || {
+		rm -f "$dir/$file" "$dir/$file.FAILED"
+		log "PostgreSQL $v: could not download $uri"
+		return 1
+	}
+	printf 'postgresql-%s %s %s %s\n' "$v" "$ver" "$uri" "$hash" >"$dir/SOURCE"
 }
 
 # build_pg NN: download, build and install PostgreSQL NN into $CACHE/NN
 build_pg() {
-	local v=$1 src=$CACHE/src-$1 prefix=$CACHE/$1 tarball dir
+	local v=$1 src=$CACHE/src-$1 prefix=$CACHE/$1 tarball dir mode ver tried=" "
 	if [ -x "$prefix/bin/pg_config" ] && [ -f "$prefix/.clm-built" ]; then
 		log "PostgreSQL $v: using $prefix ($("$prefix/bin/pg_config" --version))"
 		return 0
 	fi
-	log "PostgreSQL $v: apt-get source --download-only postgresql-$v"
 	rm -rf "$src"; mkdir -p "$src"
-	(cd "$src" && apt_private source --download-only -qq "postgresql-$v" >/dev/null) ||
-		die "no source package postgresql-$v in the temporary deb-src list"
+	# Debian's versions first, newest first; then Ubuntu's
+	for mode in debian all; do
+		[ $mode = debian ] || ubuntu_keyring
+		write_sources $mode
+		for ver in $(src_versions "postgresql-$v"); do
+			case $tried in *" $ver "*) continue ;; esac
+			tried+="$ver "
+			fetch_orig "$v" "$ver" "$src" && break 2
+		done
+	done
+	[ -s "$src/SOURCE" ] || die "no tarball of postgresql-$v in any suite of $APT/sources.list"
 	tarball=$(ls "$src"/postgresql-"$v"_*.orig.tar.* | head -n 1)
 	tar -xf "$tarball" -C "$src"
 	dir=$(find "$src" -mindepth 1 -maxdepth 1 -type d -name 'postgresql-*' | head -n 1)
@@ -98,13 +171,11 @@ build_pg() {
 		make -s -C src/test/isolation install >>"$src/make.log" 2>&1
 		make -s -C src/test/perl install >>"$src/make.log" 2>&1
 	) || { tail -n 30 "$src"/*.log >&2; die "PostgreSQL $v did not build (logs in $src)"; }
-	touch "$prefix/.clm-built"
+	cp "$src/SOURCE" "$prefix/.clm-built"
 	rm -rf "$dir"
 }
 
-write_sources
 for v in "${VERSIONS[@]}"; do
-	if [ "$v" = 16 ]; then ubuntu_keyring && write_sources; fi
 	build_pg "$v"
 done
 
