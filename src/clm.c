@@ -202,3 +202,20 @@ clm_result_tupdesc(FunctionCallInfo fcinfo)
 	fcinfo->flinfo->fn_extra = tupdesc;
 	return tupdesc;
 }
+
+/* clm_parse_period: the period argument of the KPI and cohort aggregates */
+ClmPeriod
+clm_parse_period(text *t)
+{
+	char	   *s = text_to_cstring(t);
+
+	if (strcmp(s, "week") == 0)
+		return CLM_PERIOD_WEEK;
+	if (strcmp(s, "month") == 0)
+		return CLM_PERIOD_MONTH;
+	if (strcmp(s, "quarter") == 0)
+		return CLM_PERIOD_QUARTER;
+	clm_invalid_arg(errmsg("period must be 'week', 'month' or 'quarter'"),
+					errdetail("The value is '%s'.", s));
+	return CLM_PERIOD_MONTH;	/* not reached */
+}

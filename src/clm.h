@@ -90,6 +90,15 @@ clm_abc_class_of(float8 before, float8 a_share, float8 b_share)
 }
 extern void clm_check_abc_shares(float8 a_share, float8 b_share);
 
+/* KPI and cohort periods (kpi.c, cohort.c): 'week' (from Monday), 'month', 'quarter' */
+typedef enum ClmPeriod
+{
+	CLM_PERIOD_WEEK = 1,
+	CLM_PERIOD_MONTH,
+	CLM_PERIOD_QUARTER
+} ClmPeriod;
+extern ClmPeriod clm_parse_period(text *t);
+
 /* RFM segment names (rfm.c) */
 extern const char *clm_rfm_default_segment(int r5, int fm5);
 

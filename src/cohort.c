@@ -36,13 +36,6 @@
 /* DateADT 2 (2000-01-03) is a Monday: weeks are numbered from it */
 #define COHORT_MONDAY 2
 
-typedef enum CohortUnit
-{
-	CU_WEEK = 1,
-	CU_MONTH,
-	CU_QUARTER
-} CohortUnit;
-
 typedef struct CohortCell
 {
 	int64		customers;		/* buying in the period */
@@ -54,7 +47,7 @@ typedef struct CohortCell
 typedef struct CohortState
 {
 	uint16		magic;			/* COHORT_MAGIC: a state of this aggregate */
-	int16		unit;			/* CohortUnit */
+	int16		unit;			/* ClmPeriod */
 	bool		has_to_day;
 	int32		to_day;
 	int32		lo;				/* absolute period number of row and column 0 */
@@ -62,22 +55,6 @@ typedef struct CohortState
 	int32		last;			/* the last period with a purchase */
 	CohortCell *cells;			/* [r][r]: cohort lo + i, period lo + j */
 } CohortState;
-
-static CohortUnit
-parse_unit(text *t)
-{
-	char	   *s = text_to_cstring(t);
-
-	if (strcmp(s, "week") == 0)
-		return CU_WEEK;
-	if (strcmp(s, "month") == 0)
-		return CU_MONTH;
-	if (strcmp(s, "quarter") == 0)
-		return CU_QUARTER;
-	clm_invalid_arg(errmsg("period must be 'week', 'month' or 'quarter'"),
-					errdetail("The value is '%s'.", s));
-	return CU_MONTH;			/* not reached */
-}
 
 /* floor(a / b) for b > 0 */
 static inline int64
@@ -88,30 +65,30 @@ floor_div(int64 a, int64 b)
 
 /* the absolute number of the calendar period holding day d */
 static int32
-period_number(DateADT d, CohortUnit unit)
+period_number(DateADT d, ClmPeriod unit)
 {
 	int			y,
 				m,
 				dd;
 
-	if (unit == CU_WEEK)
+	if (unit == CLM_PERIOD_WEEK)
 		return (int32) floor_div((int64) d - COHORT_MONDAY, 7);
 	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-	if (unit == CU_MONTH)
+	if (unit == CLM_PERIOD_MONTH)
 		return y * 12 + (m - 1);
 	return y * 4 + (m - 1) / 3;
 }
 
 /* the first day of absolute period number p */
 static DateADT
-period_first_day(int32 p, CohortUnit unit)
+period_first_day(int32 p, ClmPeriod unit)
 {
 	int64		y;
 	int			m;
 
-	if (unit == CU_WEEK)
+	if (unit == CLM_PERIOD_WEEK)
 		return (DateADT) ((int64) p * 7 + COHORT_MONDAY);
-	if (unit == CU_MONTH)
+	if (unit == CLM_PERIOD_MONTH)
 	{
 		y = floor_div(p, 12);
 		m = (int) (p - y * 12) + 1;
@@ -143,7 +120,7 @@ new_state(MemoryContext aggctx, int unit, bool has_to_day, int32 to_day)
 {
 	CohortState *st = MemoryContextAllocZero(aggctx, sizeof(CohortState));
 
-	if (unit < CU_WEEK || unit > CU_QUARTER)
+	if (unit < CLM_PERIOD_WEEK || unit > CLM_PERIOD_QUARTER)
 		clm_corrupt("clm.cohort_series state", errdetail("Unknown period %d.", unit));
 	st->magic = COHORT_MAGIC;
 	st->unit = (int16) unit;
@@ -220,7 +197,7 @@ clm_cohort_trans(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(3))
 		clm_invalid_arg(errmsg("period must not be NULL"));
-	unit = parse_unit(PG_GETARG_TEXT_PP(3));
+	unit = clm_parse_period(PG_GETARG_TEXT_PP(3));
 	if (st == NULL)
 		st = new_state(aggctx, unit, !PG_ARGISNULL(4), PG_ARGISNULL(4) ? 0 : PG_GETARG_DATEADT(4));
 	else if (st->unit != unit || st->has_to_day != !PG_ARGISNULL(4) ||
@@ -263,11 +240,11 @@ clm_cohort_trans(PG_FUNCTION_ARGS)
 		while (n > 0 && DatumGetDateADT(dv[n - 1]) > st->to_day)
 			n--;
 
-	cohort = period_number(DatumGetDateADT(dv[0]), (CohortUnit) st->unit);
-	cover(aggctx, st, cohort, period_number(DatumGetDateADT(dv[n - 1]), (CohortUnit) st->unit));
+	cohort = period_number(DatumGetDateADT(dv[0]), (ClmPeriod) st->unit);
+	cover(aggctx, st, cohort, period_number(DatumGetDateADT(dv[n - 1]), (ClmPeriod) st->unit));
 	for (i = 0; i < n; i++)
 	{
-		p = period_number(DatumGetDateADT(dv[i]), (CohortUnit) st->unit);
+		p = period_number(DatumGetDateADT(dv[i]), (ClmPeriod) st->unit);
 		if (i == 0 || p != prev_p)
 		{
 			c = cell(st, cohort, p);
@@ -487,7 +464,7 @@ clm_cohort_final(PG_FUNCTION_ARGS)
 		}
 	}
 	memset(nulls, 0, sizeof(nulls));
-	values[0] = DateADTGetDatum(period_first_day(first, (CohortUnit) st->unit));
+	values[0] = DateADTGetDatum(period_first_day(first, (ClmPeriod) st->unit));
 	values[1] = Int32GetDatum(np);
 	values[2] = PointerGetDatum(construct_array(sz, np, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[3] = PointerGetDatum(construct_array(cu, cells, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

@@ -62,17 +62,10 @@ enum
 	K_NSERIES
 };
 
-typedef enum KpiUnit
-{
-	KPI_WEEK = 1,
-	KPI_MONTH,
-	KPI_QUARTER
-} KpiUnit;
-
 typedef struct KpiState
 {
 	uint16		magic;			/* KPI_MAGIC: a state of this aggregate */
-	int16		unit;			/* KpiUnit */
+	int16		unit;			/* ClmPeriod */
 	int32		active_days;
 	int32		window_days;	/* 0: calendar periods */
 	int64		first_day;		/* purchase days seen (DateADT); */
@@ -82,50 +75,34 @@ typedef struct KpiState
 	int64	   *delta;			/* [len][K_NSERIES] daily changes */
 } KpiState;
 
-static KpiUnit
-parse_unit(text *t)
-{
-	char	   *s = text_to_cstring(t);
-
-	if (strcmp(s, "week") == 0)
-		return KPI_WEEK;
-	if (strcmp(s, "month") == 0)
-		return KPI_MONTH;
-	if (strcmp(s, "quarter") == 0)
-		return KPI_QUARTER;
-	clm_invalid_arg(errmsg("period must be 'week', 'month' or 'quarter'"),
-					errdetail("The value is '%s'.", s));
-	return KPI_MONTH;			/* not reached */
-}
-
 /* the first day of the calendar period holding day d (date_trunc's) */
 static int64
-period_start(int64 d, KpiUnit unit)
+period_start(int64 d, ClmPeriod unit)
 {
 	int			y,
 				m,
 				dd;
 
-	if (unit == KPI_WEEK)
+	if (unit == CLM_PERIOD_WEEK)
 		return d - (j2day((int) (d + POSTGRES_EPOCH_JDATE)) + 6) % 7;	/* Monday */
 	j2date((int) (d + POSTGRES_EPOCH_JDATE), &y, &m, &dd);
-	if (unit == KPI_QUARTER)
+	if (unit == CLM_PERIOD_QUARTER)
 		m = ((m - 1) / 3) * 3 + 1;
 	return (int64) date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
 }
 
 /* the end (exclusive) of the calendar period holding day d */
 static int64
-period_end(int64 d, KpiUnit unit)
+period_end(int64 d, ClmPeriod unit)
 {
 	int			y,
 				m,
 				dd;
 
-	if (unit == KPI_WEEK)
+	if (unit == CLM_PERIOD_WEEK)
 		return period_start(d, unit) + 7;
 	j2date((int) (period_start(d, unit) + POSTGRES_EPOCH_JDATE), &y, &m, &dd);
-	m += (unit == KPI_QUARTER) ? 3 : 1;
+	m += (unit == CLM_PERIOD_QUARTER) ? 3 : 1;
 	if (m > 12)
 	{
 		m -= 12;
@@ -138,13 +115,13 @@ period_end(int64 d, KpiUnit unit)
 static int64
 last_end(const KpiState *st, int64 d)
 {
-	return st->window_days > 0 ? d + st->window_days : period_end(d, (KpiUnit) st->unit);
+	return st->window_days > 0 ? d + st->window_days : period_end(d, (ClmPeriod) st->unit);
 }
 
 static void
 check_params(int unit, int32 active_days, int32 window_days)
 {
-	if (unit < KPI_WEEK || unit > KPI_QUARTER)
+	if (unit < CLM_PERIOD_WEEK || unit > CLM_PERIOD_QUARTER)
 		clm_corrupt("clm.kpi_series state", errdetail("Unknown period %d.", unit));
 	if (active_days < 1 || active_days > KPI_MAX_DAYS_ARG)
 		clm_invalid_arg(errmsg("active_days must be between 1 and %d", KPI_MAX_DAYS_ARG),
@@ -252,7 +229,7 @@ add_customer(MemoryContext aggctx, KpiState *st, const DateADT *days, int n, boo
 	int64		a = st->active_days,
 				w = st->window_days;
 	bool		calendar = (w == 0);
-	KpiUnit		unit = (KpiUnit) st->unit;
+	ClmPeriod		unit = (ClmPeriod) st->unit;
 	int			i;
 
 	/* every change lands in [first + 1, last + a + one period or window + 1] */
@@ -326,7 +303,7 @@ clm_kpi_trans(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
 		clm_invalid_arg(errmsg("period and active_days must not be NULL"));
-	unit = parse_unit(PG_GETARG_TEXT_PP(3));
+	unit = clm_parse_period(PG_GETARG_TEXT_PP(3));
 	active_days = PG_GETARG_INT32(4);
 	window_days = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
 	if (!PG_ARGISNULL(5) && window_days < 1)
