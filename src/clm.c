@@ -219,3 +219,47 @@ clm_parse_period(text *t)
 					errdetail("The value is '%s'.", s));
 	return CLM_PERIOD_MONTH;	/* not reached */
 }
+
+/*
+ * Calendar periods as absolute numbers: weeks from Monday 2000-01-03
+ * (DateADT 2), months and quarters from year 0.  clm_period_number(d) is
+ * the period holding day d (date_trunc's), clm_period_first_day(p) its
+ * first day; p + 1 is the next period.
+ */
+#define CLM_FIRST_MONDAY 2
+
+int32
+clm_period_number(DateADT d, ClmPeriod unit)
+{
+	int			y,
+				m,
+				dd;
+
+	if (unit == CLM_PERIOD_WEEK)
+		return (int32) floor_div((int64) d - CLM_FIRST_MONDAY, 7);
+	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
+	if (unit == CLM_PERIOD_MONTH)
+		return y * 12 + (m - 1);
+	return y * 4 + (m - 1) / 3;
+}
+
+DateADT
+clm_period_first_day(int32 p, ClmPeriod unit)
+{
+	int64		y;
+	int			m;
+
+	if (unit == CLM_PERIOD_WEEK)
+		return (DateADT) ((int64) p * 7 + CLM_FIRST_MONDAY);
+	if (unit == CLM_PERIOD_MONTH)
+	{
+		y = floor_div(p, 12);
+		m = (int) (p - y * 12) + 1;
+	}
+	else
+	{
+		y = floor_div(p, 4);
+		m = (int) (p - y * 4) * 3 + 1;
+	}
+	return (DateADT) (date2j((int) y, m, 1) - POSTGRES_EPOCH_JDATE);
+}

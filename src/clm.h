@@ -15,6 +15,7 @@
 #include "postgres.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "utils/date.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -98,6 +99,8 @@ typedef enum ClmPeriod
 	CLM_PERIOD_QUARTER
 } ClmPeriod;
 extern ClmPeriod clm_parse_period(text *t);
+extern int32 clm_period_number(DateADT d, ClmPeriod unit);
+extern DateADT clm_period_first_day(int32 p, ClmPeriod unit);
 
 /* RFM segment names (rfm.c) */
 extern const char *clm_rfm_default_segment(int r5, int fm5);

@@ -27,14 +27,11 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/datetime.h"
 
 #define COHORT_STATE_VERSION 1
 #define COHORT_MAGIC 0xC1AB
 /* periods a square may span: 83 years of months, 19 of weeks (32 MB) */
 #define COHORT_MAX_PERIODS 1000
-/* DateADT 2 (2000-01-03) is a Monday: weeks are numbered from it */
-#define COHORT_MONDAY 2
 
 typedef struct CohortCell
 {
@@ -55,51 +52,6 @@ typedef struct CohortState
 	int32		last;			/* the last period with a purchase */
 	CohortCell *cells;			/* [r][r]: cohort lo + i, period lo + j */
 } CohortState;
-
-/* floor(a / b) for b > 0 */
-static inline int64
-floor_div(int64 a, int64 b)
-{
-	return (a >= 0) ? a / b : -((-a + b - 1) / b);
-}
-
-/* the absolute number of the calendar period holding day d */
-static int32
-period_number(DateADT d, ClmPeriod unit)
-{
-	int			y,
-				m,
-				dd;
-
-	if (unit == CLM_PERIOD_WEEK)
-		return (int32) floor_div((int64) d - COHORT_MONDAY, 7);
-	j2date(d + POSTGRES_EPOCH_JDATE, &y, &m, &dd);
-	if (unit == CLM_PERIOD_MONTH)
-		return y * 12 + (m - 1);
-	return y * 4 + (m - 1) / 3;
-}
-
-/* the first day of absolute period number p */
-static DateADT
-period_first_day(int32 p, ClmPeriod unit)
-{
-	int64		y;
-	int			m;
-
-	if (unit == CLM_PERIOD_WEEK)
-		return (DateADT) ((int64) p * 7 + COHORT_MONDAY);
-	if (unit == CLM_PERIOD_MONTH)
-	{
-		y = floor_div(p, 12);
-		m = (int) (p - y * 12) + 1;
-	}
-	else
-	{
-		y = floor_div(p, 4);
-		m = (int) (p - y * 4) * 3 + 1;
-	}
-	return (DateADT) (date2j((int) y, m, 1) - POSTGRES_EPOCH_JDATE);
-}
 
 static CohortState *
 state_arg(FunctionCallInfo fcinfo, int argno)
@@ -240,11 +192,11 @@ clm_cohort_trans(PG_FUNCTION_ARGS)
 		while (n > 0 && DatumGetDateADT(dv[n - 1]) > st->to_day)
 			n--;
 
-	cohort = period_number(DatumGetDateADT(dv[0]), (ClmPeriod) st->unit);
-	cover(aggctx, st, cohort, period_number(DatumGetDateADT(dv[n - 1]), (ClmPeriod) st->unit));
+	cohort = clm_period_number(DatumGetDateADT(dv[0]), (ClmPeriod) st->unit);
+	cover(aggctx, st, cohort, clm_period_number(DatumGetDateADT(dv[n - 1]), (ClmPeriod) st->unit));
 	for (i = 0; i < n; i++)
 	{
-		p = period_number(DatumGetDateADT(dv[i]), (ClmPeriod) st->unit);
+		p = clm_period_number(DatumGetDateADT(dv[i]), (ClmPeriod) st->unit);
 		if (i == 0 || p != prev_p)
 		{
 			c = cell(st, cohort, p);
@@ -464,7 +416,7 @@ clm_cohort_final(PG_FUNCTION_ARGS)
 		}
 	}
 	memset(nulls, 0, sizeof(nulls));
-	values[0] = DateADTGetDatum(period_first_day(first, (ClmPeriod) st->unit));
+	values[0] = DateADTGetDatum(clm_period_first_day(first, (ClmPeriod) st->unit));
 	values[1] = Int32GetDatum(np);
 	values[2] = PointerGetDatum(construct_array(sz, np, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[3] = PointerGetDatum(construct_array(cu, cells, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));

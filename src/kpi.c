@@ -39,7 +39,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
-#include "utils/datetime.h"
 
 #define KPI_STATE_VERSION 1
 #define KPI_MAGIC 0xC1A9
@@ -76,39 +75,17 @@ typedef struct KpiState
 } KpiState;
 
 /* the first day of the calendar period holding day d (date_trunc's) */
-static int64
+static inline int64
 period_start(int64 d, ClmPeriod unit)
 {
-	int			y,
-				m,
-				dd;
-
-	if (unit == CLM_PERIOD_WEEK)
-		return d - (j2day((int) (d + POSTGRES_EPOCH_JDATE)) + 6) % 7;	/* Monday */
-	j2date((int) (d + POSTGRES_EPOCH_JDATE), &y, &m, &dd);
-	if (unit == CLM_PERIOD_QUARTER)
-		m = ((m - 1) / 3) * 3 + 1;
-	return (int64) date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+	return clm_period_first_day(clm_period_number((DateADT) d, unit), unit);
 }
 
 /* the end (exclusive) of the calendar period holding day d */
-static int64
+static inline int64
 period_end(int64 d, ClmPeriod unit)
 {
-	int			y,
-				m,
-				dd;
-
-	if (unit == CLM_PERIOD_WEEK)
-		return period_start(d, unit) + 7;
-	j2date((int) (period_start(d, unit) + POSTGRES_EPOCH_JDATE), &y, &m, &dd);
-	m += (unit == CLM_PERIOD_QUARTER) ? 3 : 1;
-	if (m > 12)
-	{
-		m -= 12;
-		y++;
-	}
-	return (int64) date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
+	return clm_period_first_day(clm_period_number((DateADT) d, unit) + 1, unit);
 }
 
 /* the last end of a period holding day d: its calendar period's, or d + window */

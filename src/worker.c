@@ -573,6 +573,16 @@ clm_launcher_main(Datum arg)
 
 /* ---------- per-database worker ---------- */
 
+/*
+ * SQL condition on clm.jobs j: no process of this database runs the job (a
+ * job process shows the job it runs in its application_name, see
+ * report_job_appname; clm.job_status reads it the same way)
+ */
+#define JOB_NOT_RUNNING \
+	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a" \
+	" WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()" \
+	" AND a.application_name = 'clm job ' || j.job_id)"
+
 /* the last error met while reading the due jobs, to log each one once */
 static char *last_error = NULL;
 
@@ -855,9 +865,7 @@ due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed, long *next_ms
 			char	   *query = psprintf("SELECT job_id,"
 										 " least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name, owner"
 										 " FROM clm.jobs j WHERE enabled AND next_run_at <= pg_catalog.now()"
-										 " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
-										 "   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()"
-										 "   AND a.application_name = 'clm job ' || j.job_id)"
+										 " AND " JOB_NOT_RUNNING
 										 " ORDER BY next_run_at, job_id LIMIT %d", max + n_running);
 
 			spi_check(SPI_execute(query, true, 0), SPI_OK_SELECT, "reading the due jobs");
@@ -1075,9 +1083,7 @@ next_own_job(DueJob *job, MemoryContext mcxt)
 		spi_check(SPI_execute("SELECT job_id, least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name"
 							  " FROM clm.jobs j WHERE enabled AND next_run_at <= pg_catalog.now()"
 							  " AND owner OPERATOR(pg_catalog.=) SESSION_USER"
-							  " AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a"
-							  "   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()"
-							  "   AND a.application_name = 'clm job ' || j.job_id)"
+							  " AND " JOB_NOT_RUNNING
 							  " ORDER BY next_run_at, job_id LIMIT 1", true, 1),
 				  SPI_OK_SELECT, "reading the next due job");
 		if (SPI_processed == 1)
