@@ -181,6 +181,8 @@ clm_cohort_trans(PG_FUNCTION_ARGS)
 	{
 		DateADT		d = DatumGetDateADT(dv[i]);
 
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
 		if (DATE_NOT_FINITE(d) || (i > 0 && d <= DatumGetDateADT(dv[i - 1])) ||
 			DatumGetInt64(ov[i]) < 1)
 			clm_invalid_arg(errmsg("days must be finite, distinct and in order, and orders positive"),
@@ -196,6 +198,8 @@ clm_cohort_trans(PG_FUNCTION_ARGS)
 	cover(aggctx, st, cohort, clm_period_number(DatumGetDateADT(dv[n - 1]), (ClmPeriod) st->unit));
 	for (i = 0; i < n; i++)
 	{
+		if ((i & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
 		p = clm_period_number(DatumGetDateADT(dv[i]), (ClmPeriod) st->unit);
 		if (i == 0 || p != prev_p)
 		{

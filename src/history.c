@@ -24,6 +24,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "libpq/pqformat.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/date.h"
 
@@ -374,6 +375,9 @@ clm_history_final(PG_FUNCTION_ARGS)
 		int64		cnt = 0;
 		float8		sum = 0.0;
 		bool		day_null = true;
+
+		if ((k & 4095) == 4095)
+			CHECK_FOR_INTERRUPTS();
 
 		for (; i < st->n && rows[i].day == day; i++)
 		{
