@@ -1805,7 +1805,7 @@ BEGIN
 	PERFORM @extschema@.check_schedule(schedule);
 	PERFORM @extschema@.check_time_zone(tz);
 	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
-										   history_retention, alerts_retention);
+										   history_retention, alerts_retention, full_refresh_every);
 	PERFORM @extschema@.check_job_source(source, customer_column, ts_column, amount_column);
 	IF customers_source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(customers_source, customers_id_column);
@@ -1850,7 +1850,8 @@ COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, tex
 -- check_job_settings: the scheduling settings of create_job and alter_job
 -- (NULL: not given)
 CREATE FUNCTION @extschema@.check_job_settings(timeout interval, max_retries integer, retry_period interval,
-	runs_retention interval, history_retention interval, alerts_retention interval)
+	runs_retention interval, history_retention interval, alerts_retention interval,
+	full_refresh_every interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -1864,34 +1865,29 @@ BEGIN
 			DETAIL = format('The value is %s.', max_retries);
 	END IF;
 	FOR k, v IN VALUES ('timeout', timeout), ('retry_period', retry_period), ('runs_retention', runs_retention),
-					   ('history_retention', history_retention), ('alerts_retention', alerts_retention)
+					   ('history_retention', history_retention), ('alerts_retention', alerts_retention),
+					   ('full_refresh_every', full_refresh_every)
 	LOOP
-		IF v <= interval '0' THEN
-			RAISE EXCEPTION '% must be a positive interval', k USING ERRCODE = 'invalid_parameter_value',
-				DETAIL = format('The value is %s.', v);
+		-- at most 100 years: a run adds them to timestamps (and retry n waits n x retry_period)
+		IF v <= interval '0' OR v > interval '100 years' THEN
+			RAISE EXCEPTION '% must be a positive interval of at most 100 years', k
+				USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', v);
 		END IF;
 	END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.check_job_settings(interval, integer, interval, interval, interval, interval) IS
-'error unless the scheduling settings given (timeout, max_retries, retry_period, retention) are in range';
+COMMENT ON FUNCTION @extschema@.check_job_settings(interval, integer, interval, interval, interval, interval, interval) IS
+'error unless the scheduling settings given (timeout, max_retries, retry_period, retention, full_refresh_every) are in range';
 
--- PARALLEL UNSAFE: the EXCEPTION block is a subtransaction, which parallel
--- mode forbids (under debug_parallel_query every call failed with 25000)
+-- check_time_zone: the one validator of a job's time zone, used by
+-- create_job, alter_job and every run: what the TimeZone setting accepts,
+-- since a run sets it (an abbreviation such as 'PDT' passes AT TIME ZONE but
+-- not TimeZone; 'right/UTC' is refused for its leap seconds)
 CREATE FUNCTION @extschema@.check_time_zone(time_zone text)
 RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-	PERFORM now() AT TIME ZONE time_zone;
-	RETURN true;
-EXCEPTION WHEN invalid_parameter_value THEN
-	RAISE EXCEPTION 'time_zone "%" is not recognized', time_zone
-		USING ERRCODE = 'invalid_parameter_value', HINT = 'Use a name from pg_timezone_names, e.g. ''Europe/Berlin''.';
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone name PostgreSQL knows; an error otherwise';
+AS 'MODULE_PATHNAME', 'clm_check_time_zone'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone the TimeZone setting accepts (a zone name or a POSIX specification); error 22023 otherwise';
 
 CREATE FUNCTION @extschema@.alter_job(
 	name text,
@@ -1928,7 +1924,7 @@ BEGIN
 	IF time_zone IS NOT NULL THEN PERFORM @extschema@.check_time_zone(time_zone); END IF;
 	IF schedule IS NOT NULL THEN PERFORM @extschema@.check_schedule(schedule); END IF;
 	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
-										   history_retention, alerts_retention);
+										   history_retention, alerts_retention, full_refresh_every);
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 	END IF;
@@ -2044,6 +2040,39 @@ COMMENT ON FUNCTION @extschema@.acknowledge_alert(bigint) IS 'mark an alert as h
 -- (clm.score_value, clm.breakpoints, clm.score), and writing what changed
 ------------------------------------------------------------------------------
 
+-- run_scratch_tables: the temporary tables a run or preview works in, made
+-- empty.  Called by clm.run_job_by_id and clm.preview_job (src/jobrun.c) as
+-- the job's owner before the lock-down of the run: a security-restricted
+-- operation may not create temporary tables, and these definitions run
+-- none of the owner's code.  job_compute fills them.
+CREATE FUNCTION @extschema@.run_scratch_tables()
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF to_regclass('pg_temp.clm_run_new') IS NOT NULL THEN
+		TRUNCATE clm_run_keys, clm_run_summary, clm_run_value, clm_run_new;
+		RETURN;
+	END IF;
+	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
+	CREATE TEMP TABLE clm_run_summary (customer_id text, s @extschema@.summary, act @extschema@.activity,
+									   later bigint) ON COMMIT DROP;
+	CREATE TEMP TABLE clm_run_value (customer_id text, s @extschema@.summary, act @extschema@.activity,
+									 p_alive float8, clv float8) ON COMMIT DROP;
+	-- the columns of a scored customer: job_compute's INSERT lists them in this order
+	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
+	SELECT NULL::text AS customer_id, (NULL::@extschema@.summary).*, NULL::float8 AS p_alive,
+		   NULL::float8 AS clv, sc.*, NULL::@extschema@.stage AS prev_stage, NULL::timestamptz AS prev_since,
+		   NULL::boolean AS prev_hv, NULL::boolean AS known, NULL::boolean AS must_write
+	FROM @extschema@.score(NULL, NULL, NULL, NULL, NULL, NULL, NULL) sc
+	WITH NO DATA;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.run_scratch_tables() IS
+'internal: create (or empty) the temporary tables of a job run, before the run is locked down (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
+
 -- job_compute: score the customers a run needs into the temporary table
 -- clm_run_new, as of as_of; nothing persistent is written except that the
 -- consumed change-capture rows are deleted (consume).
@@ -2094,13 +2123,7 @@ BEGIN
 		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
 	END IF;
 
-	-- 1. which customers
-	FOREACH tx_sql IN ARRAY ARRAY['clm_run_keys', 'clm_run_summary', 'clm_run_value', 'clm_run_new'] LOOP
-		IF to_regclass('pg_temp.' || tx_sql) IS NOT NULL THEN
-			EXECUTE format('DROP TABLE pg_temp.%I', tx_sql);
-		END IF;
-	END LOOP;
-	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
+	-- 1. which customers (the scratch tables are empty: run_scratch_tables)
 	scan_all := refresh OR NOT j.incremental OR NOT j.capture;
 	IF consume THEN
 		WITH d AS (DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id RETURNING c.customer_id)
@@ -2126,7 +2149,7 @@ BEGIN
 	IF NOT scan_all THEN
 		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
 	END IF;
-	EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
+	EXECUTE format('INSERT INTO clm_run_summary (customer_id, s, act, later) '
 				   'SELECT (x.k)::text AS customer_id, '
 				   '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
 				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
@@ -2190,7 +2213,7 @@ BEGIN
 		ctx := j.scoring;
 	END IF;
 
-	CREATE TEMP TABLE clm_run_value ON COMMIT DROP AS
+	INSERT INTO clm_run_value (customer_id, s, act, p_alive, clv)
 	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
 	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
 	SELECT count(*) INTO scanned FROM clm_run_value;
@@ -2206,7 +2229,7 @@ BEGIN
 	END IF;
 
 	-- 5. score, against the previous state; keep the rows to write
-	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
+	INSERT INTO clm_run_new
 	SELECT v.customer_id, (v.s).*, v.p_alive, v.clv, sc.*,
 		   CASE WHEN use_previous THEN old.stage END AS prev_stage,
 		   CASE WHEN use_previous THEN old.stage_since END AS prev_since,
@@ -2232,13 +2255,12 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
 'score the customers a job run needs into the temporary table clm_run_new (used by clm.run_job_by_id and clm.preview_job)';
 
--- run_job_by_id: one run of a job, in the caller's transaction.  The same
--- code serves clm.run_job() and the background worker.  The work runs as
--- the job's owner (SET LOCAL ROLE) in the job's time zone, inside a
--- subtransaction: an error rolls the state back and is recorded as a
--- failed run.
-CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual',
-	as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
+-- run_job_body: one run of a job, in the caller's transaction, as the
+-- job's owner in the job's time zone (clm.run_job_by_id switches to them in
+-- C before calling this), inside a subtransaction: an error rolls the state
+-- back and is recorded as a failed run.
+CREATE FUNCTION @extschema@.run_job_body(job_id bigint, trigger text,
+	as_of timestamptz, full_refresh boolean)
 RETURNS @extschema@.job_runs
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -2249,7 +2271,6 @@ DECLARE
 	j @extschema@.jobs;
 	run @extschema@.job_runs;
 	t timestamptz := coalesce(as_of, now());
-	caller name := current_user;
 	is_full boolean;
 	c record;
 	n_alerts integer := 0;
@@ -2267,7 +2288,7 @@ BEGIN
 	-- and then waited for the source deadlocked with a transaction dropping
 	-- both jobs.  Without the right to lock it, the run goes on as before
 	-- (and its read of the source fails and is recorded).
-	src := to_regclass((SELECT jobs.source FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id));
+	src := to_regclass((SELECT jobs.source FROM @extschema@.jobs WHERE jobs.job_id = run_job_body.job_id));
 	IF src IS NOT NULL THEN
 		BEGIN
 			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', src);
@@ -2278,12 +2299,12 @@ BEGIN
 	IF trigger = 'worker' THEN
 		-- the worker's run: skipped when another run holds the job, or ran
 		-- it (manually) since the worker found it due
-		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE SKIP LOCKED;
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_body.job_id FOR UPDATE SKIP LOCKED;
 		IF NOT FOUND OR j.next_run_at > now() OR NOT j.enabled THEN
 			RETURN NULL;
 		END IF;
 	ELSE
-		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_body.job_id FOR UPDATE;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
 		END IF;
@@ -2299,10 +2320,13 @@ BEGIN
 	RETURNING * INTO run;
 
 	BEGIN
-		IF j.owner <> caller THEN
-			EXECUTE format('SET LOCAL ROLE %I', j.owner);
-		END IF;
-		PERFORM set_config('TimeZone', j.time_zone, true);
+		-- the settings pass the validators create_job and alter_job use
+		-- (a job stored by an older version, or restored, may not)
+		PERFORM @extschema@.check_schedule(j.schedule);
+		PERFORM @extschema@.check_job_settings(j.timeout, j.max_retries, j.retry_period, j.runs_retention,
+											   j.history_retention, j.alerts_retention, j.full_refresh_every);
+		PERFORM @extschema@.check_stage_policy(j.policy);
+		PERFORM @extschema@.check_alert_rules(j.alert_rules);
 		-- capture triggers gone (the table dropped and created again, or
 		-- the triggers dropped): the changes since are unknown, so this run
 		-- rescans everyone and puts the triggers back if it may
@@ -2424,6 +2448,18 @@ BEGIN
 	RETURN run;
 END
 $fn$;
+COMMENT ON FUNCTION @extschema@.run_job_body(bigint, text, timestamptz, boolean) IS
+'internal: the body of clm.run_job_by_id, which calls it as the job''s owner (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.run_job_body(bigint, text, timestamptz, boolean) FROM PUBLIC;
+
+-- run_job_by_id: the one entry to a run, for clm.run_job() and the
+-- background worker: switches to the job's owner in C (src/jobrun.c), so
+-- that the owner's code cannot take the caller's rights, and back
+CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual',
+	as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
+RETURNS @extschema@.job_runs
+AS 'MODULE_PATHNAME', 'clm_run_job_by_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text, timestamptz, boolean) IS
 'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row (trigger ''worker'': NULL, without running, when the job is not due or another run holds it)';
 
@@ -2445,10 +2481,11 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.run_job(text, timestamptz, boolean) IS
 'run a job now, through the same code as the background worker, as of as_of (default now()); full_refresh: refit, recompute breakpoints and rescore everyone; returns its clm.job_runs row';
 
--- preview_job: what a full refresh as of a chosen time would store, without
--- writing anything (previous stages from the stored state when as_of is not
--- before the last run)
-CREATE FUNCTION @extschema@.preview_job(name text, as_of timestamptz DEFAULT NULL)
+-- preview_job_body: what a full refresh as of a chosen time would store,
+-- without writing anything (previous stages from the stored state when
+-- as_of is not before the last run); called by clm.preview_job as the
+-- job's owner in the job's time zone
+CREATE FUNCTION @extschema@.preview_job_body(name text, as_of timestamptz)
 RETURNS SETOF @extschema@.customer_state
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -2457,19 +2494,12 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 	t timestamptz := coalesce(as_of, now());
-	caller name := current_user;
-	tz text := current_setting('TimeZone');
-	role_before text := current_setting('role');
 	c record;
 BEGIN
-	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job.name;
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job_body.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF j.owner <> caller THEN
-		EXECUTE format('SET LOCAL ROLE %I', j.owner);
-	END IF;
-	PERFORM set_config('TimeZone', j.time_zone, true);
 	c := @extschema@.job_compute(j, t, true, false, j.last_as_of IS NOT NULL AND t >= j.last_as_of);
 	RETURN QUERY
 	SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
@@ -2478,57 +2508,53 @@ BEGIN
 		   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE t END,
 		   n.high_value_at_risk, t, n.next_review
 	FROM clm_run_new n ORDER BY n.customer_id;
-	PERFORM set_config('TimeZone', tz, true);
-	PERFORM set_config('role', role_before, true);
 END
 $fn$;
+COMMENT ON FUNCTION @extschema@.preview_job_body(text, timestamptz) IS
+'internal: the body of clm.preview_job, which calls it as the job''s owner (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.preview_job_body(text, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.preview_job(name text, as_of timestamptz DEFAULT NULL)
+RETURNS SETOF @extschema@.customer_state
+AS 'MODULE_PATHNAME', 'clm_preview_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION @extschema@.preview_job(text, timestamptz) IS
 'the rows a full refresh of the job as of as_of would store in clm.customer_state, without writing anything';
 
--- Dashboards.  Views run with their owner's rights, so they filter to the
--- caller's jobs themselves (superusers see all), like the tables' policies.
-CREATE FUNCTION @extschema@.visible_job(owner name)
-RETURNS boolean LANGUAGE sql STABLE PARALLEL SAFE
-AS $fn$
-	SELECT $1 OPERATOR(pg_catalog.=) CURRENT_USER
-		OR (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER)
-$fn$;
-COMMENT ON FUNCTION @extschema@.visible_job(name) IS 'whether the current user may see a job of this owner';
-
-CREATE VIEW @extschema@.segment_summary AS
+-- Dashboards.  security_invoker views: the tables' row security decides
+-- what each reader sees (their own jobs; superusers and BYPASSRLS roles
+-- everything), as when the tables are queried directly.
+CREATE VIEW @extschema@.segment_summary WITH (security_invoker = true) AS
 SELECT j.name AS job, s.segment, count(*) AS customers,
 	   sum(s.total_amount) AS revenue,
 	   sum(s.total_amount) / nullif(sum(sum(s.total_amount)) OVER (PARTITION BY j.name), 0) AS revenue_share,
 	   avg(s.clv) AS avg_clv, avg(s.churn_risk) AS avg_churn_risk
 FROM @extschema@.customer_state s JOIN @extschema@.jobs j USING (job_id)
-WHERE @extschema@.visible_job(j.owner)
 GROUP BY j.name, s.segment;
 COMMENT ON VIEW @extschema@.segment_summary IS 'customers, revenue and share of revenue per RFM segment, per job';
 
-CREATE VIEW @extschema@.stage_summary AS
+CREATE VIEW @extschema@.stage_summary WITH (security_invoker = true) AS
 SELECT j.name AS job, s.stage, count(*) AS customers,
 	   count(*)::float8 / sum(count(*)) OVER (PARTITION BY j.name) AS customer_share,
 	   sum(s.total_amount) AS revenue, sum(s.clv) AS clv, avg(s.churn_risk) AS avg_churn_risk,
 	   avg(s.health) AS avg_health
 FROM @extschema@.customer_state s JOIN @extschema@.jobs j USING (job_id)
-WHERE @extschema@.visible_job(j.owner)
 GROUP BY j.name, s.stage;
 COMMENT ON VIEW @extschema@.stage_summary IS 'customers, revenue, CLV, risk and health per lifecycle stage, per job';
 
-CREATE VIEW @extschema@.stage_funnel AS
+CREATE VIEW @extschema@.stage_funnel WITH (security_invoker = true) AS
 SELECT j.name AS job, h.from_stage, h.to_stage, count(*) AS transitions,
 	   -- the job's own clock: a job run as of a past date has its history there
 	   count(*) FILTER (WHERE h.changed_at > j.last_as_of - interval '30 days') AS last_30_days,
 	   max(h.changed_at) AS last_seen
 FROM @extschema@.stage_history h JOIN @extschema@.jobs j USING (job_id)
-WHERE @extschema@.visible_job(j.owner)
 GROUP BY j.name, h.from_stage, h.to_stage;
 COMMENT ON VIEW @extschema@.stage_funnel IS 'stage transitions per job: how many customers moved from one stage to another, in all and in the 30 days up to the as_of of the job''s last run';
 
-CREATE VIEW @extschema@.open_alerts AS
+CREATE VIEW @extschema@.open_alerts WITH (security_invoker = true) AS
 SELECT a.alert_id, j.name AS job, a.customer_id, a.kind, a.raised_at, a.details
 FROM @extschema@.alerts a JOIN @extschema@.jobs j USING (job_id)
-WHERE a.acknowledged_at IS NULL AND @extschema@.visible_job(j.owner);
+WHERE a.acknowledged_at IS NULL;
 COMMENT ON VIEW @extschema@.open_alerts IS 'alerts not yet acknowledged';
 GRANT SELECT ON @extschema@.segment_summary, @extschema@.stage_summary,
 	@extschema@.stage_funnel, @extschema@.open_alerts TO PUBLIC;
@@ -2555,7 +2581,9 @@ BEGIN
 										j.attempt, j.max_retries, j.retry_period, random());
 	UPDATE @extschema@.jobs SET
 		last_run_at = now(),
-		next_run_at = coalesce(next_at, 'infinity'),	-- a cron schedule that never fires again
+		-- a cron schedule that never fires again: infinity; and never
+		-- sooner than a second after this run started (as pg_cron)
+		next_run_at = greatest(coalesce(next_at, 'infinity'), started_at + interval '1 second'),
 		consecutive_failures = CASE WHEN failed THEN jobs.consecutive_failures + 1 ELSE 0 END,
 		attempt = CASE WHEN failed AND j.attempt <= j.max_retries THEN j.attempt + 1 ELSE 1 END
 	WHERE jobs.job_id = j.job_id;
@@ -2564,6 +2592,46 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
 'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
+
+-- defer_failed_job: the worker's last resort when a failed run cannot be
+-- recorded (clm.record_job_failure itself fails, e.g. a setting stored by an
+-- older version makes the next slot overflow): without computing the
+-- schedule, the job waits 10 s x 2^(failures - 1), at most an hour, and is
+-- disabled after 10 such failures in a row; true when it was disabled.
+-- The run is recorded if that much works.
+CREATE FUNCTION @extschema@.defer_failed_job(job_id bigint, sqlstate text, message text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	j @extschema@.jobs;
+	was_enabled boolean;
+BEGIN
+	SELECT jobs.enabled INTO was_enabled FROM @extschema@.jobs WHERE jobs.job_id = defer_failed_job.job_id FOR UPDATE;
+	UPDATE @extschema@.jobs SET
+		consecutive_failures = jobs.consecutive_failures + 1,
+		next_run_at = clock_timestamp()
+			+ least(interval '1 hour', interval '10 seconds' * power(2, least(jobs.consecutive_failures, 12))),
+		enabled = jobs.enabled AND jobs.consecutive_failures + 1 < 10
+	WHERE jobs.job_id = defer_failed_job.job_id
+	RETURNING * INTO j;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	BEGIN
+		INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, finished_at, status, attempt,
+										  sqlstate, message)
+		VALUES (j.job_id, j.name, 'worker', clock_timestamp(), clock_timestamp(), 'failed', j.attempt,
+				defer_failed_job.sqlstate, defer_failed_job.message);
+	EXCEPTION WHEN OTHERS THEN
+		NULL;
+	END;
+	RETURN was_enabled AND NOT j.enabled;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.defer_failed_job(bigint, text, text) IS
+'used by the background worker when a failed run cannot be recorded: back the job off (10 s doubling, at most 1 hour) and disable it after 10 such failures; true when this call disabled it';
 
 -- open alerts are few: these let pruning skip what they need cheaply
 CREATE INDEX alerts_open_customer ON @extschema@.alerts (job_id, customer_id) WHERE acknowledged_at IS NULL;
@@ -2637,12 +2705,18 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.scheduler_coverage() IS
 'NULL when a clm background worker runs the jobs of the current database; else why not (library not preloaded, clm.worker_enabled off, database not in clm.database)';
 
-CREATE VIEW @extschema@.job_status AS
+-- job_running: from the workers' registry in shared memory (registry.c)
+CREATE FUNCTION @extschema@.job_running(job_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_job_running'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.job_running(bigint) IS
+'whether a clm background worker of this database is running the job now (false without shared_preload_libraries)';
+
+CREATE VIEW @extschema@.job_status WITH (security_invoker = true) AS
 SELECT j.job_id, j.name AS job, j.owner, j.enabled, j.schedule, j.time_zone,
 	   @extschema@.scheduler_coverage() IS NULL AS covered,
-	   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-			   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()
-				 AND a.application_name = 'clm job ' || j.job_id) AS running,
+	   @extschema@.job_running(j.job_id) AS running,
 	   j.next_run_at, j.attempt AS next_attempt,
 	   lr.started_at AS last_run_at, lr.status AS last_status, lr.trigger AS last_trigger,
 	   lr.sqlstate AS last_sqlstate, lr.message AS last_message,
@@ -2658,8 +2732,7 @@ LEFT JOIN LATERAL (SELECT r.* FROM @extschema@.job_runs r WHERE r.job_id = j.job
 				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) lr ON true
 LEFT JOIN LATERAL (SELECT r.finished_at FROM @extschema@.job_runs r
 				   WHERE r.job_id = j.job_id AND r.status = 'succeeded'
-				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) ls ON true
-WHERE @extschema@.visible_job(j.owner);
+				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) ls ON true;
 COMMENT ON VIEW @extschema@.job_status IS
 'per job: schedule, whether a worker covers it and runs it now, next run, last run (status, error, duration, rows written, alerts), last success, consecutive failures, average duration of the last 10 successes';
 COMMENT ON COLUMN @extschema@.job_status.job_id IS 'the job''s id';
@@ -3697,3 +3770,37 @@ COMMENT ON COLUMN @extschema@.prediction_error.sum_predicted IS 'sum of the pred
 COMMENT ON COLUMN @extschema@.prediction_error.sum_actual IS 'sum of the actual values';
 COMMENT ON COLUMN @extschema@.prediction_error.aggregate_error IS 'sum_predicted / sum_actual - 1';
 COMMENT ON FUNCTION @extschema@.pareto_nbd_fit_final(@extschema@.fit_data) IS 'final function of clm.pareto_nbd_fit (support function: not for direct calls)';
+
+------------------------------------------------------------------------------
+-- Privileges: what nobody calls directly is not executable by PUBLIC
+------------------------------------------------------------------------------
+
+-- The support functions of clm's aggregates (transition, combine,
+-- serialize, deserialize, final): an aggregate checks them against its own
+-- owner, not against the caller, so the aggregates work for everyone while
+-- the functions themselves (some take forged internal states) cannot be
+-- called.  Every aggregate of the schema, so a new one is covered too.
+DO $do$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT DISTINCT s.fn::pg_catalog.regprocedure
+		FROM pg_catalog.pg_aggregate a
+		JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) a.aggfnoid
+		CROSS JOIN LATERAL pg_catalog.unnest(ARRAY[a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+												   a.aggdeserialfn, a.aggmtransfn, a.aggminvtransfn,
+												   a.aggmfinalfn]::pg_catalog.oid[]) AS s(fn)
+		WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+		  AND s.fn OPERATOR(pg_catalog.<>) 0
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$do$;
+
+-- the worker's pruning (it runs as the worker's superuser) and the trigger
+-- that removes a dropped job's rows (a trigger's function is not checked
+-- when it fires)
+REVOKE ALL ON FUNCTION @extschema@.prune_history(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.jobs_cleanup() FROM PUBLIC;

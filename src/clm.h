@@ -102,6 +102,13 @@ extern ClmPeriod clm_parse_period(text *t);
 extern int32 clm_period_number(DateADT d, ClmPeriod unit);
 extern DateADT clm_period_first_day(int32 p, ClmPeriod unit);
 
+/* the registry of clm processes in shared memory (registry.c) */
+extern void clm_registry_install(void);
+extern void clm_registry_join(Oid dboid, int64 job_id);
+extern void clm_registry_set_job(int64 job_id);
+extern bool clm_registry_job_running(Oid dboid, int64 job_id);
+extern int	clm_registry_signal_database(Oid dboid);
+
 /* RFM segment names (rfm.c) */
 extern const char *clm_rfm_default_segment(int r5, int fm5);
 

@@ -393,6 +393,21 @@ clm_parse_schedule(const char *spec, ClmSchedule *sch)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid schedule \"%s\": an interval schedule must be positive", spec),
 				 errhint("Every part (months, days, time) must be zero or more, and one more than zero.")));
+	/*
+	 * at least a second (as pg_cron: a job runs at most once a second) and
+	 * at most 100 years, so that a run's next slot and its retries stay
+	 * timestamps (finding 8 of issue 17: '178000000 years' overflowed)
+	 */
+	{
+		double		secs = sch->every.time / 1e6 + sch->every.day * 86400.0 +
+			sch->every.month * 30.0 * 86400.0;
+
+		if (secs < 1 || sch->every.month > 1200 || sch->every.day > 36525 ||
+			secs > 100 * 365.25 * 86400.0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid schedule \"%s\": an interval schedule must be between 1 second and 100 years", spec)));
+	}
 }
 
 /* ---------- time arithmetic on local wall-clock seconds ---------- */

@@ -94,9 +94,30 @@ policy_field(void *arg, const char *key, double val)
  * check_policy: every field in range and the thresholds consistent; errors
  * name the field.
  */
+/* the longest day threshold: 100 years (a run turns days into intervals) */
+#define POLICY_MAX_DAYS 36525.0
+
 static void
 check_policy(const StagePolicy *p)
 {
+	const struct
+	{
+		const char *name;
+		float8		value;
+		float8		max;
+	}			upper[] = {
+		{"new_days", p->new_days, POLICY_MAX_DAYS},
+		{"at_risk_days", p->at_risk_days, POLICY_MAX_DAYS},
+		{"churn_days", p->churn_days, POLICY_MAX_DAYS},
+		{"loyal_min_orders", p->loyal_min_orders, 1e9},
+		{"at_risk_rhythm", p->at_risk_rhythm, 1000},
+	};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(upper); i++)
+		if (upper[i].value > upper[i].max)
+			clm_invalid_arg(errmsg("policy field %s must be at most %g", upper[i].name, upper[i].max),
+							errdetail("The value is %g.", upper[i].value));
 	if (p->new_days < 0)
 		clm_invalid_arg(errmsg("policy field new_days must not be negative"),
 						errdetail("The value is %g.", p->new_days));

@@ -161,15 +161,13 @@ database_allowed(const char *dbname)
  * plain DROP DATABASE does not fail with "being accessed by other users";
  * the drop waits for them to exit, and holds a lock that keeps a new worker
  * from connecting.  Only for the database's owner (or a superuser): anyone
- * else's DROP DATABASE fails anyway and must not stop the workers.
+ * else's DROP DATABASE fails anyway and must not stop the workers.  The
+ * PIDs come from the registry, under its lock (registry.c).
  */
 static void
 end_workers_of(const char *dbname)
 {
 	Oid			dboid = get_database_oid(dbname, true);
-	Oid			argtypes[1] = {OIDOID};
-	Datum		values[1];
-	uint64		i;
 
 	if (!OidIsValid(dboid))
 		return;
@@ -180,26 +178,7 @@ end_workers_of(const char *dbname)
 	if (!pg_database_ownercheck(dboid, GetUserId()))
 		return;
 #endif
-	values[0] = ObjectIdGetDatum(dboid);
-	spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
-	spi_check(SPI_execute_with_args("SELECT pid FROM pg_catalog.pg_stat_activity"
-									" WHERE datid = $1 AND backend_type IN ('clm worker', 'clm job')",
-									1, argtypes, values, NULL, true, 0),
-			  SPI_OK_SELECT, "looking for the clm workers of the database");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		int32		pid = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
-													  SPI_tuptable->tupdesc, 1, &isnull));
-
-		if (!isnull && pid > 0)
-		{
-			ereport(LOG, (errmsg("clm: ending the clm process %d of database \"%s\", which is being dropped",
-								 (int) pid, dbname)));
-			(void) kill(pid, SIGTERM);
-		}
-	}
-	spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
+	(void) clm_registry_signal_database(dboid);
 }
 
 /*
@@ -284,6 +263,7 @@ _PG_init(void)
 
 	prev_process_utility = ProcessUtility_hook;
 	ProcessUtility_hook = clm_process_utility;
+	clm_registry_install();
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -573,16 +553,6 @@ clm_launcher_main(Datum arg)
 
 /* ---------- per-database worker ---------- */
 
-/*
- * SQL condition on clm.jobs j: no process of this database runs the job (a
- * job process shows the job it runs in its application_name, see
- * report_job_appname; clm.job_status reads it the same way)
- */
-#define JOB_NOT_RUNNING \
-	"NOT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a" \
-	" WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()" \
-	" AND a.application_name = 'clm job ' || j.job_id)"
-
 /* the last error met while reading the due jobs, to log each one once */
 static char *last_error = NULL;
 
@@ -616,6 +586,146 @@ typedef struct RunningJob
 
 static RunningJob running_jobs[CLM_MAX_RUNNING_JOBS];
 static int	n_running = 0;
+
+/*
+ * The due jobs, oldest due first.  This process may be connected as a
+ * superuser, in a database whose owner can put operators and functions on
+ * its search_path: every operator and function here is schema-qualified
+ * (and the search_path is pinned at connection, see pin_search_path).
+ */
+#define DUE_JOBS_QUERY \
+	"SELECT j.job_id, j.timeout, j.name, j.owner FROM clm.jobs j" \
+	" WHERE j.enabled AND j.next_run_at OPERATOR(pg_catalog.<=) pg_catalog.now()" \
+	" ORDER BY j.next_run_at, j.job_id"
+/* the same, for a job process: only its own owner's jobs (see next_own_job) */
+#define DUE_JOBS_QUERY_OWNER \
+	"SELECT j.job_id, j.timeout, j.name, j.owner FROM clm.jobs j" \
+	" WHERE j.enabled AND j.next_run_at OPERATOR(pg_catalog.<=) pg_catalog.now()" \
+	" AND j.owner OPERATOR(pg_catalog.=) SESSION_USER" \
+	" ORDER BY j.next_run_at, j.job_id"
+
+/* milliseconds of an interval (months of 30 days), within [0, INT_MAX] */
+static int
+interval_ms(const Interval *iv)
+{
+	double		ms = iv->time / 1000.0 + iv->day * 86400000.0 + iv->month * 30.0 * 86400000.0;
+
+	return (int) Max(0.0, Min(ms, (double) PG_INT32_MAX));
+}
+
+/* read_due_job: one row of DUE_JOBS_QUERY into *job */
+static void
+read_due_job(DueJob *job, HeapTuple tup, TupleDesc desc, MemoryContext mcxt)
+{
+	bool		isnull;
+	Datum		timeout;
+
+	job->job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	timeout = SPI_getbinval(tup, desc, 2, &isnull);
+	job->timeout_ms = isnull ? 0 : interval_ms(DatumGetIntervalP(timeout));
+	job->name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
+	job->owner = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 4));
+}
+
+/*
+ * The starts of the last runs, to start no job twice within
+ * CLM_MIN_RUN_INTERVAL_MS whatever its schedule says (as pg_cron runs a job
+ * at most once a second): a job whose run fails in a way that cannot be
+ * recorded, or a schedule of a microsecond, must not keep a worker busy.
+ */
+#define CLM_MIN_RUN_INTERVAL_MS 1000
+#define CLM_RECENT_STARTS 256
+
+typedef struct RecentStart
+{
+	int64		job_id;
+	TimestampTz at;
+} RecentStart;
+
+static RecentStart recent_starts[CLM_RECENT_STARTS];
+static int	next_recent = 0;
+
+static bool
+started_recently(int64 job_id)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	int			i;
+
+	for (i = 0; i < CLM_RECENT_STARTS; i++)
+		if (recent_starts[i].job_id == job_id &&
+			!TimestampDifferenceExceeds(recent_starts[i].at, now, CLM_MIN_RUN_INTERVAL_MS))
+			return true;
+	return false;
+}
+
+static void
+note_start(int64 job_id)
+{
+	recent_starts[next_recent].job_id = job_id;
+	recent_starts[next_recent].at = GetCurrentTimestamp();
+	next_recent = (next_recent + 1) % CLM_RECENT_STARTS;
+}
+
+/*
+ * pin_search_path: this session resolves nothing through a search_path the
+ * database's owner chose (ALTER DATABASE ... SET search_path): only
+ * pg_catalog, then temporary tables.
+ */
+static void
+pin_search_path(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+}
+
+/*
+ * defer_job: a failed run could not be recorded (why): back the job off
+ * with clm.defer_failed_job, in a transaction of its own, so that it does
+ * not run again at once; log when it disables the job.
+ */
+static void
+defer_job(int64 job_id, const char *name, int sqlerrcode, const char *message, const char *why)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PG_TRY();
+	{
+		Oid			argtypes[3] = {INT8OID, TEXTOID, TEXTOID};
+		Datum		values[3];
+		bool		isnull;
+		bool		disabled;
+
+		values[0] = Int64GetDatum(job_id);
+		values[1] = CStringGetTextDatum(unpack_sql_state(sqlerrcode));
+		values[2] = CStringGetTextDatum(psprintf("%s (the failure could not be recorded: %s)", message, why));
+		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
+		PushActiveSnapshot(GetTransactionSnapshot());
+		spi_check(SPI_execute_with_args("SELECT clm.defer_failed_job($1, $2, $3)",
+										3, argtypes, values, NULL, false, 0),
+				  SPI_OK_SELECT, "deferring a failed job");
+		disabled = SPI_processed == 1 &&
+			DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) &&
+			!isnull;
+		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (disabled)
+			ereport(LOG,
+					(errmsg("clm: job \"%s\" disabled: 10 failed runs in a row could not be recorded; the last: %s",
+							name, why),
+					 errhint("Fix the job's settings with clm.alter_job(), then enable it.")));
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata = abort_with_error(oldcxt);
+
+		ereport(LOG,
+				(errmsg("clm: could not defer job \"%s\" either: %s", name, edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
 
 /*
  * report_failure: log an error caught while running a job and record it as
@@ -656,6 +766,7 @@ report_failure(int64 job_id, const char *name, int sqlerrcode, const char *messa
 		ereport(LOG,
 				(errmsg("clm: could not record the failure of job \"%s\": %s",
 						name, edata->message)));
+		defer_job(job_id, name, sqlerrcode, message, edata->message);
 		FreeErrorData(edata);
 	}
 	PG_END_TRY();
@@ -792,6 +903,7 @@ start_job(const DueJob *job)
 				 errhint("Raise max_worker_processes.")));
 		return false;
 	}
+	note_start(job->job_id);
 	running_jobs[n_running].job_id = job->job_id;
 	running_jobs[n_running].handle = handle;
 	n_running++;
@@ -849,53 +961,53 @@ due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed, long *next_ms
 	{
 		uint64		i;
 		int			n = 0;
+		bool		isnull;
 
 		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "clm: looking for due jobs");
-		spi_check(SPI_execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'clm'", true, 1),
+		spi_check(SPI_execute("SELECT 1 FROM pg_catalog.pg_extension"
+							  " WHERE extname OPERATOR(pg_catalog.=) 'clm'", true, 1),
 				  SPI_OK_SELECT, "looking for the extension");
 		*installed = (SPI_processed > 0);
 		if (*installed && max > 0)
 		{
-			/*
-			 * not the jobs a process runs now: its own or one a job process
-			 * took up after its first run (see next_own_job)
-			 */
-			char	   *query = psprintf("SELECT job_id,"
-										 " least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name, owner"
-										 " FROM clm.jobs j WHERE enabled AND next_run_at <= pg_catalog.now()"
-										 " AND " JOB_NOT_RUNNING
-										 " ORDER BY next_run_at, job_id LIMIT %d", max + n_running);
+			char	   *query = psprintf(DUE_JOBS_QUERY " LIMIT %d", max + n_running);
 
 			spi_check(SPI_execute(query, true, 0), SPI_OK_SELECT, "reading the due jobs");
 			jobs = MemoryContextAllocZero(mcxt, Max(SPI_processed, 1) * sizeof(DueJob));
 			for (i = 0; i < SPI_processed && n < max; i++)
 			{
-				HeapTuple	tup = SPI_tuptable->vals[i];
-				TupleDesc	desc = SPI_tuptable->tupdesc;
-				bool		isnull;
-				int64		job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+				int64		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+																 SPI_tuptable->tupdesc, 1, &isnull));
 
-				if (is_running(job_id))
+				/*
+				 * not the jobs a process runs now (its own, or one a job
+				 * process took up after its first run: see next_own_job),
+				 * nor one started less than CLM_MIN_RUN_INTERVAL_MS ago
+				 */
+				if (is_running(job_id) || clm_registry_job_running(MyDatabaseId, job_id) ||
+					started_recently(job_id))
 					continue;
-				jobs[n].job_id = job_id;
-				jobs[n].timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-				jobs[n].name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
-				jobs[n].owner = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 4));
-				n++;
+				read_due_job(&jobs[n++], SPI_tuptable->vals[i], SPI_tuptable->tupdesc, mcxt);
 			}
 			*njobs = n;
-			spi_check(SPI_execute("SELECT ceil(extract(epoch FROM min(next_run_at) - pg_catalog.clock_timestamp()) * 1000)::int8"
-								  " FROM clm.jobs WHERE enabled AND next_run_at > pg_catalog.now()", true, 1),
+			spi_check(SPI_execute("SELECT pg_catalog.min(j.next_run_at) FROM clm.jobs j"
+								  " WHERE j.enabled AND j.next_run_at OPERATOR(pg_catalog.>) pg_catalog.now()",
+								  true, 1),
 					  SPI_OK_SELECT, "reading the next due time");
 			if (SPI_processed == 1)
 			{
-				bool		isnull;
 				Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
-				if (!isnull)
-					*next_ms = (long) Max(DatumGetInt64(d), 1);
+				if (!isnull && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(d)))
+				{
+					TimestampTz next = DatumGetTimestampTz(d);
+					TimestampTz now = GetCurrentTimestamp();
+
+					if (next - now < (TimestampTz) clm_naptime * USECS_PER_SEC)
+						*next_ms = (long) Max((next - now + 999) / 1000, 1);
+				}
 			}
 		}
 		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
@@ -992,6 +1104,8 @@ clm_worker_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+	pin_search_path();
+	clm_registry_join(MyDatabaseId, 0);
 	pgstat_report_appname("clm worker");
 	StartTransactionCommand();
 	dbname = MemoryContextStrdup(TopMemoryContext, get_database_name(MyDatabaseId));
@@ -1073,6 +1187,8 @@ next_own_job(DueJob *job, MemoryContext mcxt)
 	StartTransactionCommand();
 	PG_TRY();
 	{
+		uint64		i;
+
 		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 		PushActiveSnapshot(GetTransactionSnapshot());
 		/*
@@ -1080,21 +1196,18 @@ next_own_job(DueJob *job, MemoryContext mcxt)
 		 * (a superuser sees every job): a job must run in a session of its
 		 * own owner, so that its code cannot take this session's rights.
 		 */
-		spi_check(SPI_execute("SELECT job_id, least(extract(epoch FROM timeout) * 1000, 2147483647)::int4, name"
-							  " FROM clm.jobs j WHERE enabled AND next_run_at <= pg_catalog.now()"
-							  " AND owner OPERATOR(pg_catalog.=) SESSION_USER"
-							  " AND " JOB_NOT_RUNNING
-							  " ORDER BY next_run_at, job_id LIMIT 1", true, 1),
+		spi_check(SPI_execute(DUE_JOBS_QUERY_OWNER " LIMIT " CppAsString2(CLM_MAX_RUNNING_JOBS),
+							  true, 0),
 				  SPI_OK_SELECT, "reading the next due job");
-		if (SPI_processed == 1)
+		for (i = 0; i < SPI_processed && !found; i++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[0];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
+			int64		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull));
 
-			job->job_id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-			job->timeout_ms = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
-			job->name = MemoryContextStrdup(mcxt, SPI_getvalue(tup, desc, 3));
+			if (clm_registry_job_running(MyDatabaseId, job_id))
+				continue;
+			read_due_job(job, SPI_tuptable->vals[i], SPI_tuptable->tupdesc, mcxt);
 			found = true;
 		}
 		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
@@ -1136,6 +1249,8 @@ clm_job_main(Datum arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(args.dboid, args.roleoid, 0);
+	pin_search_path();
+	clm_registry_join(MyDatabaseId, args.job_id);
 	report_job_appname(args.job_id);
 
 	job.job_id = args.job_id;
@@ -1150,6 +1265,7 @@ clm_job_main(Datum arg)
 		MemoryContextReset(job_cxt);
 		if (!next_own_job(&job, job_cxt))
 			break;
+		clm_registry_set_job(job.job_id);
 		report_job_appname(job.job_id);
 	}
 	proc_exit(0);

@@ -444,7 +444,7 @@ BEGIN
 	PERFORM @extschema@.check_schedule(schedule);
 	PERFORM @extschema@.check_time_zone(tz);
 	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
-										   history_retention, alerts_retention);
+										   history_retention, alerts_retention, full_refresh_every);
 	PERFORM @extschema@.check_job_source(source, customer_column, ts_column, amount_column);
 	IF customers_source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(customers_source, customers_id_column);
@@ -489,7 +489,8 @@ COMMENT ON FUNCTION @extschema@.create_job(text, regclass, text, text, text, tex
 -- check_job_settings: the scheduling settings of create_job and alter_job
 -- (NULL: not given)
 CREATE FUNCTION @extschema@.check_job_settings(timeout interval, max_retries integer, retry_period interval,
-	runs_retention interval, history_retention interval, alerts_retention interval)
+	runs_retention interval, history_retention interval, alerts_retention interval,
+	full_refresh_every interval DEFAULT NULL)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -503,34 +504,29 @@ BEGIN
 			DETAIL = format('The value is %s.', max_retries);
 	END IF;
 	FOR k, v IN VALUES ('timeout', timeout), ('retry_period', retry_period), ('runs_retention', runs_retention),
-					   ('history_retention', history_retention), ('alerts_retention', alerts_retention)
+					   ('history_retention', history_retention), ('alerts_retention', alerts_retention),
+					   ('full_refresh_every', full_refresh_every)
 	LOOP
-		IF v <= interval '0' THEN
-			RAISE EXCEPTION '% must be a positive interval', k USING ERRCODE = 'invalid_parameter_value',
-				DETAIL = format('The value is %s.', v);
+		-- at most 100 years: a run adds them to timestamps (and retry n waits n x retry_period)
+		IF v <= interval '0' OR v > interval '100 years' THEN
+			RAISE EXCEPTION '% must be a positive interval of at most 100 years', k
+				USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', v);
 		END IF;
 	END LOOP;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.check_job_settings(interval, integer, interval, interval, interval, interval) IS
-'error unless the scheduling settings given (timeout, max_retries, retry_period, retention) are in range';
+COMMENT ON FUNCTION @extschema@.check_job_settings(interval, integer, interval, interval, interval, interval, interval) IS
+'error unless the scheduling settings given (timeout, max_retries, retry_period, retention, full_refresh_every) are in range';
 
--- PARALLEL UNSAFE: the EXCEPTION block is a subtransaction, which parallel
--- mode forbids (under debug_parallel_query every call failed with 25000)
+-- check_time_zone: the one validator of a job's time zone, used by
+-- create_job, alter_job and every run: what the TimeZone setting accepts,
+-- since a run sets it (an abbreviation such as 'PDT' passes AT TIME ZONE but
+-- not TimeZone; 'right/UTC' is refused for its leap seconds)
 CREATE FUNCTION @extschema@.check_time_zone(time_zone text)
 RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-	PERFORM now() AT TIME ZONE time_zone;
-	RETURN true;
-EXCEPTION WHEN invalid_parameter_value THEN
-	RAISE EXCEPTION 'time_zone "%" is not recognized', time_zone
-		USING ERRCODE = 'invalid_parameter_value', HINT = 'Use a name from pg_timezone_names, e.g. ''Europe/Berlin''.';
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone name PostgreSQL knows; an error otherwise';
+AS 'MODULE_PATHNAME', 'clm_check_time_zone'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_time_zone(text) IS 'true for a time zone the TimeZone setting accepts (a zone name or a POSIX specification); error 22023 otherwise';
 
 CREATE FUNCTION @extschema@.alter_job(
 	name text,
@@ -567,7 +563,7 @@ BEGIN
 	IF time_zone IS NOT NULL THEN PERFORM @extschema@.check_time_zone(time_zone); END IF;
 	IF schedule IS NOT NULL THEN PERFORM @extschema@.check_schedule(schedule); END IF;
 	PERFORM @extschema@.check_job_settings(timeout, max_retries, retry_period, runs_retention,
-										   history_retention, alerts_retention);
+										   history_retention, alerts_retention, full_refresh_every);
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 	END IF;

@@ -3,6 +3,39 @@
 -- (clm.score_value, clm.breakpoints, clm.score), and writing what changed
 ------------------------------------------------------------------------------
 
+-- run_scratch_tables: the temporary tables a run or preview works in, made
+-- empty.  Called by clm.run_job_by_id and clm.preview_job (src/jobrun.c) as
+-- the job's owner before the lock-down of the run: a security-restricted
+-- operation may not create temporary tables, and these definitions run
+-- none of the owner's code.  job_compute fills them.
+CREATE FUNCTION @extschema@.run_scratch_tables()
+RETURNS void
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF to_regclass('pg_temp.clm_run_new') IS NOT NULL THEN
+		TRUNCATE clm_run_keys, clm_run_summary, clm_run_value, clm_run_new;
+		RETURN;
+	END IF;
+	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
+	CREATE TEMP TABLE clm_run_summary (customer_id text, s @extschema@.summary, act @extschema@.activity,
+									   later bigint) ON COMMIT DROP;
+	CREATE TEMP TABLE clm_run_value (customer_id text, s @extschema@.summary, act @extschema@.activity,
+									 p_alive float8, clv float8) ON COMMIT DROP;
+	-- the columns of a scored customer: job_compute's INSERT lists them in this order
+	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
+	SELECT NULL::text AS customer_id, (NULL::@extschema@.summary).*, NULL::float8 AS p_alive,
+		   NULL::float8 AS clv, sc.*, NULL::@extschema@.stage AS prev_stage, NULL::timestamptz AS prev_since,
+		   NULL::boolean AS prev_hv, NULL::boolean AS known, NULL::boolean AS must_write
+	FROM @extschema@.score(NULL, NULL, NULL, NULL, NULL, NULL, NULL) sc
+	WITH NO DATA;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.run_scratch_tables() IS
+'internal: create (or empty) the temporary tables of a job run, before the run is locked down (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
+
 -- job_compute: score the customers a run needs into the temporary table
 -- clm_run_new, as of as_of; nothing persistent is written except that the
 -- consumed change-capture rows are deleted (consume).
@@ -53,13 +86,7 @@ BEGIN
 		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
 	END IF;
 
-	-- 1. which customers
-	FOREACH tx_sql IN ARRAY ARRAY['clm_run_keys', 'clm_run_summary', 'clm_run_value', 'clm_run_new'] LOOP
-		IF to_regclass('pg_temp.' || tx_sql) IS NOT NULL THEN
-			EXECUTE format('DROP TABLE pg_temp.%I', tx_sql);
-		END IF;
-	END LOOP;
-	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
+	-- 1. which customers (the scratch tables are empty: run_scratch_tables)
 	scan_all := refresh OR NOT j.incremental OR NOT j.capture;
 	IF consume THEN
 		WITH d AS (DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id RETURNING c.customer_id)
@@ -85,7 +112,7 @@ BEGIN
 	IF NOT scan_all THEN
 		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
 	END IF;
-	EXECUTE format('CREATE TEMP TABLE clm_run_summary ON COMMIT DROP AS '
+	EXECUTE format('INSERT INTO clm_run_summary (customer_id, s, act, later) '
 				   'SELECT (x.k)::text AS customer_id, '
 				   '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
 				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
@@ -149,7 +176,7 @@ BEGIN
 		ctx := j.scoring;
 	END IF;
 
-	CREATE TEMP TABLE clm_run_value ON COMMIT DROP AS
+	INSERT INTO clm_run_value (customer_id, s, act, p_alive, clv)
 	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
 	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
 	SELECT count(*) INTO scanned FROM clm_run_value;
@@ -165,7 +192,7 @@ BEGIN
 	END IF;
 
 	-- 5. score, against the previous state; keep the rows to write
-	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
+	INSERT INTO clm_run_new
 	SELECT v.customer_id, (v.s).*, v.p_alive, v.clv, sc.*,
 		   CASE WHEN use_previous THEN old.stage END AS prev_stage,
 		   CASE WHEN use_previous THEN old.stage_since END AS prev_since,
@@ -191,13 +218,12 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
 'score the customers a job run needs into the temporary table clm_run_new (used by clm.run_job_by_id and clm.preview_job)';
 
--- run_job_by_id: one run of a job, in the caller's transaction.  The same
--- code serves clm.run_job() and the background worker.  The work runs as
--- the job's owner (SET LOCAL ROLE) in the job's time zone, inside a
--- subtransaction: an error rolls the state back and is recorded as a
--- failed run.
-CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual',
-	as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
+-- run_job_body: one run of a job, in the caller's transaction, as the
+-- job's owner in the job's time zone (clm.run_job_by_id switches to them in
+-- C before calling this), inside a subtransaction: an error rolls the state
+-- back and is recorded as a failed run.
+CREATE FUNCTION @extschema@.run_job_body(job_id bigint, trigger text,
+	as_of timestamptz, full_refresh boolean)
 RETURNS @extschema@.job_runs
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -208,7 +234,6 @@ DECLARE
 	j @extschema@.jobs;
 	run @extschema@.job_runs;
 	t timestamptz := coalesce(as_of, now());
-	caller name := current_user;
 	is_full boolean;
 	c record;
 	n_alerts integer := 0;
@@ -226,7 +251,7 @@ BEGIN
 	-- and then waited for the source deadlocked with a transaction dropping
 	-- both jobs.  Without the right to lock it, the run goes on as before
 	-- (and its read of the source fails and is recorded).
-	src := to_regclass((SELECT jobs.source FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id));
+	src := to_regclass((SELECT jobs.source FROM @extschema@.jobs WHERE jobs.job_id = run_job_body.job_id));
 	IF src IS NOT NULL THEN
 		BEGIN
 			EXECUTE format('LOCK TABLE %s IN ACCESS SHARE MODE', src);
@@ -237,12 +262,12 @@ BEGIN
 	IF trigger = 'worker' THEN
 		-- the worker's run: skipped when another run holds the job, or ran
 		-- it (manually) since the worker found it due
-		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE SKIP LOCKED;
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_body.job_id FOR UPDATE SKIP LOCKED;
 		IF NOT FOUND OR j.next_run_at > now() OR NOT j.enabled THEN
 			RETURN NULL;
 		END IF;
 	ELSE
-		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_by_id.job_id FOR UPDATE;
+		SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = run_job_body.job_id FOR UPDATE;
 		IF NOT FOUND THEN
 			RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
 		END IF;
@@ -258,10 +283,13 @@ BEGIN
 	RETURNING * INTO run;
 
 	BEGIN
-		IF j.owner <> caller THEN
-			EXECUTE format('SET LOCAL ROLE %I', j.owner);
-		END IF;
-		PERFORM set_config('TimeZone', j.time_zone, true);
+		-- the settings pass the validators create_job and alter_job use
+		-- (a job stored by an older version, or restored, may not)
+		PERFORM @extschema@.check_schedule(j.schedule);
+		PERFORM @extschema@.check_job_settings(j.timeout, j.max_retries, j.retry_period, j.runs_retention,
+											   j.history_retention, j.alerts_retention, j.full_refresh_every);
+		PERFORM @extschema@.check_stage_policy(j.policy);
+		PERFORM @extschema@.check_alert_rules(j.alert_rules);
 		-- capture triggers gone (the table dropped and created again, or
 		-- the triggers dropped): the changes since are unknown, so this run
 		-- rescans everyone and puts the triggers back if it may
@@ -383,6 +411,18 @@ BEGIN
 	RETURN run;
 END
 $fn$;
+COMMENT ON FUNCTION @extschema@.run_job_body(bigint, text, timestamptz, boolean) IS
+'internal: the body of clm.run_job_by_id, which calls it as the job''s owner (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.run_job_body(bigint, text, timestamptz, boolean) FROM PUBLIC;
+
+-- run_job_by_id: the one entry to a run, for clm.run_job() and the
+-- background worker: switches to the job's owner in C (src/jobrun.c), so
+-- that the owner's code cannot take the caller's rights, and back
+CREATE FUNCTION @extschema@.run_job_by_id(job_id bigint, trigger text DEFAULT 'manual',
+	as_of timestamptz DEFAULT NULL, full_refresh boolean DEFAULT false)
+RETURNS @extschema@.job_runs
+AS 'MODULE_PATHNAME', 'clm_run_job_by_id'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION @extschema@.run_job_by_id(bigint, text, timestamptz, boolean) IS
 'run a job now (the worker''s code path), as of as_of (default now(); never before the last run), a full refresh when asked or due; returns its clm.job_runs row (trigger ''worker'': NULL, without running, when the job is not due or another run holds it)';
 
@@ -404,10 +444,11 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.run_job(text, timestamptz, boolean) IS
 'run a job now, through the same code as the background worker, as of as_of (default now()); full_refresh: refit, recompute breakpoints and rescore everyone; returns its clm.job_runs row';
 
--- preview_job: what a full refresh as of a chosen time would store, without
--- writing anything (previous stages from the stored state when as_of is not
--- before the last run)
-CREATE FUNCTION @extschema@.preview_job(name text, as_of timestamptz DEFAULT NULL)
+-- preview_job_body: what a full refresh as of a chosen time would store,
+-- without writing anything (previous stages from the stored state when
+-- as_of is not before the last run); called by clm.preview_job as the
+-- job's owner in the job's time zone
+CREATE FUNCTION @extschema@.preview_job_body(name text, as_of timestamptz)
 RETURNS SETOF @extschema@.customer_state
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -416,19 +457,12 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 	t timestamptz := coalesce(as_of, now());
-	caller name := current_user;
-	tz text := current_setting('TimeZone');
-	role_before text := current_setting('role');
 	c record;
 BEGIN
-	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job.name;
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job_body.name;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
 	END IF;
-	IF j.owner <> caller THEN
-		EXECUTE format('SET LOCAL ROLE %I', j.owner);
-	END IF;
-	PERFORM set_config('TimeZone', j.time_zone, true);
 	c := @extschema@.job_compute(j, t, true, false, j.last_as_of IS NOT NULL AND t >= j.last_as_of);
 	RETURN QUERY
 	SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
@@ -437,9 +471,15 @@ BEGIN
 		   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE t END,
 		   n.high_value_at_risk, t, n.next_review
 	FROM clm_run_new n ORDER BY n.customer_id;
-	PERFORM set_config('TimeZone', tz, true);
-	PERFORM set_config('role', role_before, true);
 END
 $fn$;
+COMMENT ON FUNCTION @extschema@.preview_job_body(text, timestamptz) IS
+'internal: the body of clm.preview_job, which calls it as the job''s owner (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.preview_job_body(text, timestamptz) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.preview_job(name text, as_of timestamptz DEFAULT NULL)
+RETURNS SETOF @extschema@.customer_state
+AS 'MODULE_PATHNAME', 'clm_preview_job'
+LANGUAGE C VOLATILE PARALLEL UNSAFE ROWS 1000;
 COMMENT ON FUNCTION @extschema@.preview_job(text, timestamptz) IS
 'the rows a full refresh of the job as of as_of would store in clm.customer_state, without writing anything';

@@ -20,7 +20,9 @@ BEGIN
 										j.attempt, j.max_retries, j.retry_period, random());
 	UPDATE @extschema@.jobs SET
 		last_run_at = now(),
-		next_run_at = coalesce(next_at, 'infinity'),	-- a cron schedule that never fires again
+		-- a cron schedule that never fires again: infinity; and never
+		-- sooner than a second after this run started (as pg_cron)
+		next_run_at = greatest(coalesce(next_at, 'infinity'), started_at + interval '1 second'),
 		consecutive_failures = CASE WHEN failed THEN jobs.consecutive_failures + 1 ELSE 0 END,
 		attempt = CASE WHEN failed AND j.attempt <= j.max_retries THEN j.attempt + 1 ELSE 1 END
 	WHERE jobs.job_id = j.job_id;
@@ -29,6 +31,46 @@ END
 $fn$;
 COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
 'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
+
+-- defer_failed_job: the worker's last resort when a failed run cannot be
+-- recorded (clm.record_job_failure itself fails, e.g. a setting stored by an
+-- older version makes the next slot overflow): without computing the
+-- schedule, the job waits 10 s x 2^(failures - 1), at most an hour, and is
+-- disabled after 10 such failures in a row; true when it was disabled.
+-- The run is recorded if that much works.
+CREATE FUNCTION @extschema@.defer_failed_job(job_id bigint, sqlstate text, message text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	j @extschema@.jobs;
+	was_enabled boolean;
+BEGIN
+	SELECT jobs.enabled INTO was_enabled FROM @extschema@.jobs WHERE jobs.job_id = defer_failed_job.job_id FOR UPDATE;
+	UPDATE @extschema@.jobs SET
+		consecutive_failures = jobs.consecutive_failures + 1,
+		next_run_at = clock_timestamp()
+			+ least(interval '1 hour', interval '10 seconds' * power(2, least(jobs.consecutive_failures, 12))),
+		enabled = jobs.enabled AND jobs.consecutive_failures + 1 < 10
+	WHERE jobs.job_id = defer_failed_job.job_id
+	RETURNING * INTO j;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	BEGIN
+		INSERT INTO @extschema@.job_runs (job_id, job_name, trigger, started_at, finished_at, status, attempt,
+										  sqlstate, message)
+		VALUES (j.job_id, j.name, 'worker', clock_timestamp(), clock_timestamp(), 'failed', j.attempt,
+				defer_failed_job.sqlstate, defer_failed_job.message);
+	EXCEPTION WHEN OTHERS THEN
+		NULL;
+	END;
+	RETURN was_enabled AND NOT j.enabled;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.defer_failed_job(bigint, text, text) IS
+'used by the background worker when a failed run cannot be recorded: back the job off (10 s doubling, at most 1 hour) and disable it after 10 such failures; true when this call disabled it';
 
 -- open alerts are few: these let pruning skip what they need cheaply
 CREATE INDEX alerts_open_customer ON @extschema@.alerts (job_id, customer_id) WHERE acknowledged_at IS NULL;
@@ -102,12 +144,18 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.scheduler_coverage() IS
 'NULL when a clm background worker runs the jobs of the current database; else why not (library not preloaded, clm.worker_enabled off, database not in clm.database)';
 
-CREATE VIEW @extschema@.job_status AS
+-- job_running: from the workers' registry in shared memory (registry.c)
+CREATE FUNCTION @extschema@.job_running(job_id bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_job_running'
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.job_running(bigint) IS
+'whether a clm background worker of this database is running the job now (false without shared_preload_libraries)';
+
+CREATE VIEW @extschema@.job_status WITH (security_invoker = true) AS
 SELECT j.job_id, j.name AS job, j.owner, j.enabled, j.schedule, j.time_zone,
 	   @extschema@.scheduler_coverage() IS NULL AS covered,
-	   EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-			   WHERE a.backend_type = 'clm job' AND a.datname = pg_catalog.current_database()
-				 AND a.application_name = 'clm job ' || j.job_id) AS running,
+	   @extschema@.job_running(j.job_id) AS running,
 	   j.next_run_at, j.attempt AS next_attempt,
 	   lr.started_at AS last_run_at, lr.status AS last_status, lr.trigger AS last_trigger,
 	   lr.sqlstate AS last_sqlstate, lr.message AS last_message,
@@ -123,8 +171,7 @@ LEFT JOIN LATERAL (SELECT r.* FROM @extschema@.job_runs r WHERE r.job_id = j.job
 				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) lr ON true
 LEFT JOIN LATERAL (SELECT r.finished_at FROM @extschema@.job_runs r
 				   WHERE r.job_id = j.job_id AND r.status = 'succeeded'
-				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) ls ON true
-WHERE @extschema@.visible_job(j.owner);
+				   ORDER BY r.started_at DESC, r.run_id DESC LIMIT 1) ls ON true;
 COMMENT ON VIEW @extschema@.job_status IS
 'per job: schedule, whether a worker covers it and runs it now, next run, last run (status, error, duration, rows written, alerts), last success, consecutive failures, average duration of the last 10 successes';
 COMMENT ON COLUMN @extschema@.job_status.job_id IS 'the job''s id';
