@@ -1390,6 +1390,7 @@ CREATE TABLE @extschema@.jobs (
 	full_refresh_every interval NOT NULL DEFAULT '1 day' CHECK (full_refresh_every > interval '0'),
 	capture boolean NOT NULL DEFAULT false,
 	last_as_of timestamptz,
+	watermark timestamptz,
 	last_full_refresh_at timestamptz,
 	scoring @extschema@.scoring,
 	breakpoints @extschema@.breakpoints,
@@ -1413,6 +1414,8 @@ COMMENT ON COLUMN @extschema@.jobs.full_refresh_every IS
 'how often a run is a full refresh: refit the models, recompute the breakpoints, rescore everyone';
 COMMENT ON COLUMN @extschema@.jobs.capture IS
 'whether change-capture triggers are installed on the source (a table); false for views: runs then scan the whole source';
+COMMENT ON COLUMN @extschema@.jobs.watermark IS
+'change capture: source rows dated after it have not been summarised and are read by the next run from the source (by ts); changes to rows at or before it are logged in clm.job_changes; NULL: every change is logged';
 COMMENT ON COLUMN @extschema@.jobs.scoring IS
 'the models, policy and alert rules of the last full refresh, used by the incremental runs until the next one';
 COMMENT ON COLUMN @extschema@.jobs.schedule IS
@@ -1501,15 +1504,17 @@ COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
 COMMENT ON COLUMN @extschema@.customer_state.next_review IS
 'when the stage, R score or high-value flag can next change if the customer buys nothing (NULL: never); an incremental run rescores customers whose review is due';
 
--- job_changes: the customer keys whose transactions changed since the last
--- run, written by the capture triggers on a job's source (customer_id NULL:
--- rescan everything, after TRUNCATE).  Anyone who may write the source may
--- append here; only the job's owner reads and consumes.
+-- job_changes: the customer keys whose transactions at or before a job's
+-- watermark changed since the last run, written by the capture trigger on
+-- the job's source (src/capture.c) as this table's owner (customer_id
+-- NULL: rescan everything, after TRUNCATE or a change capture could not
+-- follow).  One row per customer: the unique index (NULLs equal) makes a
+-- repeat a no-op.  Owners read and consume their jobs' rows.
 CREATE TABLE @extschema@.job_changes (
 	job_id bigint NOT NULL,
 	customer_id text
 );
-CREATE INDEX ON @extschema@.job_changes (job_id);
+CREATE UNIQUE INDEX job_changes_key ON @extschema@.job_changes (job_id, customer_id) NULLS NOT DISTINCT;
 COMMENT ON TABLE @extschema@.job_changes IS
 'customers whose transactions changed since the last run of a job (capture triggers append, runs consume); customer_id NULL asks for a full rescan';
 
@@ -1587,7 +1592,8 @@ ALTER TABLE @extschema@.alerts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY alerts_owner ON @extschema@.alerts
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
 ALTER TABLE @extschema@.job_changes ENABLE ROW LEVEL SECURITY;
-CREATE POLICY job_changes_append ON @extschema@.job_changes FOR INSERT WITH CHECK (true);
+CREATE POLICY job_changes_append ON @extschema@.job_changes FOR INSERT
+	WITH CHECK (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
 CREATE POLICY job_changes_owner ON @extschema@.job_changes FOR SELECT
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
 CREATE POLICY job_changes_consume ON @extschema@.job_changes FOR DELETE
@@ -1658,46 +1664,41 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.check_job_source(regclass, text[]) IS
 'error unless the relation has all the named columns';
 
--- Change capture: statement-level triggers with transition tables append
--- the keys of changed customers to clm.job_changes, in the writer's own
--- transaction (so a change is seen by the first run that starts after it
--- commits).  TRUNCATE asks for a full rescan.
-CREATE FUNCTION @extschema@.capture_changes()
+-- Change capture (src/capture.c): a BEFORE ROW trigger in C on the job's
+-- source that logs only changes to rows at or before the job's watermark,
+-- and a TRUNCATE trigger that asks for a full rescan
+CREATE FUNCTION @extschema@.capture()
 RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-	IF TG_OP = 'TRUNCATE' THEN
-		INSERT INTO @extschema@.job_changes (job_id, customer_id) VALUES (TG_ARGV[0]::bigint, NULL);
-		RETURN NULL;
-	END IF;
-	IF TG_OP IN ('INSERT', 'UPDATE') THEN
-		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
-					   'SELECT DISTINCT $1, (n.%1$I)::text FROM clm_new n WHERE n.%1$I IS NOT NULL', TG_ARGV[1])
-			USING TG_ARGV[0]::bigint;
-	END IF;
-	IF TG_OP IN ('UPDATE', 'DELETE') THEN
-		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
-					   'SELECT DISTINCT $1, (o.%1$I)::text FROM clm_old o WHERE o.%1$I IS NOT NULL', TG_ARGV[1])
-			USING TG_ARGV[0]::bigint;
-	END IF;
-	RETURN NULL;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.capture_changes() IS
-'trigger: record the customers whose transactions an INSERT, UPDATE or DELETE changed (arguments: job id, customer column), or a full rescan after TRUNCATE';
+AS 'MODULE_PATHNAME', 'clm_capture'
+LANGUAGE C;
+COMMENT ON FUNCTION @extschema@.capture() IS
+'trigger (arguments: job id, customer, ts and amount columns): log the customers whose rows at or before the job''s watermark an INSERT, UPDATE or DELETE changed, or a full rescan after TRUNCATE or when a column is gone; never fails the statement';
 
--- install_capture: the four capture triggers on a table source; false (and
--- a NOTICE) when the source is not a table or the caller may not add
--- triggers to it, in which case every run scans the whole source
-CREATE FUNCTION @extschema@.install_capture(job_id bigint, source regclass, customer_column text)
+CREATE FUNCTION @extschema@.capture_advance(job_id bigint, source regclass, watermark timestamptz)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_capture_advance'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.capture_advance(bigint, regclass, timestamptz) IS
+'a run publishes its new watermark to the capture triggers and waits for the transactions writing the source; true when published (used by clm.job_compute)';
+
+CREATE FUNCTION @extschema@.capture_sync(job_id bigint, dropped boolean)
+RETURNS void
+AS 'MODULE_PATHNAME', 'clm_capture_sync'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.capture_sync(bigint, boolean) IS
+'at commit, tell the capture triggers that the caller''s job is dropped, or enabled or disabled as its row says (used by clm.alter_job and clm.drop_job)';
+
+-- install_capture: the capture triggers on a table source; false (and a
+-- NOTICE) when the source is not a table or the caller may not add
+-- triggers to it, in which case every run scans the whole source.  Named
+-- to fire after the table's own BEFORE triggers (they fire in name order),
+-- so the row is seen as it will be stored.
+CREATE FUNCTION @extschema@.install_capture(job_id bigint, source regclass, customer_column text,
+	ts_column text, amount_column text)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-DECLARE
-	ev record;
 BEGIN
 	IF (SELECT c.relkind FROM pg_class c WHERE c.oid = source) NOT IN ('r', 'p') THEN
 		RAISE NOTICE '% is not a table: its job will scan it whole on every run', source;
@@ -1708,19 +1709,17 @@ BEGIN
 			USING HINT = 'The table owner can GRANT TRIGGER on it, then run clm.alter_job(name, incremental => true).';
 		RETURN false;
 	END IF;
-	FOR ev IN SELECT * FROM (VALUES ('ins', 'INSERT', 'REFERENCING NEW TABLE AS clm_new FOR EACH STATEMENT'),
-								   ('upd', 'UPDATE', 'REFERENCING OLD TABLE AS clm_old NEW TABLE AS clm_new FOR EACH STATEMENT'),
-								   ('del', 'DELETE', 'REFERENCING OLD TABLE AS clm_old FOR EACH STATEMENT'),
-								   ('trunc', 'TRUNCATE', 'FOR EACH STATEMENT')) v(tag, event, clause)
-	LOOP
-		EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s %s EXECUTE FUNCTION @extschema@.capture_changes(%L, %L)',
-					   'clm_capture_' || job_id || '_' || ev.tag, ev.event, source, ev.clause,
-					   job_id, customer_column);
-	END LOOP;
+	EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW '
+				   'EXECUTE FUNCTION @extschema@.capture(%L, %L, %L, %L)',
+				   'zz_clm_capture_' || job_id, source, job_id, customer_column, ts_column, amount_column);
+	EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT '
+				   'EXECUTE FUNCTION @extschema@.capture(%L, %L, %L, %L)',
+				   'zz_clm_capture_' || job_id || '_truncate', source, job_id, customer_column, ts_column,
+				   amount_column);
 	RETURN true;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.install_capture(bigint, regclass, text) IS
+COMMENT ON FUNCTION @extschema@.install_capture(bigint, regclass, text, text, text) IS
 'add the change-capture triggers of a job to its source table; false when the source is a view or the caller lacks the TRIGGER privilege';
 
 -- drop_capture: remove a job's capture triggers (dropping a trigger needs
@@ -1738,13 +1737,13 @@ BEGIN
 		RETURN;
 	END IF;
 	FOR tg IN SELECT t.tgname FROM pg_trigger t
-			  WHERE t.tgrelid = rel AND t.tgname LIKE 'clm\_capture\_' || job_id || '\_%'
+			  WHERE t.tgrelid = rel AND t.tgname IN ('zz_clm_capture_' || job_id, 'zz_clm_capture_' || job_id || '_truncate')
 	LOOP
 		BEGIN
 			EXECUTE format('DROP TRIGGER %I ON %s', tg, rel);
 		EXCEPTION WHEN insufficient_privilege THEN
 			RAISE WARNING 'could not drop trigger % on %', tg, rel
-				USING HINT = 'The table owner must drop it: its rows would still be recorded in clm.job_changes.';
+				USING HINT = 'The table owner must drop it (it does nothing for a dropped job).';
 		END;
 	END LOOP;
 END
@@ -1828,12 +1827,18 @@ BEGIN
 		coalesce(history_retention, '1 year'), coalesce(alerts_retention, '90 days'))
 	RETURNING j.job_id INTO id;
 	IF coalesce(incremental, true) THEN
-		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column)
+		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column,
+																			create_job.ts_column, create_job.amount_column)
 		WHERE j.job_id = id;
 		IF (SELECT j.capture FROM @extschema@.jobs j WHERE j.job_id = id)
 		   AND NOT @extschema@.has_key_index(create_job.source, create_job.customer_column) THEN
 			RAISE WARNING 'no index on %(%): incremental runs read changed customers by key', source, customer_column
 				USING HINT = format('CREATE INDEX ON %s (%I);', source, customer_column);
+		END IF;
+		IF (SELECT j.capture FROM @extschema@.jobs j WHERE j.job_id = id)
+		   AND NOT @extschema@.has_key_index(create_job.source, create_job.ts_column) THEN
+			RAISE WARNING 'no index on %(%): incremental runs read the rows added since the last run by time', source, ts_column
+				USING HINT = format('CREATE INDEX ON %s (%I);', source, ts_column);
 		END IF;
 	END IF;
 	uncovered := @extschema@.scheduler_coverage();
@@ -1959,6 +1964,16 @@ BEGIN
 		incremental = coalesce(alter_job.incremental, jobs.incremental),
 		last_full_refresh_at = CASE WHEN scoring_changed THEN NULL ELSE jobs.last_full_refresh_at END
 	WHERE jobs.job_id = j.job_id;
+	-- disabled: its changes are no longer logged (the capture trigger does
+	-- nothing for it), so what was logged goes and a rescan is asked for;
+	-- the triggers learn the new state at commit
+	IF enabled IS NOT NULL AND enabled IS DISTINCT FROM j.enabled THEN
+		IF NOT enabled THEN
+			DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id;
+			INSERT INTO @extschema@.job_changes (job_id, customer_id) VALUES (j.job_id, NULL);
+		END IF;
+		PERFORM @extschema@.capture_sync(j.job_id, false);
+	END IF;
 	-- a new source (or the old one renamed: its triggers came along) or
 	-- incremental switched: capture triggers off both names, then on again
 	-- if wanted (incremental => true also retries a capture that could not
@@ -1970,7 +1985,8 @@ BEGIN
 		END IF;
 		UPDATE @extschema@.jobs SET capture =
 			CASE WHEN coalesce(alter_job.incremental, j.incremental)
-				 THEN @extschema@.install_capture(j.job_id, coalesce(alter_job.source, j.source::regclass), j.customer_column)
+				 THEN @extschema@.install_capture(j.job_id, coalesce(alter_job.source, j.source::regclass), j.customer_column,
+												  j.ts_column, j.amount_column)
 				 ELSE false END
 		WHERE jobs.job_id = j.job_id;
 	END IF;
@@ -1987,10 +2003,12 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 BEGIN
-	DELETE FROM @extschema@.jobs WHERE jobs.name = drop_job.name RETURNING * INTO j;
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = drop_job.name FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'no job named %', name USING ERRCODE = 'undefined_object';
 	END IF;
+	PERFORM @extschema@.capture_sync(j.job_id, true);
+	DELETE FROM @extschema@.jobs WHERE jobs.job_id = j.job_id;
 	IF j.capture THEN
 		PERFORM @extschema@.drop_capture(j.job_id, j.source);
 	END IF;
@@ -2088,7 +2106,7 @@ REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
 -- run).  Returns the scoring context and breakpoints used.
 CREATE FUNCTION @extschema@.job_compute(
 	j @extschema@.jobs, as_of timestamptz, refresh boolean, consume boolean, use_previous boolean,
-	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint)
+	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint, OUT published boolean)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- the state and its indexes are hot (every run reads and writes them): an
@@ -2101,6 +2119,7 @@ DECLARE
 	src regclass;
 	csrc regclass;
 	key_type text;
+	ts_type text;
 	tx_sql text;
 	scan_all boolean;
 	keys text[];
@@ -2125,24 +2144,47 @@ BEGIN
 
 	-- 1. which customers (the scratch tables are empty: run_scratch_tables)
 	scan_all := refresh OR NOT j.incremental OR NOT j.capture;
+	published := false;
+	IF consume AND j.capture THEN
+		-- publish the new watermark to the capture triggers and wait for
+		-- the writers that may have read the old one (src/capture.c); only
+		-- then read what changed
+		published := @extschema@.capture_advance(j.job_id, src, as_of);
+	END IF;
 	IF consume THEN
 		WITH d AS (DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id RETURNING c.customer_id)
 		INSERT INTO clm_run_keys SELECT DISTINCT d.customer_id FROM d;
 		scan_all := scan_all OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL);
+	END IF;
+	IF NOT scan_all AND j.watermark IS NOT NULL THEN
+		-- the rows dated after the watermark were never logged: read them
+		-- here, by time (an index on ts); a date or timestamp without time
+		-- zone is read from two days earlier (the trigger's margin)
+		SELECT format_type(a.atttypid, a.atttypmod) INTO ts_type
+		FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.ts_column AND NOT a.attisdropped;
+		IF ts_type IS NULL THEN
+			RAISE EXCEPTION 'column "%" does not exist in %', j.ts_column, src USING ERRCODE = 'undefined_column',
+				HINT = 'After ALTER TABLE ... RENAME COLUMN, drop the job and create it again with the new name.';
+		END IF;
+		EXECUTE format('INSERT INTO clm_run_keys SELECT DISTINCT (t.%1$I)::text FROM %2$s t '
+					   'WHERE t.%3$I > $1 AND t.%1$I IS NOT NULL', j.customer_column, src, j.ts_column)
+			USING j.watermark - CASE WHEN ts_type = 'timestamp with time zone' THEN interval '0' ELSE interval '2 days' END;
 	END IF;
 	IF NOT scan_all THEN
 		INSERT INTO clm_run_keys
 		SELECT s.customer_id FROM @extschema@.customer_state s
 		WHERE s.job_id = j.job_id AND s.next_review <= as_of
 		  AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = s.customer_id);
-		keys := ARRAY(SELECT k.customer_id FROM clm_run_keys k);
+		keys := ARRAY(SELECT DISTINCT k.customer_id FROM clm_run_keys k);
 	END IF;
 	ANALYZE clm_run_keys;
 
 	-- 2. their summaries, from all of their transactions up to as_of.  Rows
-	-- dated after as_of are counted, not summarised: their customers go back
-	-- into clm.job_changes for the next run, so a purchase committed while
-	-- this run was under way, or dated ahead, is never consumed unseen.
+	-- dated after as_of are counted, not summarised: with a published
+	-- watermark (as_of) the next run reads them by time; else their
+	-- customers go back into clm.job_changes for the next run, so a
+	-- purchase committed while this run was under way, or dated ahead, is
+	-- never consumed unseen.
 	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
 					 'WHERE t.%I IS NOT NULL',
 					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column);
@@ -2156,9 +2198,10 @@ BEGIN
 				   'count(*) FILTER (WHERE x.ts > $1) AS later '
 				   'FROM (%s) x GROUP BY x.k', tx_sql)
 		USING as_of, keys, (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
-	IF consume THEN
+	IF consume AND NOT published THEN
 		INSERT INTO @extschema@.job_changes (job_id, customer_id)
-		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0;
+		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0
+		ON CONFLICT DO NOTHING;
 	END IF;
 	DELETE FROM clm_run_summary r WHERE r.s IS NULL;	-- (the whole value NULL: no purchase up to as_of)
 	-- prospects: known customers without a purchase
@@ -2332,14 +2375,16 @@ BEGIN
 		-- rescans everyone and puts the triggers back if it may
 		IF j.capture AND NOT EXISTS (SELECT 1 FROM pg_trigger tg
 									 WHERE tg.tgrelid = to_regclass(j.source)
-									   AND tg.tgname = 'clm_capture_' || j.job_id || '_ins') THEN
+									   AND tg.tgname = 'zz_clm_capture_' || j.job_id) THEN
 			IF to_regclass(j.source) IS NOT NULL THEN
-				j.capture := @extschema@.install_capture(j.job_id, to_regclass(j.source), j.customer_column);
+				j.capture := @extschema@.install_capture(j.job_id, to_regclass(j.source), j.customer_column,
+														 j.ts_column, j.amount_column);
 				UPDATE @extschema@.jobs SET capture = j.capture WHERE jobs.job_id = j.job_id;
 			END IF;
 			full_refresh := true;
 		END IF;
-		is_full := full_refresh OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
+		-- a disabled job's changes are not captured: its runs rescan
+		is_full := full_refresh OR NOT j.enabled OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
 		c := @extschema@.job_compute(j, t, is_full, true, true);
 
@@ -2420,6 +2465,7 @@ BEGIN
 
 		UPDATE @extschema@.jobs SET
 			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
+			watermark = CASE WHEN c.published THEN t ELSE jobs.watermark END,
 			last_full_refresh_at = CASE WHEN is_full THEN t ELSE jobs.last_full_refresh_at END,
 			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL THEN (c.ctx).purchase_mbgnbd
 									 ELSE jobs.last_purchase_fit END,
@@ -3695,7 +3741,7 @@ COMMENT ON COLUMN @extschema@.customer_state.stage_since IS 'when the customer e
 COMMENT ON COLUMN @extschema@.customer_state.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
 
 COMMENT ON COLUMN @extschema@.job_changes.job_id IS 'the job (clm.jobs)';
-COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions changed; NULL: rescan everyone';
+COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions at or before the job''s watermark changed (once per customer); NULL: rescan everyone';
 
 COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of clm.stage_history';
 COMMENT ON COLUMN @extschema@.stage_history.id IS 'row id';

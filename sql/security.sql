@@ -2,7 +2,8 @@
 -- (issue 17): the identity switch in C, nothing a run sets outlives it,
 -- settings validated once, internal functions not executable by PUBLIC,
 -- dashboards that follow row security
-SET client_min_messages = warning;
+-- (a server without clm preloaded warns that no worker will run the jobs)
+SET client_min_messages = error;
 SET timezone = 'UTC';
 
 CREATE ROLE regress_sec_alice;
@@ -40,6 +41,7 @@ BEGIN PERFORM sec_a.evil('index'); RETURN $1; END $$;
 CREATE INDEX ON sec_a.tx (sec_a.evil_imm(customer_id));
 SELECT clm.create_job('sec_evil', 'sec_a.v', schedule => '1 day', enabled => false) > 0 AS created;
 CREATE INDEX ON sec_a.tx (customer_id);
+CREATE INDEX ON sec_a.tx (ts);
 SELECT clm.create_job('sec_evil_table', 'sec_a.tx', schedule => '1 day') > 0 AS created;
 -- the owner cannot add a trigger to clm's tables
 CREATE FUNCTION sec_a.trg() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -102,6 +102,27 @@ extern ClmPeriod clm_parse_period(text *t);
 extern int32 clm_period_number(DateADT d, ClmPeriod unit);
 extern DateADT clm_period_first_day(int32 p, ClmPeriod unit);
 
+/*
+ * A captured job's slot in shared memory (registry.c, capture.c): changes to
+ * source rows dated at or before the watermark are logged; later rows are
+ * read by the next run from the source itself.  DT_NOBEGIN: no watermark
+ * yet, every change is logged.  disabled: the job is disabled (its changes
+ * are not logged; it rescans when enabled).
+ */
+#include "port/atomics.h"
+#define CLM_CAPTURE_SLOTS 1024
+typedef struct ClmCaptureSlot
+{
+	Oid			dboid;
+	int64		job_id;			/* 0: free */
+	pg_atomic_uint64 watermark; /* a TimestampTz */
+	pg_atomic_uint32 disabled;
+} ClmCaptureSlot;
+extern bool clm_capture_available(void);
+extern ClmCaptureSlot *clm_capture_slot_find(int64 job_id, bool create, TimestampTz watermark, bool disabled);
+extern void clm_capture_slot_free(int64 job_id);
+extern void clm_capture_slot_raise(ClmCaptureSlot *slot, TimestampTz watermark);
+
 /* the registry of clm processes in shared memory (registry.c) */
 extern void clm_registry_install(void);
 extern void clm_registry_join(Oid dboid, int64 job_id);

@@ -13,8 +13,12 @@
  * still that process when it is signalled (a PID read from
  * pg_stat_activity could belong to another process by then).
  *
+ * The same shared memory holds each captured job's watermark (capture.c):
+ * a slot per job with the time below which changes to its source are
+ * logged, read without a lock by the capture trigger of every writer.
+ *
  * Without shared_preload_libraries there is no registry and no worker:
- * every lookup answers "not running".
+ * every lookup answers "not running", and capture logs every change.
  *
  *-------------------------------------------------------------------------
  */
@@ -39,6 +43,7 @@ typedef struct ClmRegistry
 {
 	LWLock	   *lock;
 	int			nslots;
+	ClmCaptureSlot captures[CLM_CAPTURE_SLOTS];
 	ClmProcSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } ClmRegistry;
 
@@ -86,9 +91,16 @@ registry_startup(void)
 	registry = ShmemInitStruct("clm registry", registry_size(), &found);
 	if (!found)
 	{
+		int			i;
+
 		memset(registry, 0, registry_size());
 		registry->lock = &(GetNamedLWLockTranche("clm"))->lock;
 		registry->nslots = registry_slots();
+		for (i = 0; i < CLM_CAPTURE_SLOTS; i++)
+		{
+			pg_atomic_init_u64(&registry->captures[i].watermark, (uint64) DT_NOBEGIN);
+			pg_atomic_init_u32(&registry->captures[i].disabled, 0);
+		}
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -213,4 +225,75 @@ Datum
 clm_job_running(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_BOOL(clm_registry_job_running(MyDatabaseId, PG_GETARG_INT64(0)));
+}
+
+/* ---------- capture watermarks ---------- */
+
+/* clm_capture_available: whether there is shared memory for watermarks */
+bool
+clm_capture_available(void)
+{
+	return registry != NULL;
+}
+
+/*
+ * clm_capture_slot_find: the slot of a job of this database, or NULL; with
+ * create, a free slot is taken and set to (watermark, disabled) if there is
+ * none (NULL when all are taken: capture then logs every change).
+ */
+ClmCaptureSlot *
+clm_capture_slot_find(int64 job_id, bool create, TimestampTz watermark, bool disabled)
+{
+	ClmCaptureSlot *found = NULL;
+	int			i;
+
+	if (registry == NULL)
+		return NULL;
+	LWLockAcquire(registry->lock, create ? LW_EXCLUSIVE : LW_SHARED);
+	for (i = 0; i < CLM_CAPTURE_SLOTS && found == NULL; i++)
+		if (registry->captures[i].job_id == job_id && registry->captures[i].dboid == MyDatabaseId)
+			found = &registry->captures[i];
+	for (i = 0; create && found == NULL && i < CLM_CAPTURE_SLOTS; i++)
+		if (registry->captures[i].job_id == 0)
+		{
+			found = &registry->captures[i];
+			pg_atomic_write_u64(&found->watermark, (uint64) watermark);
+			pg_atomic_write_u32(&found->disabled, disabled ? 1 : 0);
+			found->dboid = MyDatabaseId;
+			pg_write_barrier();
+			found->job_id = job_id;
+		}
+	LWLockRelease(registry->lock);
+	return found;
+}
+
+/* clm_capture_slot_free: forget a dropped job's slot */
+void
+clm_capture_slot_free(int64 job_id)
+{
+	int			i;
+
+	if (registry == NULL)
+		return;
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	for (i = 0; i < CLM_CAPTURE_SLOTS; i++)
+		if (registry->captures[i].job_id == job_id && registry->captures[i].dboid == MyDatabaseId)
+		{
+			registry->captures[i].job_id = 0;
+			registry->captures[i].dboid = InvalidOid;
+		}
+	LWLockRelease(registry->lock);
+}
+
+/*
+ * clm_capture_slot_raise: the watermark never goes down (capture.c: a
+ * watermark at or above the committed one is always safe)
+ */
+void
+clm_capture_slot_raise(ClmCaptureSlot *slot, TimestampTz watermark)
+{
+	LWLockAcquire(registry->lock, LW_EXCLUSIVE);
+	if ((int64) pg_atomic_read_u64(&slot->watermark) < watermark)
+		pg_atomic_write_u64(&slot->watermark, (uint64) watermark);
+	LWLockRelease(registry->lock);
 }

@@ -114,8 +114,8 @@ ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 5 FROM clm.job_runs WHERE job_name IN ('gone', 'slow', 'denied', 'after_failures', 'escalate')"),
 	'all five jobs ran');
 like(sql("SELECT status || ': ' || sqlstate || ': ' || message FROM clm.job_runs WHERE job_name = 'escalate'"),
-	qr/^failed: 42501: permission denied to set session authorization/,
-	'a job cannot switch to the superuser: it runs in a session of its owner');
+	qr/^failed: 42501: cannot set parameter "session_authorization" within security-definer function/,
+	'a job cannot switch to the superuser: it runs as its owner, locked down, in a session of its owner');
 like(sql("SELECT status || ': ' || sqlstate || ': ' || message FROM clm.job_runs WHERE job_name = 'gone'"),
 	qr/^failed: 42P01: source relation public.gone_tx does not exist/, 'missing source table recorded as failed');
 like(sql("SELECT status || ': ' || sqlstate || ': ' || message FROM clm.job_runs WHERE job_name = 'denied'"),

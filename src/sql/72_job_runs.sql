@@ -51,7 +51,7 @@ REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
 -- run).  Returns the scoring context and breakpoints used.
 CREATE FUNCTION @extschema@.job_compute(
 	j @extschema@.jobs, as_of timestamptz, refresh boolean, consume boolean, use_previous boolean,
-	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint)
+	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint, OUT published boolean)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- the state and its indexes are hot (every run reads and writes them): an
@@ -64,6 +64,7 @@ DECLARE
 	src regclass;
 	csrc regclass;
 	key_type text;
+	ts_type text;
 	tx_sql text;
 	scan_all boolean;
 	keys text[];
@@ -88,24 +89,47 @@ BEGIN
 
 	-- 1. which customers (the scratch tables are empty: run_scratch_tables)
 	scan_all := refresh OR NOT j.incremental OR NOT j.capture;
+	published := false;
+	IF consume AND j.capture THEN
+		-- publish the new watermark to the capture triggers and wait for
+		-- the writers that may have read the old one (src/capture.c); only
+		-- then read what changed
+		published := @extschema@.capture_advance(j.job_id, src, as_of);
+	END IF;
 	IF consume THEN
 		WITH d AS (DELETE FROM @extschema@.job_changes c WHERE c.job_id = j.job_id RETURNING c.customer_id)
 		INSERT INTO clm_run_keys SELECT DISTINCT d.customer_id FROM d;
 		scan_all := scan_all OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL);
+	END IF;
+	IF NOT scan_all AND j.watermark IS NOT NULL THEN
+		-- the rows dated after the watermark were never logged: read them
+		-- here, by time (an index on ts); a date or timestamp without time
+		-- zone is read from two days earlier (the trigger's margin)
+		SELECT format_type(a.atttypid, a.atttypmod) INTO ts_type
+		FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.ts_column AND NOT a.attisdropped;
+		IF ts_type IS NULL THEN
+			RAISE EXCEPTION 'column "%" does not exist in %', j.ts_column, src USING ERRCODE = 'undefined_column',
+				HINT = 'After ALTER TABLE ... RENAME COLUMN, drop the job and create it again with the new name.';
+		END IF;
+		EXECUTE format('INSERT INTO clm_run_keys SELECT DISTINCT (t.%1$I)::text FROM %2$s t '
+					   'WHERE t.%3$I > $1 AND t.%1$I IS NOT NULL', j.customer_column, src, j.ts_column)
+			USING j.watermark - CASE WHEN ts_type = 'timestamp with time zone' THEN interval '0' ELSE interval '2 days' END;
 	END IF;
 	IF NOT scan_all THEN
 		INSERT INTO clm_run_keys
 		SELECT s.customer_id FROM @extschema@.customer_state s
 		WHERE s.job_id = j.job_id AND s.next_review <= as_of
 		  AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = s.customer_id);
-		keys := ARRAY(SELECT k.customer_id FROM clm_run_keys k);
+		keys := ARRAY(SELECT DISTINCT k.customer_id FROM clm_run_keys k);
 	END IF;
 	ANALYZE clm_run_keys;
 
 	-- 2. their summaries, from all of their transactions up to as_of.  Rows
-	-- dated after as_of are counted, not summarised: their customers go back
-	-- into clm.job_changes for the next run, so a purchase committed while
-	-- this run was under way, or dated ahead, is never consumed unseen.
+	-- dated after as_of are counted, not summarised: with a published
+	-- watermark (as_of) the next run reads them by time; else their
+	-- customers go back into clm.job_changes for the next run, so a
+	-- purchase committed while this run was under way, or dated ahead, is
+	-- never consumed unseen.
 	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
 					 'WHERE t.%I IS NOT NULL',
 					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column);
@@ -119,9 +143,10 @@ BEGIN
 				   'count(*) FILTER (WHERE x.ts > $1) AS later '
 				   'FROM (%s) x GROUP BY x.k', tx_sql)
 		USING as_of, keys, (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
-	IF consume THEN
+	IF consume AND NOT published THEN
 		INSERT INTO @extschema@.job_changes (job_id, customer_id)
-		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0;
+		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0
+		ON CONFLICT DO NOTHING;
 	END IF;
 	DELETE FROM clm_run_summary r WHERE r.s IS NULL;	-- (the whole value NULL: no purchase up to as_of)
 	-- prospects: known customers without a purchase
@@ -295,14 +320,16 @@ BEGIN
 		-- rescans everyone and puts the triggers back if it may
 		IF j.capture AND NOT EXISTS (SELECT 1 FROM pg_trigger tg
 									 WHERE tg.tgrelid = to_regclass(j.source)
-									   AND tg.tgname = 'clm_capture_' || j.job_id || '_ins') THEN
+									   AND tg.tgname = 'zz_clm_capture_' || j.job_id) THEN
 			IF to_regclass(j.source) IS NOT NULL THEN
-				j.capture := @extschema@.install_capture(j.job_id, to_regclass(j.source), j.customer_column);
+				j.capture := @extschema@.install_capture(j.job_id, to_regclass(j.source), j.customer_column,
+														 j.ts_column, j.amount_column);
 				UPDATE @extschema@.jobs SET capture = j.capture WHERE jobs.job_id = j.job_id;
 			END IF;
 			full_refresh := true;
 		END IF;
-		is_full := full_refresh OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
+		-- a disabled job's changes are not captured: its runs rescan
+		is_full := full_refresh OR NOT j.enabled OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
 		c := @extschema@.job_compute(j, t, is_full, true, true);
 
@@ -383,6 +410,7 @@ BEGIN
 
 		UPDATE @extschema@.jobs SET
 			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
+			watermark = CASE WHEN c.published THEN t ELSE jobs.watermark END,
 			last_full_refresh_at = CASE WHEN is_full THEN t ELSE jobs.last_full_refresh_at END,
 			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL THEN (c.ctx).purchase_mbgnbd
 									 ELSE jobs.last_purchase_fit END,

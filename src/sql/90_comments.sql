@@ -192,7 +192,7 @@ COMMENT ON COLUMN @extschema@.customer_state.stage_since IS 'when the customer e
 COMMENT ON COLUMN @extschema@.customer_state.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
 
 COMMENT ON COLUMN @extschema@.job_changes.job_id IS 'the job (clm.jobs)';
-COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions changed; NULL: rescan everyone';
+COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions at or before the job''s watermark changed (once per customer); NULL: rescan everyone';
 
 COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of clm.stage_history';
 COMMENT ON COLUMN @extschema@.stage_history.id IS 'row id';
