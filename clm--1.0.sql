@@ -1453,13 +1453,15 @@ CREATE TABLE @extschema@.job_runs (
 	alerts integer,
 	attempt integer NOT NULL DEFAULT 1,
 	sqlstate text,
-	message text
+	message text,
+	note text
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
 COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
 COMMENT ON COLUMN @extschema@.job_runs.attempt IS 'attempt number: 1 at a scheduled slot, 2 and up for the retries after failures';
 COMMENT ON COLUMN @extschema@.job_runs.sqlstate IS 'of a failed run: the SQLSTATE of the error (57014: timed out or cancelled)';
 COMMENT ON COLUMN @extschema@.job_runs.message IS 'of a failed run: the error message';
+COMMENT ON COLUMN @extschema@.job_runs.note IS 'of a successful run: what it could not do as asked, e.g. a model fit that did not converge (the last converged fit scored instead)';
 COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
 COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
 COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';
@@ -2106,7 +2108,8 @@ REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
 -- run).  Returns the scoring context and breakpoints used.
 CREATE FUNCTION @extschema@.job_compute(
 	j @extschema@.jobs, as_of timestamptz, refresh boolean, consume boolean, use_previous boolean,
-	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint, OUT published boolean)
+	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint, OUT published boolean,
+	OUT note text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- the state and its indexes are hot (every run reads and writes them): an
@@ -2236,15 +2239,35 @@ BEGIN
 			fit_rows := (SELECT @extschema@.fit_data((s.s).frequency, (s.s).recency, (s.s).tenure, (s.s).repeat_avg_amount)
 						 FROM clm_run_summary s WHERE (s.s).tenure > 0);
 		END IF;
+		-- a fit that does not converge is not used: the last converged
+		-- one scores instead (or none: p_alive and clv stay NULL), and the
+		-- run says so in its note (clm.job_problems() shows it)
 		IF j.purchase_model IS NULL THEN
 			mbgnbd := @extschema@.mbgnbd_fit(fit_rows, 0,
 				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END);
+			IF (mbgnbd).converged IS NOT TRUE THEN
+				note := concat_ws('; ', note, format('the MBG/NBD fit did not converge (%s iterations over %s customers): %s',
+					(mbgnbd).iterations, (mbgnbd).n,
+					CASE WHEN (j.last_purchase_fit).converged THEN 'the last converged fit scores instead'
+						 ELSE 'no converged fit yet, so p_alive and clv are NULL' END));
+				mbgnbd := CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END;
+			END IF;
 		END IF;
 		IF j.spend_model IS NOT NULL THEN
 			gg := @extschema@.get_gamma_gamma_model(j.spend_model);
 		ELSE
 			gg := @extschema@.gamma_gamma_fit(fit_rows, 0,
 				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END);
+			IF (gg).converged IS NOT TRUE THEN
+				note := concat_ws('; ', note, format('the Gamma-Gamma fit did not converge (%s iterations over %s customers): %s',
+					(gg).iterations, (gg).n,
+					CASE WHEN (j.last_spend_fit).converged THEN 'the last converged fit scores instead'
+						 ELSE 'no converged fit yet, so clv is NULL' END));
+				gg := CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END;
+			END IF;
+		END IF;
+		IF note IS NOT NULL THEN
+			note := note || ' (see "Failed fits" in the clm README)';
 		END IF;
 		-- (not "bgnbd IS NOT NULL": a row with one NULL field counts as NULL)
 		IF purchase_kind = 'bgnbd' THEN
@@ -2467,10 +2490,12 @@ BEGIN
 			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
 			watermark = CASE WHEN c.published THEN t ELSE jobs.watermark END,
 			last_full_refresh_at = CASE WHEN is_full THEN t ELSE jobs.last_full_refresh_at END,
-			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL THEN (c.ctx).purchase_mbgnbd
-									 ELSE jobs.last_purchase_fit END,
-			last_spend_fit = CASE WHEN is_full AND jobs.spend_model IS NULL THEN (c.ctx).spend
-								  ELSE jobs.last_spend_fit END
+			-- only converged fits are kept (job_compute put the last one
+			-- back when a fit did not converge)
+			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL AND ((c.ctx).purchase_mbgnbd).converged
+									 THEN (c.ctx).purchase_mbgnbd ELSE jobs.last_purchase_fit END,
+			last_spend_fit = CASE WHEN is_full AND jobs.spend_model IS NULL AND ((c.ctx).spend).converged
+								  THEN (c.ctx).spend ELSE jobs.last_spend_fit END
 		WHERE jobs.job_id = j.job_id;
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
 			-- the last run's count plus what this one added: no count(*) of
@@ -2480,7 +2505,7 @@ BEGIN
 									  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
 									  ORDER BY r.started_at DESC LIMIT 1) + n_net,
 									 (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) END,
-			scored = c.scanned, written = n_written, alerts = n_alerts
+			scored = c.scanned, written = n_written, alerts = n_alerts, note = c.note
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	EXCEPTION WHEN OTHERS THEN
@@ -2765,7 +2790,7 @@ SELECT j.job_id, j.name AS job, j.owner, j.enabled, j.schedule, j.time_zone,
 	   @extschema@.job_running(j.job_id) AS running,
 	   j.next_run_at, j.attempt AS next_attempt,
 	   lr.started_at AS last_run_at, lr.status AS last_status, lr.trigger AS last_trigger,
-	   lr.sqlstate AS last_sqlstate, lr.message AS last_message,
+	   lr.sqlstate AS last_sqlstate, lr.message AS last_message, lr.note AS last_note,
 	   lr.finished_at - lr.started_at AS last_duration,
 	   lr.written AS last_rows_written, lr.alerts AS last_alerts,
 	   ls.finished_at AS last_success_at, j.consecutive_failures,
@@ -2796,6 +2821,7 @@ COMMENT ON COLUMN @extschema@.job_status.last_status IS 'status of the last run'
 COMMENT ON COLUMN @extschema@.job_status.last_trigger IS 'worker or manual';
 COMMENT ON COLUMN @extschema@.job_status.last_sqlstate IS 'SQLSTATE of the last run if it failed';
 COMMENT ON COLUMN @extschema@.job_status.last_message IS 'error message of the last run if it failed';
+COMMENT ON COLUMN @extschema@.job_status.last_note IS 'what the last run could not do as asked (a model fit that did not converge)';
 COMMENT ON COLUMN @extschema@.job_status.last_duration IS 'how long the last run took';
 COMMENT ON COLUMN @extschema@.job_status.last_rows_written IS 'rows of clm.customer_state the last run wrote';
 COMMENT ON COLUMN @extschema@.job_status.last_alerts IS 'alerts the last run raised';
@@ -2821,6 +2847,7 @@ AS $fn$
 		('failing', s.consecutive_failures > 0,
 		 format('%s consecutive failures; last: %s: %s', s.consecutive_failures, s.last_sqlstate, s.last_message),
 		 s.last_success_at),
+		('fit_not_converged', s.last_status = 'succeeded' AND s.last_note IS NOT NULL, s.last_note, s.last_run_at),
 		('overdue', s.enabled AND s.covered AND NOT s.running
 			AND s.next_run_at < now() - greatest(interval '1 minute',
 				3 * coalesce(current_setting('clm.naptime', true), '10s')::interval),
@@ -2830,7 +2857,7 @@ AS $fn$
 	ORDER BY s.job, p.problem
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_problems() IS
-'one row per problem of a visible job (not_covered, owner_missing, owner_cannot_login, failing, overdue), for monitoring systems; no rows when all is well';
+'one row per problem of a visible job (not_covered, owner_missing, owner_cannot_login, failing, fit_not_converged, overdue), for monitoring systems; no rows when all is well';
 
 GRANT SELECT ON @extschema@.job_status TO PUBLIC;
 

@@ -195,13 +195,13 @@ SELECT job, enabled, schedule, covered = (clm.scheduler_coverage() IS NULL) AS c
 	   last_success_at IS NOT NULL AS succeeded_once, last_duration >= interval '0' AS has_duration,
 	   avg_duration IS NOT NULL AS has_avg, last_rows_written, last_alerts
 FROM clm.job_status ORDER BY job;
-SELECT * FROM clm.job_problems() WHERE problem <> 'not_covered';
+SELECT * FROM clm.job_problems() WHERE problem NOT IN ('not_covered', 'fit_not_converged');  -- (its six customers bought once: sql/job_fits.sql)
 CREATE TABLE gone_tx AS SELECT * FROM sch_tx;
 SELECT clm.create_job('gone', 'gone_tx', max_retries => 0) > 0 AS created;
 DROP TABLE gone_tx;
 SELECT status FROM clm.run_job('gone');
 UPDATE clm.jobs SET owner = 'regress_clm_no_such_role' WHERE name = 'gone';
-SELECT job, problem, detail FROM clm.job_problems() WHERE problem <> 'not_covered';
+SELECT job, problem, detail FROM clm.job_problems() WHERE problem NOT IN ('not_covered', 'fit_not_converged');
 SELECT clm.drop_job('gone');
 
 -- 7. bounded history: runs older than 30 days, stage changes older than a

@@ -92,13 +92,15 @@ CREATE TABLE @extschema@.job_runs (
 	alerts integer,
 	attempt integer NOT NULL DEFAULT 1,
 	sqlstate text,
-	message text
+	message text,
+	note text
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
 COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
 COMMENT ON COLUMN @extschema@.job_runs.attempt IS 'attempt number: 1 at a scheduled slot, 2 and up for the retries after failures';
 COMMENT ON COLUMN @extschema@.job_runs.sqlstate IS 'of a failed run: the SQLSTATE of the error (57014: timed out or cancelled)';
 COMMENT ON COLUMN @extschema@.job_runs.message IS 'of a failed run: the error message';
+COMMENT ON COLUMN @extschema@.job_runs.note IS 'of a successful run: what it could not do as asked, e.g. a model fit that did not converge (the last converged fit scored instead)';
 COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
 COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
 COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';

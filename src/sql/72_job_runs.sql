@@ -51,7 +51,8 @@ REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
 -- run).  Returns the scoring context and breakpoints used.
 CREATE FUNCTION @extschema@.job_compute(
 	j @extschema@.jobs, as_of timestamptz, refresh boolean, consume boolean, use_previous boolean,
-	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint, OUT published boolean)
+	OUT ctx @extschema@.scoring, OUT bp @extschema@.breakpoints, OUT scanned bigint, OUT published boolean,
+	OUT note text)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 -- the state and its indexes are hot (every run reads and writes them): an
@@ -181,15 +182,35 @@ BEGIN
 			fit_rows := (SELECT @extschema@.fit_data((s.s).frequency, (s.s).recency, (s.s).tenure, (s.s).repeat_avg_amount)
 						 FROM clm_run_summary s WHERE (s.s).tenure > 0);
 		END IF;
+		-- a fit that does not converge is not used: the last converged
+		-- one scores instead (or none: p_alive and clv stay NULL), and the
+		-- run says so in its note (clm.job_problems() shows it)
 		IF j.purchase_model IS NULL THEN
 			mbgnbd := @extschema@.mbgnbd_fit(fit_rows, 0,
 				CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END);
+			IF (mbgnbd).converged IS NOT TRUE THEN
+				note := concat_ws('; ', note, format('the MBG/NBD fit did not converge (%s iterations over %s customers): %s',
+					(mbgnbd).iterations, (mbgnbd).n,
+					CASE WHEN (j.last_purchase_fit).converged THEN 'the last converged fit scores instead'
+						 ELSE 'no converged fit yet, so p_alive and clv are NULL' END));
+				mbgnbd := CASE WHEN (j.last_purchase_fit).converged THEN j.last_purchase_fit END;
+			END IF;
 		END IF;
 		IF j.spend_model IS NOT NULL THEN
 			gg := @extschema@.get_gamma_gamma_model(j.spend_model);
 		ELSE
 			gg := @extschema@.gamma_gamma_fit(fit_rows, 0,
 				CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END);
+			IF (gg).converged IS NOT TRUE THEN
+				note := concat_ws('; ', note, format('the Gamma-Gamma fit did not converge (%s iterations over %s customers): %s',
+					(gg).iterations, (gg).n,
+					CASE WHEN (j.last_spend_fit).converged THEN 'the last converged fit scores instead'
+						 ELSE 'no converged fit yet, so clv is NULL' END));
+				gg := CASE WHEN (j.last_spend_fit).converged THEN j.last_spend_fit END;
+			END IF;
+		END IF;
+		IF note IS NOT NULL THEN
+			note := note || ' (see "Failed fits" in the clm README)';
 		END IF;
 		-- (not "bgnbd IS NOT NULL": a row with one NULL field counts as NULL)
 		IF purchase_kind = 'bgnbd' THEN
@@ -412,10 +433,12 @@ BEGIN
 			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,
 			watermark = CASE WHEN c.published THEN t ELSE jobs.watermark END,
 			last_full_refresh_at = CASE WHEN is_full THEN t ELSE jobs.last_full_refresh_at END,
-			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL THEN (c.ctx).purchase_mbgnbd
-									 ELSE jobs.last_purchase_fit END,
-			last_spend_fit = CASE WHEN is_full AND jobs.spend_model IS NULL THEN (c.ctx).spend
-								  ELSE jobs.last_spend_fit END
+			-- only converged fits are kept (job_compute put the last one
+			-- back when a fit did not converge)
+			last_purchase_fit = CASE WHEN is_full AND jobs.purchase_model IS NULL AND ((c.ctx).purchase_mbgnbd).converged
+									 THEN (c.ctx).purchase_mbgnbd ELSE jobs.last_purchase_fit END,
+			last_spend_fit = CASE WHEN is_full AND jobs.spend_model IS NULL AND ((c.ctx).spend).converged
+								  THEN (c.ctx).spend ELSE jobs.last_spend_fit END
 		WHERE jobs.job_id = j.job_id;
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
 			-- the last run's count plus what this one added: no count(*) of
@@ -425,7 +448,7 @@ BEGIN
 									  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
 									  ORDER BY r.started_at DESC LIMIT 1) + n_net,
 									 (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) END,
-			scored = c.scanned, written = n_written, alerts = n_alerts
+			scored = c.scanned, written = n_written, alerts = n_alerts, note = c.note
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	EXCEPTION WHEN OTHERS THEN

@@ -158,7 +158,7 @@ SELECT j.job_id, j.name AS job, j.owner, j.enabled, j.schedule, j.time_zone,
 	   @extschema@.job_running(j.job_id) AS running,
 	   j.next_run_at, j.attempt AS next_attempt,
 	   lr.started_at AS last_run_at, lr.status AS last_status, lr.trigger AS last_trigger,
-	   lr.sqlstate AS last_sqlstate, lr.message AS last_message,
+	   lr.sqlstate AS last_sqlstate, lr.message AS last_message, lr.note AS last_note,
 	   lr.finished_at - lr.started_at AS last_duration,
 	   lr.written AS last_rows_written, lr.alerts AS last_alerts,
 	   ls.finished_at AS last_success_at, j.consecutive_failures,
@@ -189,6 +189,7 @@ COMMENT ON COLUMN @extschema@.job_status.last_status IS 'status of the last run'
 COMMENT ON COLUMN @extschema@.job_status.last_trigger IS 'worker or manual';
 COMMENT ON COLUMN @extschema@.job_status.last_sqlstate IS 'SQLSTATE of the last run if it failed';
 COMMENT ON COLUMN @extschema@.job_status.last_message IS 'error message of the last run if it failed';
+COMMENT ON COLUMN @extschema@.job_status.last_note IS 'what the last run could not do as asked (a model fit that did not converge)';
 COMMENT ON COLUMN @extschema@.job_status.last_duration IS 'how long the last run took';
 COMMENT ON COLUMN @extschema@.job_status.last_rows_written IS 'rows of clm.customer_state the last run wrote';
 COMMENT ON COLUMN @extschema@.job_status.last_alerts IS 'alerts the last run raised';
@@ -214,6 +215,7 @@ AS $fn$
 		('failing', s.consecutive_failures > 0,
 		 format('%s consecutive failures; last: %s: %s', s.consecutive_failures, s.last_sqlstate, s.last_message),
 		 s.last_success_at),
+		('fit_not_converged', s.last_status = 'succeeded' AND s.last_note IS NOT NULL, s.last_note, s.last_run_at),
 		('overdue', s.enabled AND s.covered AND NOT s.running
 			AND s.next_run_at < now() - greatest(interval '1 minute',
 				3 * coalesce(current_setting('clm.naptime', true), '10s')::interval),
@@ -223,6 +225,6 @@ AS $fn$
 	ORDER BY s.job, p.problem
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_problems() IS
-'one row per problem of a visible job (not_covered, owner_missing, owner_cannot_login, failing, overdue), for monitoring systems; no rows when all is well';
+'one row per problem of a visible job (not_covered, owner_missing, owner_cannot_login, failing, fit_not_converged, overdue), for monitoring systems; no rows when all is well';
 
 GRANT SELECT ON @extschema@.job_status TO PUBLIC;
