@@ -230,6 +230,18 @@ WHERE a.job_id = (SELECT job_id FROM clm.jobs WHERE name = 'tz_a')
 
 -- an idle run writes nothing and scores nobody
 SELECT customers > 300 AS customers, scored, written FROM clm.run_job('inc', as_of => '1998-12-01 00:00:01+00');
+-- a full refresh a week later rescores everyone but rewrites only the rows
+-- whose class, stage or flags changed or whose as-of values moved past the
+-- tolerance; every stored value stays within that tolerance of today's
+SELECT scored = customers AS rescored_everyone, customers, written
+FROM clm.run_job('inc', as_of => '1998-12-08 00:00+00', full_refresh => true);
+SELECT count(*) AS customers,
+	   count(*) FILTER (WHERE abs(s.p_alive - p.p_alive) > 0.05 OR abs(s.churn_risk - p.churn_risk) > 0.05
+						   OR abs(s.clv - p.clv) > 0.05 * abs(s.clv) + 1e-9 OR abs(s.health - p.health) > 5
+						   OR (s.stage, s.rfm_cell, s.abc, s.high_value_at_risk) IS DISTINCT FROM
+							  (p.stage, p.rfm_cell, p.abc, p.high_value_at_risk)) AS off
+FROM clm.customer_state s JOIN clm.preview_job('inc', '1998-12-08 00:00+00') p USING (customer_id)
+WHERE s.job_id = (SELECT job_id FROM clm.jobs WHERE name = 'inc');
 
 SELECT clm.drop_job(name) FROM clm.jobs ORDER BY job_id;
 SELECT count(*) AS capture_triggers_left FROM pg_trigger WHERE tgrelid = 'inc_tx'::regclass;

@@ -910,8 +910,8 @@ start_job(const DueJob *job)
 	return true;
 }
 
-/* reap_jobs: forget the runs that ended */
-static void
+/* reap_jobs: forget the runs that ended; returns how many */
+static int
 reap_jobs(void)
 {
 	int			i,
@@ -926,7 +926,9 @@ reap_jobs(void)
 		else
 			running_jobs[kept++] = running_jobs[i];
 	}
+	i = n_running - kept;
 	n_running = kept;
+	return i;
 }
 
 static bool
@@ -1040,54 +1042,71 @@ due_jobs(MemoryContext mcxt, int max, int *njobs, bool *installed, long *next_ms
 }
 
 /*
- * prune: one bounded pruning of the history (clm.prune_history), in its own
- * transaction; returns whether a batch came back full (more to delete).
+ * maintenance_sql: one maintenance statement of the database worker (the
+ * extension's own functions, schema-qualified), in a transaction of its
+ * own; the int8 columns of its one row go to out[0..nout-1] (0 when NULL).
+ * An error is logged with what, and the worker goes on; false then.
  */
 static bool
-prune(void)
+maintenance_sql(const char *what, const char *query, int64 *out, int nout)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool full = false;
+	volatile bool ok = true;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PG_TRY();
 	{
-		char	   *query = psprintf("SELECT job_runs, stage_history, alerts FROM clm.prune_history(%d)",
-									 CLM_PRUNE_BATCH);
-		int64		counts[3] = {0, 0, 0};
 		int			i;
 
 		spi_check(SPI_connect(), SPI_OK_CONNECT, "SPI_connect");
 		PushActiveSnapshot(GetTransactionSnapshot());
-		pgstat_report_activity(STATE_RUNNING, "clm: pruning the job history");
-		spi_check(SPI_execute(query, false, 0), SPI_OK_SELECT, "pruning the history");
-		for (i = 0; i < 3 && SPI_processed == 1; i++)
+		pgstat_report_activity(STATE_RUNNING, psprintf("clm: %s", what));
+		spi_check(SPI_execute(query, false, 0), SPI_OK_SELECT, what);
+		for (i = 0; i < nout; i++)
 		{
-			bool		isnull;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+			bool		isnull = true;
+			Datum		d = SPI_processed == 1
+				? SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull) : (Datum) 0;
 
-			counts[i] = isnull ? 0 : DatumGetInt64(d);
-			full = full || counts[i] >= CLM_PRUNE_BATCH;
+			out[i] = isnull ? 0 : DatumGetInt64(d);
 		}
 		spi_check(SPI_finish(), SPI_OK_FINISH, "SPI_finish");
 		PopActiveSnapshot();
 		CommitTransactionCommand();
-		if (counts[0] + counts[1] + counts[2] > 0)
-			ereport(DEBUG1,
-					(errmsg("clm: pruned " INT64_FORMAT " runs, " INT64_FORMAT " stage changes, " INT64_FORMAT " alerts",
-							counts[0], counts[1], counts[2])));
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata = abort_with_error(oldcxt);
 
-		ereport(LOG, (errmsg("clm: could not prune the job history: %s", edata->message)));
+		ereport(LOG, (errmsg("clm: could not %s: %s", what, edata->message)));
 		FreeErrorData(edata);
+		ok = false;
 	}
 	PG_END_TRY();
 	pgstat_report_activity(STATE_IDLE, NULL);
-	return full;
+	return ok;
+}
+
+/*
+ * prune: one bounded pruning of the history (clm.prune_history); returns
+ * whether a batch came back full (more to delete).
+ */
+static bool
+prune(void)
+{
+	int64		counts[3] = {0, 0, 0};
+
+	if (!maintenance_sql("prune the job history",
+						 psprintf("SELECT job_runs, stage_history, alerts FROM clm.prune_history(%d)",
+								  CLM_PRUNE_BATCH),
+						 counts, 3))
+		return false;
+	if (counts[0] + counts[1] + counts[2] > 0)
+		ereport(DEBUG1,
+				(errmsg("clm: pruned " INT64_FORMAT " runs, " INT64_FORMAT " stage changes, " INT64_FORMAT " alerts",
+						counts[0], counts[1], counts[2])));
+	return counts[0] >= CLM_PRUNE_BATCH || counts[1] >= CLM_PRUNE_BATCH || counts[2] >= CLM_PRUNE_BATCH;
 }
 
 void
@@ -1124,7 +1143,20 @@ clm_worker_main(Datum arg)
 
 		CHECK_FOR_INTERRUPTS();
 		reload_config();
-		reap_jobs();
+
+		/*
+		 * after runs ended: a bulk write (a first run, a refresh that moved
+		 * many customers) is analyzed now rather than when autovacuum gets
+		 * to it, since the next incremental run's plan depends on it (the
+		 * job's owner, who wrote it, may not analyze clm's table)
+		 */
+		if (reap_jobs() > 0)
+		{
+			int64		analyzed = 0;
+
+			(void) maintenance_sql("analyze the customer state",
+								   "SELECT clm.analyze_state()::pg_catalog.int8", &analyzed, 1);
+		}
 		MemoryContextReset(cycle_cxt);
 		jobs = due_jobs(cycle_cxt,
 						clm_worker_enabled ? Max(0, clm_max_running_jobs - n_running) : 0,

@@ -237,14 +237,21 @@ BEGIN
 		bp := j.breakpoints;
 	END IF;
 
-	-- 5. score, against the previous state; keep the rows to write
+	-- 5. score, against the previous state; keep the rows to write: new
+	-- customers, changed and due ones, any whose class, stage or summary
+	-- changed; and at a full refresh (new models and breakpoints) also
+	-- those whose high-value flag changed, whose next review comes sooner
+	-- or whose as-of values moved past the stated tolerance (p_alive and
+	-- churn_risk 0.05, clv 5 %, health 5 points).  No one else is
+	-- rewritten: values that only move with time are as of scored_at.
+	-- (A preview, consume = false, keeps everyone.)
 	INSERT INTO clm_run_new
 	SELECT v.customer_id, (v.s).*, v.p_alive, v.clv, sc.*,
 		   CASE WHEN use_previous THEN old.stage END AS prev_stage,
 		   CASE WHEN use_previous THEN old.stage_since END AS prev_since,
 		   CASE WHEN use_previous THEN old.high_value_at_risk END AS prev_hv,
 		   old.customer_id IS NOT NULL AND use_previous AS known,
-		   refresh OR old.customer_id IS NULL OR old.next_review <= as_of
+		   NOT consume OR old.customer_id IS NULL OR old.next_review <= as_of
 			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = v.customer_id)
 			   OR (old.first_purchase, old.last_purchase, old.orders, old.frequency, old.recency_weeks,
 				   old.total_amount, old.avg_amount, old.r, old.f, old.m, old.rfm_cell, old.segment, old.abc,
@@ -252,7 +259,17 @@ BEGIN
 				  IS DISTINCT FROM
 				  ((v.s).first_purchase, (v.s).last_purchase, (v.s).orders, (v.s).frequency, (v.s).recency,
 				   (v.s).total_amount, (v.s).avg_amount, sc.r, sc.f, sc.m, sc.rfm_cell, sc.segment, sc.abc,
-				   sc.stage) AS must_write
+				   sc.stage)
+			   OR (refresh AND ((old.high_value_at_risk, old.p_alive IS NULL, old.clv IS NULL,
+								 old.churn_risk IS NULL, old.health IS NULL)
+								IS DISTINCT FROM
+								(sc.high_value_at_risk, v.p_alive IS NULL, v.clv IS NULL,
+								 sc.churn_risk IS NULL, sc.health IS NULL)
+								OR sc.next_review < old.next_review
+								OR (old.next_review IS NULL AND sc.next_review IS NOT NULL)
+								OR abs(v.p_alive - old.p_alive) > 0.05 OR abs(sc.churn_risk - old.churn_risk) > 0.05
+								OR abs(v.clv - old.clv) > 0.05 * abs(old.clv) OR abs(sc.health - old.health) > 5))
+			   AS must_write
 	FROM clm_run_value v
 	LEFT JOIN @extschema@.customer_state old ON old.job_id = j.job_id AND old.customer_id = v.customer_id
 	CROSS JOIN LATERAL @extschema@.score(v.s, v.act, v.p_alive, v.clv, ctx, bp, as_of,
@@ -428,6 +445,16 @@ BEGIN
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net + n_rows;
+		-- a bulk write (a first run, a refresh that moved many) leaves
+		-- the planner's statistics behind; autovacuum may be late, and the
+		-- next incremental run's plan depends on them
+		-- (only the table's owner may: for other owners the background
+		-- worker does it after the run, see clm.analyze_state)
+		IF n_written > 10000
+		   AND (SELECT n_written > c.reltuples / 10 AND pg_has_role(c.relowner, 'USAGE') FROM pg_class c
+				WHERE c.oid = '@extschema@.customer_state'::regclass) THEN
+			ANALYZE @extschema@.customer_state;
+		END IF;
 
 		UPDATE @extschema@.jobs SET
 			scoring = c.ctx, breakpoints = c.bp, last_as_of = t,

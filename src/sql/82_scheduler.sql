@@ -32,6 +32,30 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
 'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
 
+-- analyze_state: ANALYZE clm.customer_state when a tenth of it (at least
+-- 10,000 rows) changed since it was last analyzed; true when it did.  The
+-- database worker calls it after runs end: an incremental run's plan (by
+-- key, against the state) depends on the statistics, which autovacuum may
+-- bring late after a first run or a large refresh.
+CREATE FUNCTION @extschema@.analyze_state()
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF coalesce((SELECT s.n_mod_since_analyze > greatest(10000, c.reltuples / 10)
+				 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+				 WHERE s.relid = '@extschema@.customer_state'::regclass), false) THEN
+		ANALYZE @extschema@.customer_state;
+		RETURN true;
+	END IF;
+	RETURN false;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.analyze_state() IS
+'analyze clm.customer_state when a tenth of it (at least 10,000 rows) changed since its last analyze (called by the background worker after runs; not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.analyze_state() FROM PUBLIC;
+
 -- defer_failed_job: the worker's last resort when a failed run cannot be
 -- recorded (clm.record_job_failure itself fails, e.g. a setting stored by an
 -- older version makes the next slot overflow): without computing the
