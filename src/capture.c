@@ -92,11 +92,28 @@ static int	capture_cached = 0;
 /* the statement that logs a key, prepared once per backend */
 static SPIPlanPtr log_plan = NULL;
 
-/* the last key logged, to skip repeats within a subtransaction */
+/*
+ * the last key logged in this transaction, to skip repeats (a statement
+ * that changes many rows of one customer); forgotten at the end of the
+ * transaction and when a subtransaction aborts (its insert went with it)
+ */
 static int64 last_job = 0;
 static char *last_key = NULL;
-static SubTransactionId last_subxid = InvalidSubTransactionId;
-static TransactionId last_xid = InvalidTransactionId;
+static bool last_valid = false;
+static bool memo_callbacks = false;
+
+static void
+forget_last_xact(XactEvent event, void *arg)
+{
+	last_valid = false;
+}
+
+static void
+forget_last_subxact(SubXactEvent event, SubTransactionId mySubid, SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		last_valid = false;
+}
 
 /*
  * load_job: read the job's source, watermark and state from clm.jobs as
@@ -229,10 +246,15 @@ log_key(int64 job_id, const char *key)
 	HeapTuple	classtup;
 	Oid			owner;
 
-	if (last_job == job_id && last_subxid == GetCurrentSubTransactionId() &&
-		last_xid == GetTopTransactionIdIfAny() &&
+	if (last_valid && last_job == job_id &&
 		((key == NULL && last_key == NULL) || (key && last_key && strcmp(key, last_key) == 0)))
 		return;
+	if (!memo_callbacks)
+	{
+		RegisterXactCallback(forget_last_xact, NULL);
+		RegisterSubXactCallback(forget_last_subxact, NULL);
+		memo_callbacks = true;
+	}
 
 	classtup = SearchSysCache1(RELOID,
 							   ObjectIdGetDatum(get_relname_relid("job_changes",
@@ -267,8 +289,7 @@ log_key(int64 job_id, const char *key)
 		pfree(last_key);
 	last_key = key ? MemoryContextStrdup(TopMemoryContext, key) : NULL;
 	last_job = job_id;
-	last_subxid = GetCurrentSubTransactionId();
-	last_xid = GetTopTransactionIdIfAny();
+	last_valid = true;
 }
 
 /*

@@ -61,6 +61,7 @@ CREATE TABLE tx (customer_id bigint, ts timestamptz, amount float8);
 INSERT INTO tx SELECT c, now() - (d * (1 + c % 5)) * interval '1 day', 10 + c % 7
 FROM generate_series(1, 30) c, generate_series(1, 4) d;
 CREATE INDEX ON tx (customer_id);
+CREATE INDEX ON tx (ts);
 CREATE FUNCTION slowly(id bigint) RETURNS bigint VOLATILE LANGUAGE sql AS 'SELECT pg_sleep(0.05); SELECT id';
 CREATE VIEW slow_tx AS SELECT slowly(customer_id) AS customer_id, ts, amount FROM tx;
 };
