@@ -279,3 +279,39 @@ SELECT count(*) AS differing FROM (
 	UNION ALL
 	(SELECT customer_id::text, purchase_date, count(*) FROM cdnow_tx GROUP BY 1, 2
 	 EXCEPT SELECT customer_id, day, orders FROM clm.purchase_days('cdnow_tx', ts_column => 'purchase_date', amount_column => 'amount'))) x;
+
+-- issue 20: limits are checked on the data, never make a result silently
+-- empty, and do not depend on the order rows arrive in
+\set VERBOSITY terse
+-- purchases 110 years apart (1900 and 2010): an error, not zero rows
+CREATE TABLE kpi_span (customer_id int, ts date);
+INSERT INTO kpi_span VALUES (1, '1900-01-01'), (2, '2010-01-01');
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92);
+-- 100 years of data work; from_day and to_day 200 years apart do not
+UPDATE kpi_span SET ts = '1910-01-01' WHERE customer_id = 1;
+SELECT count(*) AS quarters, min(period_start), max(period_end) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92);
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '1900-01-01', to_day => '2100-01-01');
+SELECT count(*) FROM clm.kpi_periods('1900-01-01', '2100-01-01', 'month');
+-- from_day after to_day: an error, whether or not both fall in one period
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '2000-01-05', to_day => '2000-01-01');
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '2000-05-01', to_day => '2000-01-01');
+-- a from_day after the data with to_day defaulting to the last purchase day
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '2020-01-01');
+DROP TABLE kpi_span;
+-- three customers 18000 days apart: within the limit in every order (the
+-- limit used to count the room the state grew by, so the order 2, 1, 3
+-- failed with "more than 36600 days"); the result is the same in every order
+CREATE TABLE kpi_order AS
+SELECT * FROM (VALUES (1, ARRAY['1950-01-01'::date]), (2, ARRAY['1950-01-01'::date + 18000]),
+					  (3, ARRAY['1950-01-01'::date + 36000])) v(c, days);
+SELECT count(DISTINCT md5(s::text)) AS distinct_results, count(*) AS orders, min((s).first_day), max((s).last_day)
+FROM (SELECT clm.kpi_series(days, 1, 'month', 3660, NULL ORDER BY array_position(o, c)) AS s
+	  FROM kpi_order, (VALUES (ARRAY[1, 2, 3]), (ARRAY[1, 3, 2]), (ARRAY[2, 1, 3]), (ARRAY[2, 3, 1]),
+							  (ARRAY[3, 1, 2]), (ARRAY[3, 2, 1])) p(o)
+	  GROUP BY o) x;
+-- 36601 days: an error in every order
+UPDATE kpi_order SET days = ARRAY['1950-01-01'::date + 36601] WHERE c = 3;
+SELECT clm.kpi_series(days, 1, 'month', 90, NULL ORDER BY c) FROM kpi_order;
+SELECT clm.kpi_series(days, 1, 'month', 90, NULL ORDER BY c DESC) FROM kpi_order;
+DROP TABLE kpi_order;
+\set VERBOSITY default
