@@ -310,3 +310,20 @@ RESET client_encoding;
 SELECT clm.check_schedule(U&'\00e9 * * * *');
 \set VERBOSITY default
 RESET timezone;
+
+-- a preview or run as of an infinite time is refused up front: as of
+-- '-infinity' the preview had no rows (no transaction is that early) where
+-- 'infinity' raised 22023
+CREATE TABLE inf_tx (customer_id bigint, ts timestamptz, amount numeric);
+INSERT INTO inf_tx VALUES (1, '2024-01-01', 10), (1, '2024-02-01', 20), (2, '2024-01-15', 5);
+SELECT clm.create_job('inf_job', 'inf_tx', schedule => '1 day') > 0 AS created;
+\set VERBOSITY terse
+SELECT count(*) FROM clm.preview_job('inf_job', '-infinity');
+SELECT count(*) FROM clm.preview_job('inf_job', 'infinity');
+SELECT status FROM clm.run_job('inf_job', '-infinity');
+SELECT clm.check_as_of('infinity');
+\set VERBOSITY default
+SELECT count(*) AS previewed FROM clm.preview_job('inf_job', '2024-03-01');
+SELECT clm.check_as_of('2024-03-01 00:00+00') AS as_of;
+SELECT clm.drop_job('inf_job');
+DROP TABLE inf_tx;

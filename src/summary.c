@@ -541,3 +541,20 @@ clm_summary_final(PG_FUNCTION_ARGS)
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
+
+/*
+ * check_as_of(as_of timestamptz) RETURNS timestamptz: as_of, or ERROR 22023
+ * when it is infinite (the message customer_summary gives)
+ */
+PG_FUNCTION_INFO_V1(clm_check_as_of);
+Datum
+clm_check_as_of(PG_FUNCTION_ARGS)
+{
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		clm_invalid_arg(errmsg("as_of must be a finite timestamp"),
+						errdetail("The value is %s.", timestamptz_to_str(as_of)),
+						errhint("Pass a time at which to take the customers' state, or NULL for now()."));
+	PG_RETURN_TIMESTAMPTZ(as_of);
+}

@@ -207,7 +207,7 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 	run @extschema@.job_runs;
-	t timestamptz := coalesce(as_of, now());
+	t timestamptz := @extschema@.check_as_of(coalesce(as_of, now()));
 	caller name := current_user;
 	is_full boolean;
 	c record;
@@ -415,7 +415,7 @@ AS $fn$
 #variable_conflict use_column
 DECLARE
 	j @extschema@.jobs;
-	t timestamptz := coalesce(as_of, now());
+	t timestamptz := @extschema@.check_as_of(coalesce(as_of, now()));
 	caller name := current_user;
 	tz text := current_setting('TimeZone');
 	role_before text := current_setting('role');
