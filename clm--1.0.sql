@@ -86,6 +86,16 @@ CREATE AGGREGATE @extschema@.customer_summary(ts timestamptz, amount float8, as_
 COMMENT ON AGGREGATE @extschema@.customer_summary(timestamptz, float8, timestamptz, text) IS
 'per-customer summary of transactions (ts, amount) as of a date, recency and tenure in unit (''day'' or ''week'')';
 
+-- check_as_of: the time a summary, a job run or a preview is taken at must
+-- be finite ('-infinity' has no transactions before it: every customer
+-- would silently vanish)
+CREATE FUNCTION @extschema@.check_as_of(as_of timestamptz)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'clm_check_as_of'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_as_of(timestamptz) IS
+'as_of itself when it is a finite timestamp; ERROR 22023 for infinity and -infinity (used by clm.run_job and clm.preview_job)';
+
 ------------------------------------------------------------------------------
 -- RFM
 ------------------------------------------------------------------------------
@@ -1339,25 +1349,21 @@ COMMENT ON FUNCTION @extschema@.schedule_next(text, timestamptz, text) IS
 'the first time strictly after "after" at which the schedule fires in the time zone (cron: DST-safe, a slot in a spring-forward gap fires once at its end, a slot in a fall-back overlap once at its first occurrence; interval: after + interval, days and months on the local calendar); NULL when a cron schedule does not fire within 30 years';
 
 -- next_attempt: when a job runs next after a run that started at
--- started_at and ended at ended_at.  attempt is the number of the run (1 at
--- a scheduled slot); a failed attempt up to max_retries is retried
--- retry_period x attempt (plus jitter x 10 %, jitter in [0, 1)) after it
--- ended, never later than the next slot; a success, or the last failed
--- retry, waits for the next slot after the start.
+-- started_at and ended at ended_at (src/cron.c).  attempt is the number of
+-- the run (1 at a scheduled slot); a failed attempt up to max_retries is
+-- retried retry_period x attempt (plus jitter x 10 %, jitter in [0, 1])
+-- after it ended, never later than the next slot; a success, or the last
+-- failed retry, waits for the next slot after the start.  The result is
+-- always strictly after started_at (NULL: a cron schedule that never fires
+-- again).
 CREATE FUNCTION @extschema@.next_attempt(schedule text, time_zone text, started_at timestamptz,
 	ended_at timestamptz, failed boolean, attempt integer, max_retries integer, retry_period interval,
 	jitter float8)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-	SELECT CASE WHEN failed AND attempt <= max_retries
-				THEN least(ended_at + retry_period * (attempt * (1 + 0.1 * jitter)),
-						   @extschema@.schedule_next(schedule, started_at, time_zone))
-				ELSE @extschema@.schedule_next(schedule, started_at, time_zone) END
-$fn$;
+AS 'MODULE_PATHNAME', 'clm_next_attempt'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.next_attempt(text, text, timestamptz, timestamptz, boolean, integer, integer, interval, float8) IS
-'the next run time of a job after a run: a failed attempt n <= max_retries is retried retry_period x n (+ up to 10 % jitter) after it ended, capped at the next scheduled slot; otherwise the next slot after the run started';
+'the next run time of a job after a run, strictly after started_at: a failed attempt n <= max_retries is retried retry_period x n (+ up to 10 % jitter) after it ended, capped at the next scheduled slot; otherwise the next slot after the run started; ERROR 22023 for attempt < 1, a retry_period that is not positive, jitter outside [0, 1] or infinite times';
 
 ------------------------------------------------------------------------------
 -- Jobs: scheduled reclassification and alerting
@@ -2353,7 +2359,7 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 	run @extschema@.job_runs;
-	t timestamptz := coalesce(as_of, now());
+	t timestamptz := @extschema@.check_as_of(coalesce(as_of, now()));
 	is_full boolean;
 	c record;
 	n_alerts integer := 0;
@@ -2591,7 +2597,7 @@ AS $fn$
 #variable_conflict use_column
 DECLARE
 	j @extschema@.jobs;
-	t timestamptz := coalesce(as_of, now());
+	t timestamptz := @extschema@.check_as_of(coalesce(as_of, now()));
 	c record;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job_body.name;
@@ -3018,6 +3024,32 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.kpi_window(text, integer, integer) IS
 'the longest period in days (window_days for rolling windows); an error unless active_days covers it';
 
+-- check_kpi_days: the days KPI periods run between (from_day and to_day,
+-- by default the first and last purchase days) are in order and at most
+-- 36600 days (100 years) apart, the limit clm.kpi_series has on the data;
+-- an error otherwise, never an empty result.  true for NULL (no data).
+CREATE FUNCTION @extschema@.check_kpi_days(first_day date, last_day date)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF first_day > last_day THEN
+		RAISE EXCEPTION 'from_day must not be after to_day' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('The periods would run from %s to %s.', first_day, last_day),
+			HINT = 'from_day defaults to the first purchase day (or stage change), to_day to the last.';
+	END IF;
+	IF last_day - first_day > 36600 THEN
+		RAISE EXCEPTION 'the KPI periods span more than 36600 days' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('They would run from %s to %s.', first_day, last_day),
+			HINT = 'KPI periods cover at most 100 years; pass a later from_day or an earlier to_day.';
+	END IF;
+	RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_kpi_days(date, date) IS
+'true when KPI periods may run from first_day to last_day (in order, at most 36600 days apart) or either is NULL; ERROR 22023 otherwise';
+
 -- kpi_periods: the periods [period_start, period_end) whose ends step by
 -- one calendar unit from the period of first_day to the period of
 -- last_day; calendar periods (window_days NULL) or rolling windows of
@@ -3029,10 +3061,10 @@ AS $fn$
 	SELECT @extschema@.period_start_of(e.e::date, $3, $4), e.e::date
 	FROM pg_catalog.generate_series(@extschema@.period_end_of($1, $3), @extschema@.period_end_of($2, $3),
 									@extschema@.period_interval($3)) e(e)
-	WHERE ($2 OPERATOR(pg_catalog.-) $1) OPERATOR(pg_catalog.<=) 36600
+	WHERE @extschema@.check_kpi_days($1, $2)
 $fn$;
 COMMENT ON FUNCTION @extschema@.kpi_periods(date, date, text, integer) IS
-'the KPI periods between two days: calendar periods, or rolling windows of window_days days ending at each calendar boundary (at most 100 years)';
+'the KPI periods between two days: calendar periods, or rolling windows of window_days days ending at each calendar boundary; ERROR 22023 when first_day is after last_day or they are more than 100 years (36600 days) apart';
 
 -- period_end_of, period_last_end, period_start_of: the periods holding a
 -- day are those ending at period_end_of(day), period_end_of(day) + one

@@ -5,8 +5,11 @@
 # SQLSMITH_QUERIES (default 20000) bounds the run, SQLSMITH_SEED (default 1)
 # makes it repeatable.  sqlsmith connects as an unprivileged role that may
 # use clm and read the sample tables (so it cannot terminate backends or
-# read files).  Reports the queries run, the errors by message and any
-# backend crash found in the server log; exit status 1 on a crash.
+# read files).  Reports the queries run, the errors by message, the
+# internal errors (XX000) raised in clm's code apart from PostgreSQL's own,
+# and any backend crash found in the server log; exit status 1 on a crash
+# or an internal error of clm's.  CLM_FUZZ_SECONDS=N runs test/fuzz/fuzz.py
+# (as the unprivileged role too) for N seconds first, with CLM_FUZZ_SEED.
 . "$(dirname "$0")/common.sh"
 
 ensure_packages "${BASE_PACKAGES[@]}" sqlsmith
@@ -42,6 +45,17 @@ GRANT SELECT ON ALL TABLES IN SCHEMA clm, public TO smith;
 ALTER ROLE smith SET statement_timeout = '5s';
 SQL
 
+if [ -n "${CLM_FUZZ_SECONDS:-}" ]; then
+	log "fuzz.py: $CLM_FUZZ_SECONDS s, seed ${CLM_FUZZ_SEED:-12}"
+	psql_run -d postgres -qc "CREATE DATABASE fuzz"
+	psql_run -d fuzz -qc "CREATE EXTENSION clm"
+	set +e
+	as_user /usr/bin/python3 "$CLM_TOP/test/fuzz/fuzz.py" --seed "${CLM_FUZZ_SEED:-12}" \
+		--seconds "$CLM_FUZZ_SECONDS" --psql "$STAGE_BIN/psql -X -h $PGHOST -p $PGPORT -d fuzz" \
+		--workdir "$WORK" --serverlog "$WORK/server.log" | tail -n 40
+	set -e
+fi
+
 log "sqlsmith: $N queries, seed $SEED"
 set +e
 as_user sqlsmith --target="host=$PGHOST port=$PGPORT dbname=smith user=smith" \
@@ -55,11 +69,33 @@ awk '/^queries:/ {n = NR} {line[NR] = $0} END {for (i = n; i <= NR; i++) print l
 head -n 1 "$WORK/summary.txt"
 awk -F'\t' '/^[0-9]+\tERROR/ {s += $1; k++} END {printf "errors: %d (%d distinct messages)\n", s, k}' "$WORK/summary.txt"
 grep -E '^[0-9]+'$'\t''ERROR' "$WORK/summary.txt" | sed -n '1,15p' | cut -c1-160
-# internal errors (XX000) in the server log, by message
-internal=$(grep -cE 'ERROR:  XX000' "$WORK/server.log" || true)
-echo "internal errors (XX000) in the server log: $internal"
-grep -E 'ERROR:  XX000' "$WORK/server.log" | sed 's/.*ERROR:  XX000: //' | sort | uniq -c | sort -rn | sed -n '1,10p' || true
+# internal errors (XX000) in the server log, split by where they were raised:
+# with log_error_verbosity = verbose each ERROR line is followed by its
+# LOCATION (function, file:line); a file of clm's src/ is clm's code, any
+# other is PostgreSQL's own (or another extension's)
+CLM_FILES=$(cd "$CLM_TOP/src" && ls *.c | paste -sd'|')
+awk -v files="$CLM_FILES" '
+	/ERROR:  XX000: / {msg = $0; sub(/.*ERROR:  XX000: /, "", msg); want = 1; next}
+	want && /LOCATION:  / {
+		loc = $0; sub(/.*LOCATION:  /, "", loc)
+		n = split(loc, parts, ", ")
+		file = parts[n]; sub(/:[0-9]+$/, "", file)
+		who = (file ~ ("^(" files ")$")) ? "clm" : "postgres"
+		print who "\t" loc "\t" msg
+		want = 0; next}
+	' "$WORK/server.log" >"$WORK/internal.tsv"
+internal_clm=$(grep -c '^clm'$'\t' "$WORK/internal.tsv" || true)
+internal_pg=$(grep -c '^postgres'$'\t' "$WORK/internal.tsv" || true)
+echo "internal errors (XX000) raised in clm's code: $internal_clm"
+grep '^clm'$'\t' "$WORK/internal.tsv" | cut -f2,3 | sort | uniq -c | sort -rn | sed -n '1,10p' || true
+echo "internal errors (XX000) raised in PostgreSQL's code: $internal_pg"
+grep '^postgres'$'\t' "$WORK/internal.tsv" | cut -f2,3 | sort | uniq -c | sort -rn | sed -n '1,10p' || true
+# crashes: the query a crashed backend ran (DETAIL of the postmaster's
+# message) says whether it called clm
 crashes=$(grep -c 'terminated by signal' "$WORK/server.log" || true)
+crash_clm=$(grep -A1 'terminated by signal' "$WORK/server.log" | grep -c 'Failed process was running:.*clm\.' || true)
+echo "backend crashes: $crashes ($crash_clm in queries calling clm, $((crashes - crash_clm)) in others)"
 grep -A3 'terminated by signal' "$WORK/server.log" | sed -n '1,20p' || true
-echo "sqlsmith exit status $rc; backend crashes: $crashes"
-[ "$crashes" -eq 0 ]
+echo "sqlsmith exit status $rc"
+# clm's internal errors and any crash fail the run
+[ "$crashes" -eq 0 ] && [ "$internal_clm" -eq 0 ]

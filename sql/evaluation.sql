@@ -142,3 +142,13 @@ DELETE FROM clm.models WHERE name IN ('cdnow_cal', 'cdnow_cal_spend');
 SELECT * FROM clm.holdout_data('SELECT customer_id, purchase_date, amount FROM cdnow_tx', '1998-06-30', '1997-09-30');
 SELECT * FROM clm.holdout_data('SELECT customer_id, purchase_date, amount FROM cdnow_tx', '1997-09-30', '1998-06-30', 'month');
 SELECT * FROM clm.holdout_data(NULL, '1997-09-30', '1998-06-30');
+
+-- 9. issue 20: finite inputs give finite figures or 22003.  (1e308, -1e308)
+-- gave mae = Infinity and aggregate_error = NaN; values above 1e300 are
+-- refused, errors whose squares overflow raise 22003
+\set VERBOSITY terse
+SELECT (clm.prediction_error(p, a)).* FROM (VALUES (1e308::float8, -1e308::float8)) v(p, a);
+SELECT (clm.prediction_error(p, a)).* FROM (VALUES (1e200::float8, -1e200::float8)) v(p, a);
+SELECT (clm.prediction_error(p, a)).* FROM (VALUES ('NaN'::float8, 1::float8)) v(p, a);
+SELECT (clm.prediction_error(p, a)).* FROM (VALUES (1e150::float8, -1e150::float8), (0, 1e150)) v(p, a);
+\set VERBOSITY default

@@ -279,3 +279,68 @@ SELECT count(*) AS differing FROM (
 	UNION ALL
 	(SELECT customer_id::text, purchase_date, count(*) FROM cdnow_tx GROUP BY 1, 2
 	 EXCEPT SELECT customer_id, day, orders FROM clm.purchase_days('cdnow_tx', ts_column => 'purchase_date', amount_column => 'amount'))) x;
+
+-- issue 20: limits are checked on the data, never make a result silently
+-- empty, and do not depend on the order rows arrive in
+\set VERBOSITY terse
+-- purchases 110 years apart (1900 and 2010): an error, not zero rows
+CREATE TABLE kpi_span (customer_id int, ts date);
+INSERT INTO kpi_span VALUES (1, '1900-01-01'), (2, '2010-01-01');
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92);
+-- 100 years of data work; from_day and to_day 200 years apart do not
+UPDATE kpi_span SET ts = '1910-01-01' WHERE customer_id = 1;
+SELECT count(*) AS quarters, min(period_start), max(period_end) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92);
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '1900-01-01', to_day => '2100-01-01');
+SELECT count(*) FROM clm.kpi_periods('1900-01-01', '2100-01-01', 'month');
+-- from_day after to_day: an error, whether or not both fall in one period
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '2000-01-05', to_day => '2000-01-01');
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '2000-05-01', to_day => '2000-01-01');
+-- a from_day after the data with to_day defaulting to the last purchase day
+SELECT count(*) FROM clm.kpi('kpi_span', period => 'quarter', active_days => 92, from_day => '2020-01-01');
+DROP TABLE kpi_span;
+-- three customers 18000 days apart: within the limit in every order (the
+-- limit used to count the room the state grew by, so the order 2, 1, 3
+-- failed with "more than 36600 days"); the result is the same in every order
+CREATE TABLE kpi_order AS
+SELECT * FROM (VALUES (1, ARRAY['1950-01-01'::date]), (2, ARRAY['1950-01-01'::date + 18000]),
+					  (3, ARRAY['1950-01-01'::date + 36000])) v(c, days);
+SELECT count(DISTINCT md5(s::text)) AS distinct_results, count(*) AS orders, min((s).first_day), max((s).last_day)
+FROM (SELECT clm.kpi_series(days, 1, 'month', 3660, NULL ORDER BY array_position(o, c)) AS s
+	  FROM kpi_order, (VALUES (ARRAY[1, 2, 3]), (ARRAY[1, 3, 2]), (ARRAY[2, 1, 3]), (ARRAY[2, 3, 1]),
+							  (ARRAY[3, 1, 2]), (ARRAY[3, 2, 1])) p(o)
+	  GROUP BY o) x;
+-- 36601 days: an error in every order
+UPDATE kpi_order SET days = ARRAY['1950-01-01'::date + 36601] WHERE c = 3;
+SELECT clm.kpi_series(days, 1, 'month', 90, NULL ORDER BY c) FROM kpi_order;
+SELECT clm.kpi_series(days, 1, 'month', 90, NULL ORDER BY c DESC) FROM kpi_order;
+DROP TABLE kpi_order;
+-- cohorts: 999 weeks of data pass in every order (the customers of weeks
+-- 500, 998 and 0 in that order failed with "more than 1000 periods": the
+-- square's room ahead was counted), 1001 fail in every order
+CREATE TABLE cohort_order AS
+SELECT * FROM (VALUES (1, '2000-01-03'::date), (2, '2000-01-03'::date + 7 * 500),
+					  (3, '2000-01-03'::date + 7 * 998)) v(c, day);
+SELECT count(DISTINCT md5(s::text)) AS distinct_results, count(*) AS orders, min((s).periods)
+FROM (SELECT clm.cohort_series(ARRAY[day], ARRAY[1::bigint], 'week', NULL, ARRAY[2.5::float8] ORDER BY array_position(o, c)) AS s
+	  FROM cohort_order, (VALUES (ARRAY[1, 2, 3]), (ARRAY[1, 3, 2]), (ARRAY[2, 1, 3]), (ARRAY[2, 3, 1]),
+							   (ARRAY[3, 1, 2]), (ARRAY[3, 2, 1])) p(o)
+	  GROUP BY o) x;
+UPDATE cohort_order SET day = day + 7 * 2 WHERE c = 3;
+SELECT clm.cohort_series(ARRAY[day], ARRAY[1::bigint], 'week', NULL, NULL ORDER BY c) FROM cohort_order;
+SELECT clm.cohort_series(ARRAY[day], ARRAY[1::bigint], 'week', NULL, NULL ORDER BY c DESC) FROM cohort_order;
+DROP TABLE cohort_order;
+-- NaN and Infinity amounts are refused, as clm.customer_summary refuses
+-- them (revenue was NaN); amounts above 1e300 too (sums would overflow)
+CREATE TABLE cohort_nan (customer_id int, ts date, amount float8);
+INSERT INTO cohort_nan VALUES (1, '2020-01-01', 'NaN'), (2, '2020-02-01', 5);
+SELECT count(*) FROM clm.cohorts('cohort_nan');
+UPDATE cohort_nan SET amount = '-Infinity' WHERE customer_id = 1;
+SELECT count(*) FROM clm.cohorts('cohort_nan');
+UPDATE cohort_nan SET amount = 1e308 WHERE customer_id = 1;
+SELECT count(*) FROM clm.cohorts('cohort_nan');
+SELECT clm.cohort_series(ARRAY['2020-01-01'::date], ARRAY[1::bigint], 'month', NULL, ARRAY['NaN'::float8]);
+-- 1e300 is allowed and sums stay finite
+UPDATE cohort_nan SET amount = 1e300;
+SELECT cohort, period, revenue FROM clm.cohorts('cohort_nan') WHERE period = 0;
+DROP TABLE cohort_nan;
+\set VERBOSITY default

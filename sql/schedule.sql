@@ -266,3 +266,64 @@ SELECT clm.prune_history(0);
 
 SELECT clm.drop_job(name) FROM clm.jobs WHERE name IN ('cron_job', 'flaky');
 DROP TABLE sch_tx, flaky_tx;
+
+-- BC timestamps (issue 20): the month arithmetic floors negative month
+-- counts, so the next time is after + interval as PostgreSQL computes it,
+-- in every zone (New York's local mean time, -04:56:02, included)
+SET timezone = 'UTC';
+SELECT clm.schedule_next('1 day', '4713-11-24 00:00:00+00 BC', 'UTC') AS day_after_first_day,
+	   clm.schedule_next('1 month', '4713-11-24 00:00:00+00 BC', 'UTC') AS month_after,
+	   clm.schedule_next('0 0 * * *', '4713-11-24 00:00:00+00 BC', 'UTC') AS cron_midnight;
+SET timezone = 'America/New_York';
+SELECT count(*) AS calls,
+	   count(*) FILTER (WHERE clm.schedule_next(i, t, 'America/New_York') IS DISTINCT FROM t + i::interval) AS differ_from_pg,
+	   count(*) FILTER (WHERE clm.schedule_next(i, t, 'America/New_York') <= t) AS not_after
+FROM generate_series('4713-11-24 00:00:00+00 BC'::timestamptz, '3990-01-01 BC', '97 days 5 hours 7 minutes') t,
+	 (VALUES ('1 day'), ('1 month'), ('13 months 2 days 3 hours')) v(i);
+SET timezone = 'UTC';
+SELECT clm.schedule_next('1 day', '4000-01-01 00:00:00+00 BC', 'America/New_York') AS ny_4000_bc;
+SELECT clm.next_attempt('1 day', 'UTC', '4713-11-24 00:00:00+00 BC', '4713-11-24 00:00:30+00 BC',
+						 false, 1, 3, '1 minute', 0) AS next_slot_bc,
+	   clm.next_attempt('1 day', 'UTC', '4713-11-24 00:00:00+00 BC', '4713-11-24 00:00:30+00 BC',
+						 true, 1, 3, '1 minute', 0) AS retry_bc;
+-- next_attempt refuses what cannot be a run (a time before the start, as
+-- attempt -2147483648 gave: 2466 BC), and counts a retry from the start
+-- when the end is earlier (a clock stepped back)
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, -2147483648, 3, '1 minute', 0);
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, 0, 3, '1 minute', 0);
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, 1, 3, '-1 minute', 0);
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, 1, 3, '1 mon -30 days', 0);
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, 1, 3, '1 minute', 'NaN');
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, 1, 3, '1 minute', 2);
+SELECT clm.next_attempt('1 hour', 'UTC', '-infinity', '2026-03-07 10:00:30+00', true, 1, 3, '1 minute', 0);
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 09:00+00', true, 1, 3, '1 minute', 0) AS from_start;
+SELECT clm.next_attempt('1 hour', 'UTC', '2026-03-07 10:00+00', '2026-03-07 10:00:30+00', true, 2147483647, 2147483647, '1 minute', 1) AS huge_attempt_capped_at_slot;
+-- an error about a multibyte character carries the whole character: a
+-- client in LATIN1 gets the message (22023), not 22021 for a lone 0xC3 byte
+\set VERBOSITY sqlstate
+SET client_encoding = 'LATIN1';
+SELECT clm.check_schedule(U&'\00e9 * * * *');
+SELECT clm.check_schedule(U&'1 \00e9 * * *');
+SELECT clm.check_schedule(U&'1-\00e9 * * * *');
+RESET client_encoding;
+\set VERBOSITY terse
+SELECT clm.check_schedule(U&'\00e9 * * * *');
+\set VERBOSITY default
+RESET timezone;
+
+-- a preview or run as of an infinite time is refused up front: as of
+-- '-infinity' the preview had no rows (no transaction is that early) where
+-- 'infinity' raised 22023
+CREATE TABLE inf_tx (customer_id bigint, ts timestamptz, amount numeric);
+INSERT INTO inf_tx VALUES (1, '2024-01-01', 10), (1, '2024-02-01', 20), (2, '2024-01-15', 5);
+SELECT clm.create_job('inf_job', 'inf_tx', schedule => '1 day') > 0 AS created;
+\set VERBOSITY terse
+SELECT count(*) FROM clm.preview_job('inf_job', '-infinity');
+SELECT count(*) FROM clm.preview_job('inf_job', 'infinity');
+SELECT status FROM clm.run_job('inf_job', '-infinity');
+SELECT clm.check_as_of('infinity');
+\set VERBOSITY default
+SELECT count(*) AS previewed FROM clm.preview_job('inf_job', '2024-03-01');
+SELECT clm.check_as_of('2024-03-01 00:00+00') AS as_of;
+SELECT clm.drop_job('inf_job');
+DROP TABLE inf_tx;

@@ -96,3 +96,21 @@ SELECT count(*) AS customers,
 FROM cdnow_calib c JOIN cdnow_summary p ON p.id = c.sample_id;
 -- customer 4 (sample id 1): 1997-01-01, 01-18, 08-02 (+ 12-12 after calibration)
 SELECT (s).* FROM cdnow_calib WHERE sample_id = 1;
+
+-- issue 20: finite amounts give finite answers.  Two amounts of 1e308 made
+-- total_amount Infinity and repeat_avg_amount NaN; an amount above 1e300
+-- in magnitude is refused (22003), so a sum of fewer than 10^8 amounts
+-- cannot overflow and the answer does not depend on the rows' order
+\set VERBOSITY terse
+SELECT (clm.customer_summary(ts, amount, '2024-01-01')).total_amount
+FROM (VALUES ('2020-01-01'::timestamptz, 1e308::float8), ('2020-02-01', 1e308)) v(ts, amount);
+SELECT (clm.customer_summary(ts, amount, '2024-01-01')).total_amount
+FROM (VALUES ('2020-01-01'::timestamptz, -1e301::float8)) v(ts, amount);
+SELECT s.total_amount, s.repeat_avg_amount, s.avg_amount
+FROM (SELECT (clm.customer_summary(ts, amount, '2024-01-01')).*
+	  FROM (VALUES ('2020-01-01'::timestamptz, 1e300::float8), ('2020-02-01', 1e300), ('2020-03-01', -1e300)) v(ts, amount)) s;
+-- denormals are amounts like any other
+SELECT s.total_amount, s.repeat_avg_amount
+FROM (SELECT (clm.customer_summary(ts, amount, '2024-01-01')).*
+	  FROM (VALUES ('2020-01-01'::timestamptz, 1e-320::float8), ('2020-02-01', 1e-320)) v(ts, amount)) s;
+\set VERBOSITY default

@@ -26,6 +26,17 @@
 /* check that a float8 argument is a finite number (not NaN, not +-Infinity) */
 extern void clm_check_finite(const char *argname, double value);
 
+/*
+ * Amounts (and other money-like sums' terms): finite and at most
+ * CLM_MAX_AMOUNT in magnitude, else ERROR (22023 NaN/Infinity, 22003 too
+ * large), so that sums of fewer than 10^8 of them stay finite whatever
+ * their order (src/summary.c).
+ */
+#define CLM_MAX_AMOUNT 1e300
+extern void clm_check_amount(const char *argname, double value);
+/* a sum that overflowed anyway: ERROR 22003 naming what */
+extern void clm_check_sum(const char *what, double value);
+
 /* a transaction time must not be after the as_of it is summarised at */
 extern void clm_check_not_after(TimestampTz ts, TimestampTz as_of);
 

@@ -28,7 +28,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 
-#define COHORT_STATE_VERSION 1
+#define COHORT_STATE_VERSION 2
 #define COHORT_MAGIC 0xC1AB
 /* periods a square may span: 83 years of months, 19 of weeks (32 MB) */
 #define COHORT_MAX_PERIODS 1000
@@ -49,6 +49,7 @@ typedef struct CohortState
 	int32		to_day;
 	int32		lo;				/* absolute period number of row and column 0 */
 	int32		r;				/* the square's side (0: no customer yet) */
+	int32		first;			/* the first cohort (PG_INT32_MAX: none yet) */
 	int32		last;			/* the last period with a purchase */
 	CohortCell *cells;			/* [r][r]: cohort lo + i, period lo + j */
 } CohortState;
@@ -78,35 +79,49 @@ new_state(MemoryContext aggctx, int unit, bool has_to_day, int32 to_day)
 	st->unit = (int16) unit;
 	st->has_to_day = has_to_day;
 	st->to_day = to_day;
+	st->first = PG_INT32_MAX;
 	st->last = PG_INT32_MIN;
 	return st;
 }
 
-/* cover: grow the square (in the aggregate's context) to hold periods [a, b] */
+/*
+ * cover: a customer of cohort a buying up to period b joins: grow the
+ * square (in the aggregate's context) to hold periods [a, b].  The limit is
+ * checked on the periods the purchases span (first cohort to last period),
+ * not on the square, which grows with room ahead: the same data give the
+ * same answer or error in any order and split.
+ */
 static void
 cover(MemoryContext aggctx, CohortState *st, int32 a, int32 b)
 {
-	int64		lo,
-				hi,
+	int64		lo = Min(a, st->first),
+				hi = Max(b, st->last),
 				r,
-				i;
+				i,
+				keep_lo,
+				keep_hi;
 	CohortCell *cells;
 
-	if (st->r > 0 && a >= st->lo && b < (int64) st->lo + st->r)
-		return;
-	lo = (st->r > 0) ? Min(a, st->lo) : a;
-	hi = (st->r > 0) ? Max((int64) b, (int64) st->lo + st->r - 1) : b;
 	if (hi - lo + 1 > COHORT_MAX_PERIODS)
 		clm_invalid_arg(errmsg("the purchases span more than %d periods", COHORT_MAX_PERIODS),
+						errdetail("They span %lld periods.", (long long) (hi - lo + 1)),
 						errhint("Use a longer period (month or quarter) or restrict the transactions."));
+	st->first = (int32) lo;
+	st->last = (int32) hi;
+	if (st->r > 0 && a >= st->lo && b < (int64) st->lo + st->r)
+		return;
 	/* some room ahead: later customers come in later periods */
 	if (st->r > 0)
 		hi += Min((hi - lo + 1) / 4 + 4, COHORT_MAX_PERIODS - (hi - lo + 1));
 	r = hi - lo + 1;
 	cells = MemoryContextAllocZero(aggctx, (Size) (r * r) * sizeof(CohortCell));
-	for (i = 0; i < st->r; i++)
-		memcpy(cells + (st->lo - lo + i) * r + (st->lo - lo), st->cells + i * st->r,
-			   st->r * sizeof(CohortCell));
+	/* the cells so far lie in [first, last] x [first, last]: copy the overlap */
+	keep_lo = Max(lo, st->lo);
+	keep_hi = Min(hi, (int64) st->lo + st->r - 1);
+	for (i = keep_lo; st->r > 0 && i <= keep_hi; i++)
+		memcpy(cells + (i - lo) * r + (keep_lo - lo),
+			   st->cells + (i - st->lo) * st->r + (keep_lo - st->lo),
+			   (keep_hi - keep_lo + 1) * sizeof(CohortCell));
 	if (st->cells)
 		pfree(st->cells);
 	st->cells = cells;
@@ -209,10 +224,13 @@ clm_cohort_trans(PG_FUNCTION_ARGS)
 		}
 		c->orders += DatumGetInt64(ov[i]);
 		if (av != NULL && !an[i])
+		{
+			/* a day's amount is a sum (it may pass CLM_MAX_AMOUNT) */
+			clm_check_finite("amounts", DatumGetFloat8(av[i]));
 			c->revenue += DatumGetFloat8(av[i]);
+		}
 	}
 	c->lasts++;
-	st->last = Max(st->last, p);
 	PG_RETURN_POINTER(st);
 }
 
@@ -237,14 +255,15 @@ clm_cohort_combine(PG_FUNCTION_ARGS)
 		a = new_state(aggctx, b->unit, b->has_to_day, b->to_day);
 	else if (a->unit != b->unit || a->has_to_day != b->has_to_day || a->to_day != b->to_day)
 		clm_invalid_arg(errmsg("period and to_day must be the same for every row"));
-	if (b->r > 0)
+	if (b->r > 0 && b->first <= b->last)
 	{
-		cover(aggctx, a, b->lo, b->lo + b->r - 1);
-		for (i = 0; i < b->r; i++)
-			for (j = 0; j < b->r; j++)
+		/* b's cells lie in [first, last] x [first, last] */
+		cover(aggctx, a, b->first, b->last);
+		for (i = b->first; i <= b->last; i++)
+			for (j = i; j <= b->last; j++)
 			{
-				CohortCell *s = &b->cells[(int64) i * b->r + j],
-						   *t = cell(a, b->lo + i, b->lo + j);
+				CohortCell *s = cell(b, i, j),
+						   *t = cell(a, i, j);
 
 				t->customers += s->customers;
 				t->orders += s->orders;
@@ -252,7 +271,6 @@ clm_cohort_combine(PG_FUNCTION_ARGS)
 				t->revenue += s->revenue;
 			}
 	}
-	a->last = Max(a->last, b->last);
 	PG_RETURN_POINTER(a);
 }
 
@@ -275,6 +293,7 @@ clm_cohort_serialize(PG_FUNCTION_ARGS)
 	pq_sendint32(&buf, st->to_day);
 	pq_sendint32(&buf, st->lo);
 	pq_sendint32(&buf, st->r);
+	pq_sendint32(&buf, st->first);
 	pq_sendint32(&buf, st->last);
 	for (i = 0; i < (int64) st->r * st->r; i++)
 	{
@@ -286,7 +305,7 @@ clm_cohort_serialize(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(pq_endtypsend(&buf));
 }
 
-#define COHORT_FIXED_BYTES (1 + 2 + 1 + 4 * 4)
+#define COHORT_FIXED_BYTES (1 + 2 + 1 + 5 * 4)
 
 PG_FUNCTION_INFO_V1(clm_cohort_deserialize);
 Datum
@@ -320,10 +339,12 @@ clm_cohort_deserialize(PG_FUNCTION_ARGS)
 	st = new_state(aggctx, unit, has_to_day != 0, to_day);
 	st->lo = pq_getmsgint(&buf, 4);
 	r = pq_getmsgint(&buf, 4);
+	st->first = pq_getmsgint(&buf, 4);
 	st->last = pq_getmsgint(&buf, 4);
 	if (has_to_day > 1 || r < 0 || r > COHORT_MAX_PERIODS ||
 		(int64) r * r * 32 != buf.len - buf.cursor ||
-		(r > 0 && (st->last < st->lo || st->last >= (int64) st->lo + r)))
+		(r > 0 && (st->first < st->lo || st->first > st->last ||
+				   st->last >= (int64) st->lo + r)))
 		clm_corrupt("clm.cohort_series state",
 					errdetail("A square of side %d in %d bytes.", r, buf.len - buf.cursor));
 	if (r > 0)
@@ -413,6 +434,7 @@ clm_cohort_final(PG_FUNCTION_ARGS)
 			CohortCell *c = (k <= np - 1 - i) ? cell(st, first + i, first + i + k) : NULL;
 
 			cum += c ? c->revenue : 0.0;
+			clm_check_sum("revenue", cum);
 			cu[at] = Int64GetDatum(c ? c->customers : 0);
 			od[at] = Int64GetDatum(c ? c->orders : 0);
 			rv[at] = Float8GetDatum(c ? c->revenue : 0.0);

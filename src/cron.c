@@ -33,6 +33,7 @@
 
 #include "pgtime.h"
 #include "common/int.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -84,6 +85,23 @@ cron_error(const char *spec, int field, const char *fmt, const char *what)
 			 errhint("A cron schedule has 5 fields: minute (0-59), hour (0-23), day of month (1-31), "
 					 "month (1-12 or jan-dec), day of week (0-7 or sun-sat); each a list of *, n, a-b, "
 					 "with an optional /step.")));
+}
+
+/*
+ * cron_bad_char: "unexpected character" naming the whole character at s (a
+ * multibyte character in the server encoding is copied whole: one byte of
+ * it would make the message invalid text, which a client in another
+ * encoding cannot even receive)
+ */
+static void
+cron_bad_char(const char *spec, int field, const char *s)
+{
+	char		c[MAX_MULTIBYTE_CHAR_LEN + 1];
+	int			len = Min(pg_mblen(s), (int) strnlen(s, MAX_MULTIBYTE_CHAR_LEN));
+
+	memcpy(c, s, len);
+	c[len] = '\0';
+	cron_error(spec, field, "unexpected character \"%s\"", c);
 }
 
 /*
@@ -142,11 +160,7 @@ parse_value(const char *spec, int field, const char **p)
 	}
 	if (*s == '\0')
 		cron_error(spec, field, "%s", "missing value");
-	{
-		char		c[2] = {*s, '\0'};
-
-		cron_error(spec, field, "unexpected character \"%s\"", c);
-	}
+	cron_bad_char(spec, field, s);
 	return 0;					/* not reached */
 }
 
@@ -222,11 +236,7 @@ parse_field(const char *spec, int field, const char *s, bool *star)
 			continue;
 		}
 		if (*s != '\0')
-		{
-			char		c[2] = {*s, '\0'};
-
-			cron_error(spec, field, "unexpected character \"%s\"", c);
-		}
+			cron_bad_char(spec, field, s);
 		break;
 	}
 	return mask;
@@ -635,9 +645,13 @@ interval_next(const Interval *every, TimestampTz after, const pg_tz *tz)
 						 errmsg("timestamp out of range")));
 			tmcopy = *tm;
 		}
+		/*
+		 * months since year 0 (1 BC, as pg_gmtime counts): negative before
+		 * it, so the year is the floor of months / 12, not C's truncation
+		 */
 		months = (int64) (tmcopy.tm_year + 1900) * 12 + tmcopy.tm_mon + every->month;
-		year = (int) (months / 12);
-		month = (int) (months % 12) + 1;
+		year = (int) (months / 12 - (months % 12 < 0 ? 1 : 0));
+		month = (int) (months - (int64) year * 12) + 1;
 		if (year > 300000)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
@@ -707,6 +721,40 @@ clm_schedule_is_cron(PG_FUNCTION_ARGS)
 }
 
 /*
+ * schedule_next: the first firing of spec strictly after `after` in zone
+ * zone_name into *result (for an interval: after + interval; infinite
+ * after: itself); false if a cron schedule does not fire within 30 years
+ */
+static bool
+schedule_next(const char *spec, TimestampTz after, const char *zone_name, TimestampTz *result)
+{
+	pg_tz	   *tz = lookup_zone(zone_name);
+	ClmSchedule sch;
+	pg_time_t	secs,
+				next = 0;
+
+	clm_parse_schedule(spec, &sch);
+	if (TIMESTAMP_NOT_FINITE(after))
+	{
+		*result = after;
+		return true;
+	}
+	if (!sch.is_cron)
+	{
+		*result = interval_next(&sch.every, after, tz);
+		return true;
+	}
+
+	/* whole seconds at or before after: slots are whole minutes */
+	secs = (pg_time_t) ((after - (after % USECS_PER_SEC + USECS_PER_SEC) % USECS_PER_SEC) /
+						USECS_PER_SEC + EPOCH_DIFF_SECS);
+	if (!cron_next(&sch, secs, tz, &next))
+		return false;
+	*result = to_timestamptz((int64) next, 0);
+	return true;
+}
+
+/*
  * schedule_next(schedule text, after timestamptz, time_zone text)
  * RETURNS timestamptz: the first firing strictly after `after` (for an
  * interval: after + interval); NULL if a cron schedule does not fire within
@@ -715,23 +763,68 @@ clm_schedule_is_cron(PG_FUNCTION_ARGS)
 Datum
 clm_schedule_next(PG_FUNCTION_ARGS)
 {
-	const char *spec = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	TimestampTz after = PG_GETARG_TIMESTAMPTZ(1);
-	pg_tz	   *tz = lookup_zone(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	ClmSchedule sch;
-	pg_time_t	secs,
-				next = 0;
+	TimestampTz result;
 
-	clm_parse_schedule(spec, &sch);
-	if (TIMESTAMP_NOT_FINITE(after))
-		PG_RETURN_TIMESTAMPTZ(after);
-	if (!sch.is_cron)
-		PG_RETURN_TIMESTAMPTZ(interval_next(&sch.every, after, tz));
-
-	/* whole seconds at or before after: slots are whole minutes */
-	secs = (pg_time_t) ((after - (after % USECS_PER_SEC + USECS_PER_SEC) % USECS_PER_SEC) /
-						USECS_PER_SEC + EPOCH_DIFF_SECS);
-	if (!cron_next(&sch, secs, tz, &next))
+	if (!schedule_next(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_TIMESTAMPTZ(1),
+					   text_to_cstring(PG_GETARG_TEXT_PP(2)), &result))
 		PG_RETURN_NULL();
-	PG_RETURN_TIMESTAMPTZ(to_timestamptz((int64) next, 0));
+	PG_RETURN_TIMESTAMPTZ(result);
+}
+
+/*
+ * next_attempt(schedule, time_zone, started_at, ended_at, failed, attempt,
+ * max_retries, retry_period, jitter) RETURNS timestamptz: when a job runs
+ * next after a run.  A failed attempt n <= max_retries is retried
+ * retry_period x n x (1 + 0.1 x jitter) after it ended (counted from
+ * started_at if ended_at is earlier), capped at the next slot; otherwise
+ * the next slot after started_at.  Either way the result is strictly after
+ * started_at, or NULL when a cron schedule never fires again and there is
+ * no retry.  attempt, retry_period and jitter are checked even when they do
+ * not decide the result, so a bad call fails whatever the outcome.
+ */
+PG_FUNCTION_INFO_V1(clm_next_attempt);
+Datum
+clm_next_attempt(PG_FUNCTION_ARGS)
+{
+	TimestampTz started_at = PG_GETARG_TIMESTAMPTZ(2);
+	TimestampTz ended_at = PG_GETARG_TIMESTAMPTZ(3);
+	bool		failed = PG_GETARG_BOOL(4);
+	int32		attempt = PG_GETARG_INT32(5);
+	int32		max_retries = PG_GETARG_INT32(6);
+	Interval   *retry_period = PG_GETARG_INTERVAL_P(7);
+	float8		jitter = PG_GETARG_FLOAT8(8);
+	TimestampTz slot = 0,
+				retry;
+	bool		has_slot;
+
+	if (attempt < 1)
+		clm_invalid_arg(errmsg("attempt must be 1 or more"),
+						errdetail("The value is %d.", attempt),
+						errhint("attempt is the number of the run that ended: 1 at a scheduled slot, 2 and up for retries."));
+	if (retry_period->month < 0 || retry_period->day < 0 || retry_period->time < 0 ||
+		(retry_period->month == 0 && retry_period->day == 0 && retry_period->time == 0))
+		clm_invalid_arg(errmsg("retry_period must be positive"),
+						errhint("Every part (months, days, time) must be zero or more, and one more than zero."));
+	if (!(jitter >= 0 && jitter <= 1))
+		clm_invalid_arg(errmsg("jitter must be between 0 and 1"),
+						errdetail("The value is %g.", jitter));
+	if (TIMESTAMP_NOT_FINITE(started_at) || TIMESTAMP_NOT_FINITE(ended_at))
+		clm_invalid_arg(errmsg("started_at and ended_at must be finite timestamps"));
+
+	has_slot = schedule_next(text_to_cstring(PG_GETARG_TEXT_PP(0)), started_at,
+							 text_to_cstring(PG_GETARG_TEXT_PP(1)), &slot);
+	if (!failed || attempt > max_retries)
+	{
+		if (!has_slot)
+			PG_RETURN_NULL();
+		PG_RETURN_TIMESTAMPTZ(slot);
+	}
+	retry = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													TimestampTzGetDatum(Max(ended_at, started_at)),
+													DirectFunctionCall2(interval_mul,
+																		IntervalPGetDatum(retry_period),
+																		Float8GetDatum(attempt * (1 + 0.1 * jitter)))));
+	if (has_slot && slot < retry)
+		PG_RETURN_TIMESTAMPTZ(slot);
+	PG_RETURN_TIMESTAMPTZ(retry);
 }

@@ -44,7 +44,8 @@ err_arg(FunctionCallInfo fcinfo, int argno)
 
 /*
  * transition: skip pairs with a NULL (a customer without a prediction is
- * not an error of the model); predicted and actual must be finite.
+ * not an error of the model); predicted and actual must be finite and at
+ * most CLM_MAX_AMOUNT in magnitude.
  */
 PG_FUNCTION_INFO_V1(clm_prediction_error_trans);
 Datum
@@ -60,8 +61,8 @@ clm_prediction_error_trans(PG_FUNCTION_ARGS)
 		PG_RETURN_ARRAYTYPE_P(arr);
 	p = PG_GETARG_FLOAT8(1);
 	a = PG_GETARG_FLOAT8(2);
-	clm_check_finite("predicted", p);
-	clm_check_finite("actual", a);
+	clm_check_amount("predicted", p);
+	clm_check_amount("actual", a);
 	e = p - a;
 	s[0] += 1;
 	s[1] += fabs(e);
@@ -107,6 +108,9 @@ clm_prediction_error_final(PG_FUNCTION_ARGS)
 
 	if (n <= 0)
 		PG_RETURN_NULL();
+	/* sums of squares overflow past errors of about 1e154: 22003, not Infinity */
+	for (int i = 1; i < ERR_NSTATE; i++)
+		clm_check_sum("prediction_error", s[i]);
 	mean_a = s[4] / n;
 	values[0] = Int64GetDatum((int64) llround(n));
 	values[1] = Float8GetDatum(s[1] / n);

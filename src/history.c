@@ -195,6 +195,8 @@ clm_history_trans(PG_FUNCTION_ARGS)
 		st = new_state(aggctx, 0);
 	else if (st->n == st->capacity)
 		reserve_rows(aggctx, st, 1);
+	if (!PG_ARGISNULL(2))
+		clm_check_amount("amount", PG_GETARG_FLOAT8(2));
 	add_row(aggctx, st, day, PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0.0 : PG_GETARG_FLOAT8(2));
 	PG_RETURN_POINTER(st);
 }

@@ -137,39 +137,60 @@ state_arg(FunctionCallInfo fcinfo, int argno)
 	return st;
 }
 
+/* days after the last purchase day a change can land on (add_customer) */
+static inline int64
+tail_days(const KpiState *st)
+{
+	return (int64) st->active_days + Max(st->window_days, 92) + 2;
+}
+
 /*
- * cover: grow delta (in the aggregate's context) to cover days [lo, hi];
- * an error when that spans more than the data limit of clm.kpi_periods
+ * cover: purchase days [first, last] join the state: grow delta (in the
+ * aggregate's context) to cover the days their changes land on, [first +
+ * 1, last + tail_days].  The limit is checked on the purchase days seen,
+ * not on what delta happens to cover (it grows by a quarter at a time), so
+ * the same data give the same answer or error in any order and split.
  */
 static void
-cover(MemoryContext aggctx, KpiState *st, int64 lo, int64 hi)
+cover(MemoryContext aggctx, KpiState *st, int64 first, int64 last)
 {
-	int64		new_lo,
+	int64		f = Min(first, st->first_day),
+				l = Max(last, st->last_day),
+				new_lo,
 				new_hi,
-				n;
+				n,
+				keep_lo,
+				keep_hi;
 	int64	   *d;
 
-	if (st->len > 0 && lo >= st->base && hi < st->base + st->len)
-		return;
-	new_lo = (st->len > 0) ? Min(lo, st->base) : lo;
-	new_hi = (st->len > 0) ? Max(hi, st->base + st->len - 1) : hi;
-	n = new_hi - new_lo + 1;
-	if (n > KPI_MAX_SPAN)
+	if (l - f > KPI_MAX_DATA_SPAN)
 		clm_invalid_arg(errmsg("the purchase days span more than %d days", KPI_MAX_DATA_SPAN),
+						errdetail("The first is %s, the last %s.",
+								  pstrdup(DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum((DateADT) f)))),
+								  DatumGetCString(DirectFunctionCall1(date_out, DateADTGetDatum((DateADT) l)))),
 						errhint("KPI periods cover at most 100 years of data; restrict the transactions to a period."));
-	/* grow by a quarter more on the side that grew: few reallocations */
+	st->first_day = f;
+	st->last_day = l;
+	if (st->len > 0 && first + 1 >= st->base && last + tail_days(st) < st->base + st->len)
+		return;
+	/* all the days the changes so far land on, and a quarter more */
+	new_lo = f + 1;
+	new_hi = l + tail_days(st);
+	n = new_hi - new_lo + 1;
 	if (st->len > 0 && new_lo < st->base)
 		new_lo -= Min(n / 4, KPI_MAX_SPAN - n);
 	else if (st->len > 0)
 		new_hi += Min(n / 4, KPI_MAX_SPAN - n);
 	n = new_hi - new_lo + 1;
 	d = MemoryContextAllocZero(aggctx, n * K_NSERIES * sizeof(int64));
-	if (st->len > 0)
-	{
-		memcpy(d + (st->base - new_lo) * K_NSERIES, st->delta,
-			   (Size) st->len * K_NSERIES * sizeof(int64));
+	/* the changes so far are all inside the new range: copy the overlap */
+	keep_lo = Max(new_lo, st->base);
+	keep_hi = Min(new_hi, st->base + st->len - 1);
+	if (st->len > 0 && keep_lo <= keep_hi)
+		memcpy(d + (keep_lo - new_lo) * K_NSERIES, st->delta + (keep_lo - st->base) * K_NSERIES,
+			   (Size) (keep_hi - keep_lo + 1) * K_NSERIES * sizeof(int64));
+	if (st->delta)
 		pfree(st->delta);
-	}
 	st->delta = d;
 	st->base = new_lo;
 	st->len = (int32) n;
@@ -210,9 +231,7 @@ add_customer(MemoryContext aggctx, KpiState *st, const DateADT *days, int n, boo
 	int			i;
 
 	/* every change lands in [first + 1, last + a + one period or window + 1] */
-	cover(aggctx, st, (int64) days[0] + 1, (int64) days[n - 1] + a + Max(w, 92) + 2);
-	st->first_day = Min(st->first_day, (int64) days[0]);
-	st->last_day = Max(st->last_day, (int64) days[n - 1]);
+	cover(aggctx, st, (int64) days[0], (int64) days[n - 1]);
 	for (i = 0; i < n; i++)
 	{
 		int64		d = days[i],
@@ -337,14 +356,18 @@ clm_kpi_combine(PG_FUNCTION_ARGS)
 		a = new_state(aggctx, b->unit, b->active_days, b->window_days);
 	else if (a->unit != b->unit || a->active_days != b->active_days || a->window_days != b->window_days)
 		clm_invalid_arg(errmsg("period, active_days and window_days must be the same for every row"));
-	if (b->len > 0)
+	if (b->len > 0 && b->first_day <= b->last_day)
 	{
-		cover(aggctx, a, b->base, b->base + b->len - 1);
-		for (i = 0; i < (int64) b->len * K_NSERIES; i++)
-			a->delta[(b->base - a->base) * K_NSERIES + i] += b->delta[i];
+		/* b's changes lie in [b->first_day + 1, b->last_day + tail_days] */
+		int64		lo = b->first_day + 1,
+					hi = b->last_day + tail_days(b);
+
+		cover(aggctx, a, b->first_day, b->last_day);
+		lo = Max(lo, b->base);
+		hi = Min(hi, b->base + b->len - 1);
+		for (i = lo * K_NSERIES; i < (hi + 1) * K_NSERIES; i++)
+			a->delta[i - a->base * K_NSERIES] += b->delta[i - b->base * K_NSERIES];
 	}
-	a->first_day = Min(a->first_day, b->first_day);
-	a->last_day = Max(a->last_day, b->last_day);
 	PG_RETURN_POINTER(a);
 }
 
@@ -433,7 +456,10 @@ clm_kpi_deserialize(PG_FUNCTION_ARGS)
  * final: (base, active[], known[], new[], buyers[], reactivated[],
  * repeat_buyers[], lost[], first_day, last_day): element i of each array
  * is the series' value at day base + i - 1; past the last element the
- * value stays that of the last.  NULL without purchase days.
+ * value stays that of the last.  The arrays cover exactly the days the
+ * changes can land on, [first_day + 1, last_day + tail_days] (not the
+ * slack of the state), so the result is the same in any row order and
+ * under any parallel split.  NULL without purchase days.
  */
 PG_FUNCTION_INFO_V1(clm_kpi_final);
 Datum
@@ -444,27 +470,36 @@ clm_kpi_final(PG_FUNCTION_ARGS)
 	Datum		values[K_NSERIES + 3];
 	bool		nulls[K_NSERIES + 3];
 	Datum	   *elems;
+	int64		lo,
+				hi;
 	int			s;
 
 	clm_agg_context(fcinfo, "clm.kpi_series_final");
 	st = state_arg(fcinfo, 0);
-	if (st == NULL || st->len == 0)
+	if (st == NULL || st->len == 0 || st->first_day > st->last_day)
 		PG_RETURN_NULL();
+	lo = st->first_day + 1;
+	hi = st->last_day + tail_days(st);
+	if (lo < st->base || hi >= st->base + st->len)
+		clm_corrupt("clm.kpi_series state",
+					errdetail("The days seen do not fit the days covered."));
 	desc = clm_result_tupdesc(fcinfo);
 	memset(nulls, 0, sizeof(nulls));
-	elems = palloc(st->len * sizeof(Datum));
-	values[0] = DateADTGetDatum((DateADT) st->base);
+	elems = palloc((hi - lo + 1) * sizeof(Datum));
+	values[0] = DateADTGetDatum((DateADT) lo);
 	for (s = 0; s < K_NSERIES; s++)
 	{
 		int64		sum = 0;
-		int32		i;
+		int64		i;
 
-		for (i = 0; i < st->len; i++)
+		/* the changes before lo are none: the sums start at 0 there */
+		for (i = st->base; i <= hi; i++)
 		{
-			sum += st->delta[(int64) i * K_NSERIES + s];
-			elems[i] = Int64GetDatum(sum);
+			sum += st->delta[(i - st->base) * K_NSERIES + s];
+			if (i >= lo)
+				elems[i - lo] = Int64GetDatum(sum);
 		}
-		values[1 + s] = PointerGetDatum(construct_array(elems, st->len, INT8OID, sizeof(int64),
+		values[1 + s] = PointerGetDatum(construct_array(elems, (int) (hi - lo + 1), INT8OID, sizeof(int64),
 														FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	}
 	values[K_NSERIES + 1] = DateADTGetDatum((DateADT) st->first_day);

@@ -154,6 +154,41 @@ new_state(MemoryContext aggctx)
 }
 
 /*
+ * clm_check_amount: an amount must be finite (22023) and at most
+ * CLM_MAX_AMOUNT in magnitude (22003).  With that, a sum of fewer than 10^8
+ * amounts cannot overflow, so whether a sum is finite does not depend on
+ * the order of its terms (1e308 + 1e308 - 1e308 overflows in one order and
+ * not in another).
+ */
+void
+clm_check_amount(const char *argname, double value)
+{
+	clm_check_finite(argname, value);
+	if (fabs(value) > CLM_MAX_AMOUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", argname),
+				 errdetail("The value is %g; at most %g in magnitude is allowed.", value, CLM_MAX_AMOUNT),
+				 errhint("Sums of such values overflow float8: express them in a larger unit.")));
+}
+
+/*
+ * clm_check_sum: a result computed from sums must be finite; past 10^8
+ * rows of amounts near CLM_MAX_AMOUNT it may not be: ERROR 22003, never
+ * Infinity or NaN
+ */
+void
+clm_check_sum(const char *what, double value)
+{
+	if (isnan(value) || isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range", what),
+				 errdetail("The sum of the amounts overflows float8."),
+				 errhint("Express the amounts in a larger unit.")));
+}
+
+/*
  * state_arg: argument argno as a state of this aggregate, NULL if NULL.  An
  * aggregate built by a superuser from our functions and someone else's
  * internal-state functions would hand us a foreign state: refuse it.
@@ -228,7 +263,7 @@ summary_add(FunctionCallInfo fcinfo, int32 udays)
 	if (TIMESTAMP_NOT_FINITE(as_of))
 		clm_invalid_arg(errmsg("as_of must be a finite timestamp"),
 						errdetail("The value is %s.", timestamptz_to_str(as_of)));
-	clm_check_finite("amount", amount);
+	clm_check_amount("amount", amount);
 	clm_check_not_after(ts, as_of);
 
 	cache = (ClmDayCache *) fcinfo->flinfo->fn_extra;
@@ -444,7 +479,7 @@ clm_summary_deserialize(PG_FUNCTION_ARGS)
 					errdetail("%d days in %d bytes.", n, buf.len - buf.cursor));
 	if ((st->unit_days != 1 && st->unit_days != 7) || st->orders < n ||
 		st->first_ts > st->last_ts || st->last_ts > st->as_of ||
-		!isfinite(st->total) || !isfinite(st->first_day_amount))
+		isnan(st->total) || isnan(st->first_day_amount))	/* overflow (inf) is final's error */
 		clm_corrupt("clm.customer_summary state",
 					errdetail("The fields are inconsistent."));
 	reserve_days(aggctx, st, n);
@@ -494,6 +529,8 @@ clm_summary_final(PG_FUNCTION_ARGS)
 	values[4] = Float8GetDatum(span / unit);
 	values[5] = Float8GetDatum((float8) (st->as_of_day - st->days[0]) / unit);
 	values[6] = Int32GetDatum(st->as_of_day - st->days[n - 1]);
+	clm_check_sum("total_amount", st->total);
+	clm_check_sum("repeat_avg_amount", st->total - st->first_day_amount);
 	values[7] = Float8GetDatum(st->total);
 	values[8] = Float8GetDatum(st->total / (float8) st->orders);
 	values[9] = Float8GetDatum(freq > 0 ? (st->total - st->first_day_amount) / freq : 0.0);
@@ -503,4 +540,21 @@ clm_summary_final(PG_FUNCTION_ARGS)
 		nulls[10] = true;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * check_as_of(as_of timestamptz) RETURNS timestamptz: as_of, or ERROR 22023
+ * when it is infinite (the message customer_summary gives)
+ */
+PG_FUNCTION_INFO_V1(clm_check_as_of);
+Datum
+clm_check_as_of(PG_FUNCTION_ARGS)
+{
+	TimestampTz as_of = PG_GETARG_TIMESTAMPTZ(0);
+
+	if (TIMESTAMP_NOT_FINITE(as_of))
+		clm_invalid_arg(errmsg("as_of must be a finite timestamp"),
+						errdetail("The value is %s.", timestamptz_to_str(as_of)),
+						errhint("Pass a time at which to take the customers' state, or NULL for now()."));
+	PG_RETURN_TIMESTAMPTZ(as_of);
 }

@@ -75,3 +75,13 @@ CREATE AGGREGATE @extschema@.customer_summary(ts timestamptz, amount float8, as_
 );
 COMMENT ON AGGREGATE @extschema@.customer_summary(timestamptz, float8, timestamptz, text) IS
 'per-customer summary of transactions (ts, amount) as of a date, recency and tenure in unit (''day'' or ''week'')';
+
+-- check_as_of: the time a summary, a job run or a preview is taken at must
+-- be finite ('-infinity' has no transactions before it: every customer
+-- would silently vanish)
+CREATE FUNCTION @extschema@.check_as_of(as_of timestamptz)
+RETURNS timestamptz
+AS 'MODULE_PATHNAME', 'clm_check_as_of'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_as_of(timestamptz) IS
+'as_of itself when it is a finite timestamp; ERROR 22023 for infinity and -infinity (used by clm.run_job and clm.preview_job)';

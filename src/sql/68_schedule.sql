@@ -25,22 +25,18 @@ COMMENT ON FUNCTION @extschema@.schedule_next(text, timestamptz, text) IS
 'the first time strictly after "after" at which the schedule fires in the time zone (cron: DST-safe, a slot in a spring-forward gap fires once at its end, a slot in a fall-back overlap once at its first occurrence; interval: after + interval, days and months on the local calendar); NULL when a cron schedule does not fire within 30 years';
 
 -- next_attempt: when a job runs next after a run that started at
--- started_at and ended at ended_at.  attempt is the number of the run (1 at
--- a scheduled slot); a failed attempt up to max_retries is retried
--- retry_period x attempt (plus jitter x 10 %, jitter in [0, 1)) after it
--- ended, never later than the next slot; a success, or the last failed
--- retry, waits for the next slot after the start.
+-- started_at and ended at ended_at (src/cron.c).  attempt is the number of
+-- the run (1 at a scheduled slot); a failed attempt up to max_retries is
+-- retried retry_period x attempt (plus jitter x 10 %, jitter in [0, 1])
+-- after it ended, never later than the next slot; a success, or the last
+-- failed retry, waits for the next slot after the start.  The result is
+-- always strictly after started_at (NULL: a cron schedule that never fires
+-- again).
 CREATE FUNCTION @extschema@.next_attempt(schedule text, time_zone text, started_at timestamptz,
 	ended_at timestamptz, failed boolean, attempt integer, max_retries integer, retry_period interval,
 	jitter float8)
 RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-	SELECT CASE WHEN failed AND attempt <= max_retries
-				THEN least(ended_at + retry_period * (attempt * (1 + 0.1 * jitter)),
-						   @extschema@.schedule_next(schedule, started_at, time_zone))
-				ELSE @extschema@.schedule_next(schedule, started_at, time_zone) END
-$fn$;
+AS 'MODULE_PATHNAME', 'clm_next_attempt'
+LANGUAGE C STRICT STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.next_attempt(text, text, timestamptz, timestamptz, boolean, integer, integer, interval, float8) IS
-'the next run time of a job after a run: a failed attempt n <= max_retries is retried retry_period x n (+ up to 10 % jitter) after it ended, capped at the next scheduled slot; otherwise the next slot after the run started';
+'the next run time of a job after a run, strictly after started_at: a failed attempt n <= max_retries is retried retry_period x n (+ up to 10 % jitter) after it ended, capped at the next scheduled slot; otherwise the next slot after the run started; ERROR 22023 for attempt < 1, a retry_period that is not positive, jitter outside [0, 1] or infinite times';

@@ -296,7 +296,7 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 	run @extschema@.job_runs;
-	t timestamptz := coalesce(as_of, now());
+	t timestamptz := @extschema@.check_as_of(coalesce(as_of, now()));
 	is_full boolean;
 	c record;
 	n_alerts integer := 0;
@@ -534,7 +534,7 @@ AS $fn$
 #variable_conflict use_column
 DECLARE
 	j @extschema@.jobs;
-	t timestamptz := coalesce(as_of, now());
+	t timestamptz := @extschema@.check_as_of(coalesce(as_of, now()));
 	c record;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = preview_job_body.name;

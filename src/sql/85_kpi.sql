@@ -104,6 +104,32 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.kpi_window(text, integer, integer) IS
 'the longest period in days (window_days for rolling windows); an error unless active_days covers it';
 
+-- check_kpi_days: the days KPI periods run between (from_day and to_day,
+-- by default the first and last purchase days) are in order and at most
+-- 36600 days (100 years) apart, the limit clm.kpi_series has on the data;
+-- an error otherwise, never an empty result.  true for NULL (no data).
+CREATE FUNCTION @extschema@.check_kpi_days(first_day date, last_day date)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF first_day > last_day THEN
+		RAISE EXCEPTION 'from_day must not be after to_day' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('The periods would run from %s to %s.', first_day, last_day),
+			HINT = 'from_day defaults to the first purchase day (or stage change), to_day to the last.';
+	END IF;
+	IF last_day - first_day > 36600 THEN
+		RAISE EXCEPTION 'the KPI periods span more than 36600 days' USING ERRCODE = 'invalid_parameter_value',
+			DETAIL = format('They would run from %s to %s.', first_day, last_day),
+			HINT = 'KPI periods cover at most 100 years; pass a later from_day or an earlier to_day.';
+	END IF;
+	RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_kpi_days(date, date) IS
+'true when KPI periods may run from first_day to last_day (in order, at most 36600 days apart) or either is NULL; ERROR 22023 otherwise';
+
 -- kpi_periods: the periods [period_start, period_end) whose ends step by
 -- one calendar unit from the period of first_day to the period of
 -- last_day; calendar periods (window_days NULL) or rolling windows of
@@ -115,10 +141,10 @@ AS $fn$
 	SELECT @extschema@.period_start_of(e.e::date, $3, $4), e.e::date
 	FROM pg_catalog.generate_series(@extschema@.period_end_of($1, $3), @extschema@.period_end_of($2, $3),
 									@extschema@.period_interval($3)) e(e)
-	WHERE ($2 OPERATOR(pg_catalog.-) $1) OPERATOR(pg_catalog.<=) 36600
+	WHERE @extschema@.check_kpi_days($1, $2)
 $fn$;
 COMMENT ON FUNCTION @extschema@.kpi_periods(date, date, text, integer) IS
-'the KPI periods between two days: calendar periods, or rolling windows of window_days days ending at each calendar boundary (at most 100 years)';
+'the KPI periods between two days: calendar periods, or rolling windows of window_days days ending at each calendar boundary; ERROR 22023 when first_day is after last_day or they are more than 100 years (36600 days) apart';
 
 -- period_end_of, period_last_end, period_start_of: the periods holding a
 -- day are those ending at period_end_of(day), period_end_of(day) + one
