@@ -2078,19 +2078,16 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
 	IF to_regclass('pg_temp.clm_run_new') IS NOT NULL THEN
-		TRUNCATE clm_run_keys, clm_run_summary, clm_run_value, clm_run_new;
+		TRUNCATE clm_run_keys, clm_run_new;
 		RETURN;
 	END IF;
 	CREATE TEMP TABLE clm_run_keys (customer_id text) ON COMMIT DROP;
-	CREATE TEMP TABLE clm_run_summary (customer_id text, s @extschema@.summary, act @extschema@.activity,
-									   later bigint) ON COMMIT DROP;
-	CREATE TEMP TABLE clm_run_value (customer_id text, s @extschema@.summary, act @extschema@.activity,
-									 p_alive float8, clv float8) ON COMMIT DROP;
 	-- the columns of a scored customer: job_compute's INSERT lists them in this order
 	CREATE TEMP TABLE clm_run_new ON COMMIT DROP AS
 	SELECT NULL::text AS customer_id, (NULL::@extschema@.summary).*, NULL::float8 AS p_alive,
 		   NULL::float8 AS clv, sc.*, NULL::@extschema@.stage AS prev_stage, NULL::timestamptz AS prev_since,
-		   NULL::boolean AS prev_hv, NULL::boolean AS known, NULL::boolean AS must_write
+		   NULL::boolean AS prev_hv, NULL::boolean AS known, NULL::boolean AS must_write,
+		   NULL::boolean AS gone
 	FROM @extschema@.score(NULL, NULL, NULL, NULL, NULL, NULL, NULL) sc
 	WITH NO DATA;
 END
@@ -2138,6 +2135,9 @@ DECLARE
 	mbgnbd @extschema@.mbgnbd_model;
 	gg @extschema@.gamma_gamma_model;
 	fit_rows @extschema@.fit_data;
+	stream text;
+	trend_window interval;
+	pass2 record;
 BEGIN
 	src := to_regclass(j.source);
 	IF src IS NULL THEN
@@ -2188,43 +2188,48 @@ BEGIN
 	END IF;
 	ANALYZE clm_run_keys;
 
-	-- 2. their summaries, from all of their transactions up to as_of.  Rows
-	-- dated after as_of are counted, not summarised: with a published
-	-- watermark (as_of) the next run reads them by time; else their
-	-- customers go back into clm.job_changes for the next run, so a
-	-- purchase committed while this run was under way, or dated ahead, is
-	-- never consumed unseen.
+	-- 2. the stream of the customers to score: their summaries, from all of
+	-- their transactions up to as_of (rows dated after it are counted, not
+	-- summarised), and the known customers without a purchase (prospects).
+	-- Nothing is materialized: each pass below reads the source again,
+	-- which costs about one GROUP BY each and lets PostgreSQL use parallel
+	-- plans for the two passes over everyone of a full refresh.
+	-- Parameters: $1 as_of, $2 keys (NULL: everyone), $3 the trend window.
 	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
 					 'WHERE t.%I IS NOT NULL',
 					 j.customer_column, j.ts_column, j.amount_column, src, j.customer_column);
 	IF NOT scan_all THEN
 		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
 	END IF;
-	EXECUTE format('INSERT INTO clm_run_summary (customer_id, s, act, later) '
-				   'SELECT (x.k)::text AS customer_id, '
-				   '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
-				   '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
-				   'count(*) FILTER (WHERE x.ts > $1) AS later '
-				   'FROM (%s) x GROUP BY x.k', tx_sql)
-		USING as_of, keys, (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
-	IF consume AND NOT published THEN
-		INSERT INTO @extschema@.job_changes (job_id, customer_id)
-		SELECT j.job_id, r.customer_id FROM clm_run_summary r WHERE r.later > 0
-		ON CONFLICT DO NOTHING;
-	END IF;
-	DELETE FROM clm_run_summary r WHERE r.s IS NULL;	-- (the whole value NULL: no purchase up to as_of)
-	-- prospects: known customers without a purchase
+	trend_window := (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
+	stream := format('SELECT (x.k)::text AS customer_id, '
+					 '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
+					 '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
+					 'false AS prospect '
+					 'FROM (%s) x GROUP BY x.k', tx_sql);
 	IF j.customers_source IS NOT NULL THEN
 		csrc := to_regclass(j.customers_source);
 		IF csrc IS NULL THEN
 			RAISE EXCEPTION 'customers source relation % does not exist', j.customers_source
 				USING ERRCODE = 'undefined_table';
 		END IF;
-		EXECUTE format('INSERT INTO clm_run_summary (customer_id) SELECT DISTINCT (c.%1$I)::text FROM %2$s c '
-					   'WHERE c.%1$I IS NOT NULL AND ($1 OR (c.%1$I)::text = ANY ($2)) '
-					   'AND NOT EXISTS (SELECT 1 FROM clm_run_summary s WHERE s.customer_id = (c.%1$I)::text)',
-					   j.customers_id_column, csrc)
-			USING scan_all, keys;
+		stream := stream || format(' UNION ALL SELECT DISTINCT (c.%1$I)::text, NULL::@extschema@.summary, NULL::@extschema@.activity, true FROM %2$s c '
+								   'WHERE c.%1$I IS NOT NULL AND ($2 IS NULL OR (c.%1$I)::text = ANY ($2)) '
+								   'AND NOT EXISTS (SELECT 1 FROM %3$s t WHERE (t.%4$I)::text = (c.%1$I)::text '
+								   'AND (t.%5$I)::timestamptz <= $1)',
+								   j.customers_id_column, csrc, src, j.customer_column, j.ts_column);
+	END IF;
+	-- (a customer whose only purchases are after as_of is not scored)
+	stream := format('SELECT * FROM (%s) z0 WHERE NOT (z0.s IS NULL) OR z0.prospect', stream);	-- (IS NULL: the whole value)
+	-- without a published watermark, customers with rows dated after as_of
+	-- (ahead, or committed while this run was under way) go back into the
+	-- log for the next run, so they are never consumed unseen
+	IF consume AND NOT published THEN
+		EXECUTE format('INSERT INTO @extschema@.job_changes (job_id, customer_id) '
+					   'SELECT DISTINCT $3, (t.%I)::text FROM %s t WHERE (t.%I)::timestamptz > $1 AND t.%I IS NOT NULL '
+					   'AND ($2 IS NULL OR (t.%I)::text = ANY ($2)) ON CONFLICT DO NOTHING',
+					   j.customer_column, src, j.ts_column, j.customer_column, j.customer_column)
+			USING as_of, keys, j.job_id;
 	END IF;
 
 	-- 3. the models: stored ones by name, or fitted on every customer at a
@@ -2241,9 +2246,11 @@ BEGIN
 					USING ERRCODE = 'undefined_object';
 			END IF;
 		END IF;
+		-- pass 1: the fit data of everyone, straight from the stream
 		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
-			fit_rows := (SELECT @extschema@.fit_data((s.s).frequency, (s.s).recency, (s.s).tenure, (s.s).repeat_avg_amount)
-						 FROM clm_run_summary s WHERE (s.s).tenure > 0);
+			EXECUTE format('SELECT @extschema@.fit_data((z.s).frequency, (z.s).recency, (z.s).tenure, (z.s).repeat_avg_amount) '
+						   'FROM (%s) z WHERE (z.s).tenure > 0', stream)
+				INTO fit_rows USING as_of, keys, trend_window;
 		END IF;
 		-- a fit that does not converge is not used: the last converged
 		-- one scores instead (or none: p_alive and clv stay NULL), and the
@@ -2285,59 +2292,69 @@ BEGIN
 		ctx := j.scoring;
 	END IF;
 
-	INSERT INTO clm_run_value (customer_id, s, act, p_alive, clv)
-	SELECT r.customer_id, r.s, r.act, v.p_alive, v.clv
-	FROM clm_run_summary r LEFT JOIN LATERAL @extschema@.score_value(r.s, ctx) v ON true;
-	SELECT count(*) INTO scanned FROM clm_run_value;
-	ANALYZE clm_run_value;	-- temporary tables get no autovacuum: the joins below need the row count
-
-	-- 4. breakpoints over everyone at a full refresh, else the stored ones
+	-- 4. breakpoints over everyone at a full refresh (pass 2, which also
+	-- counts them), else the stored ones
 	IF refresh THEN
-		bp := (SELECT @extschema@.breakpoints(array_agg((v.s).days_since_last::float8), array_agg((v.s).orders::float8),
-											  array_agg((v.s).total_amount), array_agg(v.clv), j.alert_rules)
-			   FROM clm_run_value v);	-- prospects' NULLs are skipped by breakpoints()
+		EXECUTE format('SELECT @extschema@.breakpoints(array_agg((z.s).days_since_last::float8), '
+					   'array_agg((z.s).orders::float8), array_agg((z.s).total_amount), array_agg(v.clv), $4) AS b, '
+					   'count(*) AS n FROM (%s) z LEFT JOIN LATERAL @extschema@.score_value(z.s, $5) v ON true', stream)
+			INTO pass2 USING as_of, keys, trend_window, j.alert_rules, ctx;	-- prospects' NULLs are skipped
+		bp := pass2.b;
+		scanned := pass2.n;
 	ELSE
 		bp := j.breakpoints;
 	END IF;
 
-	-- 5. score, against the previous state; keep the rows to write: new
-	-- customers, changed and due ones, any whose class, stage or summary
-	-- changed; and at a full refresh (new models and breakpoints) also
-	-- those whose high-value flag changed, whose next review comes sooner
-	-- or whose as-of values moved past the stated tolerance (p_alive and
-	-- churn_risk 0.05, clv 5 %, health 5 points).  No one else is
-	-- rewritten: values that only move with time are as of scored_at.
-	-- (A preview, consume = false, keeps everyone.)
+	-- 5. score everyone in the stream against the previous state (pass 3),
+	-- keeping only the rows to write: new customers, changed and due ones,
+	-- any whose class, stage or summary changed, and customers gone from
+	-- the source (gone); at a full refresh (new models and breakpoints)
+	-- also those whose high-value flag changed, whose next review comes
+	-- sooner or whose as-of values moved past the stated tolerance (p_alive
+	-- and churn_risk 0.05, clv 5 %, health 5 points).  No one else is
+	-- rewritten: values that only move with time are as of scored_at.  (A
+	-- preview, consume = false, keeps everyone.)
+	EXECUTE format($q$
 	INSERT INTO clm_run_new
-	SELECT v.customer_id, (v.s).*, v.p_alive, v.clv, sc.*,
-		   CASE WHEN use_previous THEN old.stage END AS prev_stage,
-		   CASE WHEN use_previous THEN old.stage_since END AS prev_since,
-		   CASE WHEN use_previous THEN old.high_value_at_risk END AS prev_hv,
-		   old.customer_id IS NOT NULL AND use_previous AS known,
-		   NOT consume OR old.customer_id IS NULL OR old.next_review <= as_of
-			   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = v.customer_id)
-			   OR (old.first_purchase, old.last_purchase, old.orders, old.frequency, old.recency_weeks,
-				   old.total_amount, old.avg_amount, old.r, old.f, old.m, old.rfm_cell, old.segment, old.abc,
-				   old.stage)
-				  IS DISTINCT FROM
-				  ((v.s).first_purchase, (v.s).last_purchase, (v.s).orders, (v.s).frequency, (v.s).recency,
-				   (v.s).total_amount, (v.s).avg_amount, sc.r, sc.f, sc.m, sc.rfm_cell, sc.segment, sc.abc,
-				   sc.stage)
-			   OR (refresh AND ((old.high_value_at_risk, old.p_alive IS NULL, old.clv IS NULL,
-								 old.churn_risk IS NULL, old.health IS NULL)
-								IS DISTINCT FROM
-								(sc.high_value_at_risk, v.p_alive IS NULL, v.clv IS NULL,
-								 sc.churn_risk IS NULL, sc.health IS NULL)
-								OR sc.next_review < old.next_review
-								OR (old.next_review IS NULL AND sc.next_review IS NOT NULL)
-								OR abs(v.p_alive - old.p_alive) > 0.05 OR abs(sc.churn_risk - old.churn_risk) > 0.05
-								OR abs(v.clv - old.clv) > 0.05 * abs(old.clv) OR abs(sc.health - old.health) > 5))
-			   AS must_write
-	FROM clm_run_value v
-	LEFT JOIN @extschema@.customer_state old ON old.job_id = j.job_id AND old.customer_id = v.customer_id
-	CROSS JOIN LATERAL @extschema@.score(v.s, v.act, v.p_alive, v.clv, ctx, bp, as_of,
-										 CASE WHEN use_previous THEN old.stage END) sc;
-	DELETE FROM clm_run_new n WHERE NOT n.must_write;
+	SELECT zo.customer_id, (zo.s).*, v.p_alive, v.clv, sc.*,
+		   CASE WHEN $8 THEN zo.o_stage END, CASE WHEN $8 THEN zo.o_stage_since END,
+		   CASE WHEN $8 THEN zo.o_hv END, zo.o_customer_id IS NOT NULL AND $8, true, zo.z_customer_id IS NULL
+	FROM (SELECT coalesce(z.customer_id, o.customer_id) AS customer_id, z.customer_id AS z_customer_id, z.s, z.act,
+				 o.customer_id AS o_customer_id, o.stage AS o_stage, o.stage_since AS o_stage_since,
+				 o.high_value_at_risk AS o_hv, o.first_purchase AS o_first_purchase, o.last_purchase AS o_last_purchase,
+				 o.orders AS o_orders, o.frequency AS o_frequency, o.recency_weeks AS o_recency_weeks,
+				 o.total_amount AS o_total_amount, o.avg_amount AS o_avg_amount, o.r AS o_r, o.f AS o_f, o.m AS o_m,
+				 o.rfm_cell AS o_rfm_cell, o.segment AS o_segment, o.abc AS o_abc, o.p_alive AS o_p_alive,
+				 o.clv AS o_clv, o.churn_risk AS o_churn_risk, o.health AS o_health, o.next_review AS o_next_review
+		  FROM (%s) z
+		  FULL JOIN (SELECT * FROM @extschema@.customer_state cs
+					 WHERE cs.job_id = $6 AND ($2 IS NULL OR cs.customer_id = ANY ($2))) o
+			ON o.customer_id = z.customer_id) zo
+	LEFT JOIN LATERAL @extschema@.score_value(zo.s, $5) v ON true
+	CROSS JOIN LATERAL @extschema@.score(zo.s, zo.act, v.p_alive, v.clv, $5, $7, $1,
+										 CASE WHEN $8 THEN zo.o_stage END) sc
+	WHERE NOT $10 OR zo.z_customer_id IS NULL OR zo.o_customer_id IS NULL OR zo.o_next_review <= $1
+	   OR zo.customer_id = ANY ($11)
+	   OR (zo.o_first_purchase, zo.o_last_purchase, zo.o_orders, zo.o_frequency, zo.o_recency_weeks,
+		   zo.o_total_amount, zo.o_avg_amount, zo.o_r, zo.o_f, zo.o_m, zo.o_rfm_cell, zo.o_segment, zo.o_abc,
+		   zo.o_stage)
+		  IS DISTINCT FROM
+		  ((zo.s).first_purchase, (zo.s).last_purchase, (zo.s).orders, (zo.s).frequency, (zo.s).recency,
+		   (zo.s).total_amount, (zo.s).avg_amount, sc.r, sc.f, sc.m, sc.rfm_cell, sc.segment, sc.abc,
+		   sc.stage)
+	   OR ($9 AND ((zo.o_hv, zo.o_p_alive IS NULL, zo.o_clv IS NULL, zo.o_churn_risk IS NULL, zo.o_health IS NULL)
+				   IS DISTINCT FROM
+				   (sc.high_value_at_risk, v.p_alive IS NULL, v.clv IS NULL, sc.churn_risk IS NULL, sc.health IS NULL)
+				   OR sc.next_review < zo.o_next_review
+				   OR (zo.o_next_review IS NULL AND sc.next_review IS NOT NULL)
+				   OR abs(v.p_alive - zo.o_p_alive) > 0.05 OR abs(sc.churn_risk - zo.o_churn_risk) > 0.05
+				   OR abs(v.clv - zo.o_clv) > 0.05 * abs(zo.o_clv) OR abs(sc.health - zo.o_health) > 5))
+	$q$, stream)
+		USING as_of, keys, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
+			  ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL);
+	IF scanned IS NULL THEN
+		scanned := CASE WHEN scan_all THEN NULL ELSE cardinality(keys) END;
+	END IF;
 	ANALYZE clm_run_new;
 END
 $fn$;
@@ -2434,6 +2451,16 @@ BEGIN
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
 		c := @extschema@.job_compute(j, t, is_full, true, true);
 
+		-- the state: customers gone from the source go; changed rows are
+		-- updated in place, new ones inserted; unchanged rows are not
+		-- touched
+		DELETE FROM @extschema@.customer_state cs
+		WHERE cs.job_id = j.job_id AND cs.customer_id IN (SELECT n.customer_id FROM clm_run_new n WHERE n.gone);
+		GET DIAGNOSTICS n_rows = ROW_COUNT;
+		n_written := n_written + n_rows;
+		n_net := n_net - n_rows;
+		DELETE FROM clm_run_new n WHERE n.gone;
+
 		-- history and alerts (once per episode, with NOTIFY)
 		INSERT INTO @extschema@.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
 		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, t, run.run_id
@@ -2464,23 +2491,6 @@ BEGIN
 			n_alerts := n_alerts + 1;
 		END LOOP;
 
-		-- the state: customers gone from the source go; changed rows are
-		-- updated in place, new ones inserted; unchanged rows are not touched
-		-- (two statements, not one with an OR: each is a plain hash anti-join)
-		IF is_full OR NOT j.incremental OR NOT j.capture
-		   OR EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL) THEN
-			DELETE FROM @extschema@.customer_state cs
-			WHERE cs.job_id = j.job_id
-			  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
-		ELSE
-			DELETE FROM @extschema@.customer_state cs
-			WHERE cs.job_id = j.job_id
-			  AND cs.customer_id IN (SELECT k.customer_id FROM clm_run_keys k)
-			  AND NOT EXISTS (SELECT 1 FROM clm_run_value v WHERE v.customer_id = cs.customer_id);
-		END IF;
-		GET DIAGNOSTICS n_rows = ROW_COUNT;
-		n_written := n_written + n_rows;
-		n_net := n_net - n_rows;
 		UPDATE @extschema@.customer_state cs SET
 			first_purchase = n.first_purchase, last_purchase = n.last_purchase, orders = n.orders,
 			frequency = n.frequency, recency_weeks = n.recency, tenure_weeks = n.tenure,
@@ -2533,12 +2543,14 @@ BEGIN
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
 			-- the last run's count plus what this one added: no count(*) of
 			-- the state on an incremental run
-			customers = CASE WHEN is_full OR NOT j.incremental OR NOT j.capture THEN c.scanned ELSE
+			customers = CASE WHEN is_full OR NOT j.incremental OR NOT j.capture THEN
+							coalesce(c.scanned, (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) ELSE
 							coalesce((SELECT r.customers FROM @extschema@.job_runs r
 									  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
 									  ORDER BY r.started_at DESC LIMIT 1) + n_net,
 									 (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) END,
-			scored = c.scanned, written = n_written, alerts = n_alerts, note = c.note
+			scored = coalesce(c.scanned, (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)),
+			written = n_written, alerts = n_alerts, note = c.note
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
 	EXCEPTION WHEN OTHERS THEN
@@ -2611,7 +2623,7 @@ BEGIN
 		   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health, n.stage,
 		   CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN n.prev_since ELSE t END,
 		   n.high_value_at_risk, t, n.next_review
-	FROM clm_run_new n ORDER BY n.customer_id;
+	FROM clm_run_new n WHERE NOT n.gone ORDER BY n.customer_id;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.preview_job_body(text, timestamptz) IS
