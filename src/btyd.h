@@ -6,10 +6,11 @@
  *	  per-customer quantities built on them (P(alive), conditional expected
  *	  purchases, expected average value, CLV).
  *
- * This header and btyd.c are plain C99 with only libc/libm: no PostgreSQL
- * headers, no exit()/abort(), no global mutable state except the optional
- * poll hook (btyd_set_poll), set once by the host.  Every function is
- * reentrant; errors are reported through BTYD_* return codes.
+ * This header and src/btyd_*.c (with their private header btyd_int.h) are
+ * plain C99 with only libc/libm: no PostgreSQL headers, no exit()/abort(),
+ * no global mutable state except the optional poll hook (btyd_set_poll),
+ * set once by the host.  Every function is reentrant; errors are reported
+ * through BTYD_* return codes.
  *
  * Conventions
  *	  - BG/NBD and MBG/NBD parameters are double[4] = {r, alpha, a, b};
@@ -258,7 +259,7 @@ extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
  * = {r, alpha, s, beta}: purchase rate ~ Gamma(r, alpha), dropout rate ~
  * Gamma(s, beta).  The likelihood's integral over the dropout time is
  * computed by bounded Gauss-Legendre quadrature (no hypergeometric
- * difference, see btyd.c); BTYD_ENOCONV if it hits its panel cap.
+ * difference, see btyd_pnbd.c); BTYD_ENOCONV if it hits its panel cap.
  */
 extern int	btyd_fit_pnbd(const btyd_row *rows, size_t n,
 						  const btyd_fit_options *opt, btyd_fit_result *res);
@@ -276,7 +277,7 @@ extern int	btyd_pnbd_expected_purchases_new(const double params[4], double t,
  * Next purchase ((M)BG/NBD; Pareto/NBD for the "within" probability):
  * P(exactly n purchases in (T, T+t]) (n <= 1e6), P(at least one), and the
  * median time from T to the next purchase of an alive customer.  See
- * btyd.c for the formulas.
+ * btyd_next.c for the formulas.
  */
 extern int	btyd_prob_n_purchases(btyd_model model, const double params[4],
 								  double n, double t, double x, double tx,

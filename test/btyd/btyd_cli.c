@@ -4,7 +4,7 @@
  *	  Standalone driver and self-test for the btyd numerical core.
  *
  * Build (from the repository root):
- *	  cc -O2 -Wall -Wextra -Werror -Isrc test/btyd/btyd_cli.c src/btyd.c -lm \
+ *	  cc -O2 -Wall -Wextra -Werror -Isrc test/btyd/btyd_cli.c src/btyd_*.c -lm \
  *		 -o test/btyd/btyd_cli
  *
  * Subcommands (FILE is a CSV with a header naming the columns: id/ID, x,

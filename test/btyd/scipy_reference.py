@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent scipy reference for the btyd C core (src/btyd.c).
+"""Independent scipy reference for the btyd C core (src/btyd_*.c).
 
 The likelihoods are written here from the papers in the form lifetimes uses
 (log-sum-exp of the two likelihood branches, scipy.special.betaln/gammaln),
