@@ -153,7 +153,26 @@ typedef struct btyd_fit_result
 	int			iterations;		/* BFGS iterations along the winning path */
 	int			evaluations;	/* objective+gradient evaluations, all runs */
 	int			converged;		/* 1 if the gradient test was met */
+	/*
+	 * Covariance of params (natural scale, nparams x nparams, row-major in
+	 * cov[i * nparams + j]) from the observed information, the Hessian of
+	 * the objective times W at the returned point (btyd_cov.c); valid only
+	 * when cov_status == BTYD_COV_OK, zeros otherwise.  With a penalizer it
+	 * is the curvature of the penalised objective.
+	 */
+	int			cov_status;		/* BTYD_COV_* */
+	double		cov[16];
 } btyd_fit_result;
+
+/* cov_status of a fit (btyd_cov_strerror gives a sentence for each) */
+#define BTYD_COV_OK				0
+#define BTYD_COV_NOT_CONVERGED	1	/* no maximum found: no curvature to use */
+#define BTYD_COV_BOUNDARY		2	/* a parameter runs to 0 or infinity: the
+									 * likelihood is flat, the normal
+									 * approximation meaningless */
+#define BTYD_COV_SINGULAR		3	/* the information matrix is not positive
+									 * definite (parameters not identified) */
+extern const char *btyd_cov_strerror(int cov_status);
 
 extern void btyd_fit_options_init(btyd_fit_options *opt);
 extern const char *btyd_strerror(int code);

@@ -624,3 +624,121 @@ btyd_bgdata_loglik(bgdata *d, const double *th, double *ll_out, double *dll)
 	}
 }
 
+/*
+ * The Hessian of sum_i w_i LL_i with respect to the natural parameters
+ * (r, alpha, a, b), analytic, in one pass over the rows (the observed
+ * information is its negative).  Differentiating the likelihood above
+ * twice: with s = e^u / (1 + e^u) and s' = s (1 - s), the softplus term of
+ * a row contributes s' u_i u_j + s u_ij, where
+ *	 u_r = D = ln(alpha+T) - ln(alpha+tx),	u_alpha = (r+x) E,
+ *	 E = 1/(alpha+T) - 1/(alpha+tx),  u_a = 1/a,  u_b = -1/(b+xb-1),
+ *	 u_r,alpha = E,  u_alpha,alpha = (r+x) (1/(alpha+tx)^2 - 1/(alpha+T)^2),
+ *	 u_aa = -1/a^2,  u_bb = 1/(b+xb-1)^2;
+ * -(r+x) ln(alpha+T) adds -1/(alpha+T) to (r, alpha) and (r+x)/(alpha+T)^2
+ * to (alpha, alpha), and C(x) the trigamma terms.  H is row-major 4 x 4.
+ */
+void
+btyd_bgdata_hessian(bgdata *d, const double *th, double *H)
+{
+	const double r = th[0],
+				alpha = th[1],
+				a = th[2],
+				b = th[3];
+	const double mb = (d->model == BTYD_MBGNBD) ? 1.0 : 0.0;
+	const double tg_r = btyd_trigamma(r),
+				tg_b = btyd_trigamma(b),
+				tg_ab = btyd_trigamma(a + b),
+				la = log(a);
+	double		X_rr = 0.0,
+				X_aa = 0.0,
+				X_bb = 0.0;
+	double		A_rr = 0.0,
+				A_ral = 0.0,
+				A_rD = 0.0,
+				A_rDb = 0.0,
+				A_alal = 0.0,
+				A_E = 0.0,
+				A_Eb = 0.0,
+				A_s1 = 0.0,
+				A_s = 0.0,
+				A_s1b = 0.0,
+				A_bb = 0.0,
+				Z_i = 0.0,
+				Z_i2 = 0.0;
+	size_t		k,
+				i;
+
+	for (k = 0; k < d->nx; k++)
+	{
+		double		x = d->xv[k],
+					xb = x + mb,
+					bx = b + xb - 1.0,
+					wk = d->xw[k];
+		xtab	   *t = &d->tab[k];
+
+		t->rx = r + x;
+		t->lnk = la - log(bx);
+		t->invb = 1.0 / bx;
+		if (wk == 0.0)
+			continue;
+		if (x != 0.0)
+			X_rr += wk * (btyd_trigamma(r + x) - tg_r);
+		if (xb != 0.0)
+		{
+			double		tg_abx = btyd_trigamma(a + b + xb);
+
+			X_aa += wk * (tg_ab - tg_abx);
+			X_bb += wk * (btyd_trigamma(b + xb) - tg_b);
+		}
+	}
+	for (i = 0; i < d->n1; i++)
+	{
+		const xtab *t = &d->tab[d->k1[i]];
+		const double w = d->w1[i];
+		double		aT = alpha + d->T1[i],
+					atx = alpha + d->tx1[i],
+					iT = 1.0 / aT,
+					itx = 1.0 / atx,
+					D = log(aT) - log(atx),
+					E = iT - itx,
+					u = t->lnk + t->rx * D,
+					s = inv1pexp(-u),
+					s1 = s * (1.0 - s),
+					rxE = t->rx * E;
+
+		A_rr += w * s1 * D * D;
+		A_ral += w * (s1 * D * rxE + s * E - iT);
+		A_rD += w * s1 * D;
+		A_rDb += w * s1 * D * t->invb;
+		A_alal += w * (s1 * rxE * rxE + s * t->rx * (itx * itx - iT * iT) + t->rx * iT * iT);
+		A_E += w * s1 * rxE;
+		A_Eb += w * s1 * rxE * t->invb;
+		A_s1 += w * s1;
+		A_s += w * s;
+		A_s1b += w * s1 * t->invb;
+		A_bb += w * (s1 + s) * t->invb * t->invb;
+	}
+	for (i = 0; i < d->n0; i++)
+	{
+		double		iT = 1.0 / (alpha + d->T0[i]);
+
+		Z_i += d->w0[i] * iT;
+		Z_i2 += d->w0[i] * iT * iT;
+	}
+	H[0] = X_rr + A_rr;
+	H[1] = d->W / alpha + A_ral - Z_i;
+	H[2] = A_rD / a;
+	H[3] = -A_rDb;
+	H[5] = -d->W * r / (alpha * alpha) + A_alal + r * Z_i2;
+	H[6] = A_E / a;
+	H[7] = -A_Eb;
+	H[10] = X_aa + (A_s1 - A_s) / (a * a);
+	H[11] = X_aa - A_s1b / a;
+	H[15] = X_aa + X_bb + A_bb;
+	H[4] = H[1];
+	H[8] = H[2];
+	H[9] = H[6];
+	H[12] = H[3];
+	H[13] = H[7];
+	H[14] = H[11];
+}

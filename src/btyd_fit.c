@@ -203,7 +203,8 @@ run_fit(objctx *full, objctx *work, const double starts[][NPMAX], int nstarts,
 	res->iterations = path_iters;
 	res->evaluations = full->evals + (work != full ? work->evals : 0);
 	res->converged = (res->grad_norm <= opt->gtol * fmax(1.0, fabs(f)));
-	return BTYD_OK;
+	/* once, at the returned point: the covariance of the estimates */
+	return btyd_covariance(full, best.x, g, obj_weight(full), res);
 }
 
 /* effective options: user's or defaults, sanitised */
@@ -289,13 +290,14 @@ degenerate_result(objctx *c, const double *th, btyd_fit_result *res)
 	}
 	res->loglik = 0.0;
 	res->objective = 0.0;
-	if ((c->bg ? c->bg->W : c->pn ? c->pn->W : c->gg->W) > 0.0 && btyd_obj_eval(c, lt, &f, g) == 0)
+	if (obj_weight(c) > 0.0 && btyd_obj_eval(c, lt, &f, g) == 0)
 	{
 		res->loglik = c->ll;
 		res->objective = f;
 		res->grad_norm = norm_inf(g, c->np);
 	}
 	res->converged = 0;
+	res->cov_status = BTYD_COV_NOT_CONVERGED;
 }
 
 /* (M)BG/NBD maximum likelihood */

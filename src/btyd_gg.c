@@ -231,3 +231,54 @@ btyd_ggdata_loglik(const ggdata *d, const double *th, double *ll_out, double *dl
 		dll[2] = d->W * q / v - p * R_xi - q * R_i;
 	}
 }
+
+/*
+ * The Hessian of sum_i w_i LL_i with respect to (p, q, v), analytic, in one
+ * pass (H row-major 3 x 3).  With I = 1 / (x m + v):
+ *	 d2/dp2 = x^2 (psi'(px+q) - psi'(px)),	d2/dp dq = x psi'(px+q),
+ *	 d2/dq2 = psi'(px+q) - psi'(q),  d2/dp dv = -x I,
+ *	 d2/dq dv = 1/v - I,  d2/dv2 = -q/v^2 + (px+q) I^2.
+ */
+void
+btyd_ggdata_hessian(const ggdata *d, const double *th, double *H)
+{
+	const double p = th[0],
+				q = th[1],
+				v = th[2];
+	double		X_pp = 0.0,
+				X_pq = 0.0,
+				X_qq = 0.0,
+				R_xi = 0.0,
+				R_i = 0.0,
+				R_ii = 0.0;
+	size_t		k,
+				i;
+
+	for (k = 0; k < d->nx; k++)
+	{
+		double		x = d->xv[k],
+					wk = d->xw[k],
+					tg = btyd_trigamma(p * x + q);
+
+		if (wk == 0.0)
+			continue;
+		X_pp += wk * x * x * (tg - btyd_trigamma(p * x));
+		X_pq += wk * x * tg;
+		X_qq += wk * tg;
+	}
+	for (i = 0; i < d->n; i++)
+	{
+		double		I = 1.0 / (d->xm[i] + v),
+					wi = d->w[i] * I;
+
+		R_xi += wi * d->xr[i];
+		R_i += wi;
+		R_ii += wi * I * (p * d->xr[i] + q);
+	}
+	H[0] = X_pp;
+	H[1] = H[3] = X_pq;
+	H[2] = H[6] = -R_xi;
+	H[4] = X_qq - d->W * btyd_trigamma(q);
+	H[5] = H[7] = d->W / v - R_i;
+	H[8] = -d->W * q / (v * v) + R_ii;
+}

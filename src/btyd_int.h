@@ -13,6 +13,7 @@
  *	  btyd_pnbd.c		Pareto/NBD likelihood (quadrature), per-customer, CLV
  *	  btyd_next.c		next purchase: P(n purchases), P(within t), median
  *	  btyd_optim.c		objective on log-parameters, BFGS, line search
+ *	  btyd_cov.c		covariance from the observed information
  *	  btyd_fit.c		fit drivers, starting points, public log-likelihoods,
  *						row grouping
  *
@@ -185,6 +186,9 @@ xfree(const allocator *al, void *p)
 		free(p);
 }
 
+/* trigamma psi'(x) for x > 0 (btyd_special.c) */
+extern double btyd_trigamma(double x);
+
 /* ------------------------------------------------------------------------
  * Conditional expected purchases, the stable core (btyd_special.c)
  * ------------------------------------------------------------------------
@@ -238,6 +242,7 @@ extern int	btyd_bg_prepare(const allocator *al, btyd_model model, const btyd_row
 extern int	btyd_bg_subsample(const allocator *al, const bgdata *s, size_t stride,
 							  bgdata *d);
 extern void btyd_bgdata_loglik(bgdata *d, const double *th, double *ll_out, double *dll);
+extern void btyd_bgdata_hessian(bgdata *d, const double *th, double *H);
 extern size_t btyd_find_sorted(const double *xv, size_t n, double v);
 extern int	btyd_build_xindex(const allocator *al, const double *xs, size_t n,
 							  double **xv_out, size_t *nx_out, int32_t *idx);
@@ -264,6 +269,7 @@ extern int	btyd_gg_prepare(const allocator *al, const gg_row *rows, size_t n, gg
 extern int	btyd_gg_subsample(const allocator *al, const ggdata *s, size_t stride,
 							  ggdata *d);
 extern void btyd_ggdata_loglik(const ggdata *d, const double *th, double *ll_out, double *dll);
+extern void btyd_ggdata_hessian(const ggdata *d, const double *th, double *H);
 
 /* Pareto/NBD (btyd_pnbd.c) */
 /* grouped Pareto/NBD rows and their totals */
@@ -327,8 +333,19 @@ typedef struct bfgs_state
 	int			ok;				/* x, f, g valid */
 } bfgs_state;
 
+/* the total weight W of the objective's data */
+static inline double
+obj_weight(const objctx *c)
+{
+	return c->bg ? c->bg->W : c->pn ? c->pn->W : c->gg->W;
+}
+
 extern int	btyd_obj_eval(objctx *c, const double *lt, double *f, double *g);
 extern int	btyd_bfgs(objctx *c, bfgs_state *st, double gtol, int max_iter,
 					  int (*interrupt) (void *), void *interrupt_ctx);
+
+/* covariance from the observed information after a fit (btyd_cov.c) */
+extern int	btyd_covariance(objctx *c, const double *lt, const double *g, double W,
+							btyd_fit_result *res);
 
 #endif							/* BTYD_INT_H */

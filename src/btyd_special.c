@@ -86,6 +86,32 @@ btyd_digamma(double x)
 	return acc + log(x) - 0.5 / x - s;
 }
 
+/*
+ * Trigamma psi'(x) = d2/dx2 ln Gamma(x) for x > 0: upward recurrence
+ * psi'(x) = psi'(x+1) + 1/x^2 to x >= 10, then the asymptotic series
+ * (A&S 6.4.12) 1/x + 1/(2x^2) + sum B_2k / x^(2k+1) through x^-15
+ * (truncation < 1e-17 relative).  NaN for x <= 0 (not needed there).
+ */
+double
+btyd_trigamma(double x)
+{
+	double		acc = 0.0,
+				x2,
+				s;
+
+	if (!(x > 0.0))
+		return NAN;
+	while (x < 10.0)
+	{
+		acc += 1.0 / (x * x);
+		x += 1.0;
+	}
+	x2 = 1.0 / (x * x);
+	s = x2 * (1.0 / 6 - x2 * (1.0 / 30 - x2 * (1.0 / 42 - x2 * (1.0 / 30
+			- x2 * (5.0 / 66 - x2 * (691.0 / 2730 - x2 * (7.0 / 6)))))));
+	return acc + 1.0 / x + 0.5 * x2 + s / x;
+}
+
 /* ------------------------------------------------------------------------
  * Gauss hypergeometric function
  * ------------------------------------------------------------------------

@@ -352,6 +352,13 @@ def cmd_compare(args):
         tally.check(abs(c["loglik"] - s["loglik"]) < 1e-6 * abs(s["loglik"]),
                     "%s loglik C %.10f vs scipy %.10f (scipy |grad| %.1e, C |grad| %.1e)" % (
                         kind, c["loglik"], s["loglik"], s["grad_norm"], c["grad_norm"]))
+        # standard errors: C's analytic Hessian vs scipy's central differences
+        se = max(rel(c["se"][k], s["se"][k]) for k in NAMES[kind]) if "se" in c else float("inf")
+        tally.check(se < 1e-5,
+                    "%s standard errors C vs scipy: max rel diff %.2e (C %s; scipy %s)" % (
+                        kind, se,
+                        ", ".join("%s=%.6g" % (k, c["se"][k]) for k in NAMES[kind]) if "se" in c else "none",
+                        ", ".join("%s=%.6g" % (k, s["se"][k]) for k in NAMES[kind])))
     # penalised fit (lifetimes convention, alpha penalised on the max(T) scale)
     for kind, lam in (("bgnbd", 0.05), ("gg", 0.001)):
         c = cli_fit(args.cli, kind, args.file, lam)
