@@ -15,6 +15,9 @@
  */
 #include "models.h"
 
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+
 /* allocations of the fitter come from the current context; NULL on failure */
 static void *
 btyd_palloc(void *ctx, size_t size)
@@ -256,4 +259,78 @@ clm_cached_unit_days(FunctionCallInfo fcinfo, text *unit)
 		c->unit_days = udays;
 	}
 	return c->unit_days;
+}
+
+/*
+ * clm_fit_count: a total weight (a number of customers) as the bigint n of
+ * a model; 22003 beyond bigint rather than a wrapped negative count.
+ */
+int64
+clm_fit_count(double w)
+{
+	if (!(w < 9.2e18))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the data's total weight is out of range for the model's n"),
+				 errdetail("The total weight is %g; n is a bigint.", w),
+				 errhint("Weights count customers; pass counts below 9.2e18.")));
+	return (int64) llround(w);
+}
+
+/*
+ * clm_check_fit_finite: a fit whose estimates or log-likelihood are not
+ * finite (data so extreme that no start is inside the optimiser's domain,
+ * e.g. monetary values near the largest double) is an error naming the
+ * data, never a model with Infinity in it.
+ */
+void
+clm_check_fit_finite(const btyd_fit_result *res, const char *what)
+{
+	int			j;
+
+	for (j = 0; j < res->nparams; j++)
+		if (!isfinite(res->params[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s: data out of range for the model: no finite estimate", what),
+					 errdetail("Parameter %d would be %g.", j + 1, res->params[j]),
+					 errhint("Scale the data (monetary values in a larger currency unit, time in a longer unit).")));
+	if (!isfinite(res->loglik))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s: data out of range for the model: the log-likelihood is not finite", what),
+				 errhint("Scale the data (monetary values in a larger currency unit, time in a longer unit).")));
+}
+
+/*
+ * clm_fit_covariance: the covariance of a fit's estimates as a
+ * nparams x nparams float8 array, or NULL (*isnull) when there is none;
+ * a converged fit without one says why in a NOTICE.
+ */
+Datum
+clm_fit_covariance(const btyd_fit_result *res, int rc, const char *what, bool *isnull)
+{
+	Datum		elems[16];
+	int			dims[2],
+				lbs[2] = {1, 1},
+				n = res->nparams,
+				j;
+
+	if (rc != BTYD_OK || res->cov_status != BTYD_COV_OK)
+	{
+		if (rc == BTYD_OK && res->converged && res->cov_status != BTYD_COV_OK)
+			ereport(NOTICE,
+					(errmsg("%s: no standard errors", what),
+					 errdetail("Without them: %s.", btyd_cov_strerror(res->cov_status)),
+					 errhint("The covariance of the result is NULL.")));
+		*isnull = true;
+		return (Datum) 0;
+	}
+	for (j = 0; j < n * n; j++)
+		elems[j] = Float8GetDatum(res->cov[j]);
+	dims[0] = dims[1] = n;
+	*isnull = false;
+	return PointerGetDatum(construct_md_array(elems, NULL, 2, dims, lbs, FLOAT8OID,
+											  sizeof(float8), FLOAT8PASSBYVAL,
+											  TYPALIGN_DOUBLE));
 }

@@ -9,6 +9,7 @@
  *		  models_predict.c	P(alive), expected purchases
  *		  models_next.c		next purchase
  *		  models_clv.c		expected average value, model and formula CLV
+ *		  models_uncertainty.c	normal quantiles, covariances, intervals
  *
  * src/models.h
  *
@@ -83,5 +84,17 @@ extern const double *clm_cached_params(FunctionCallInfo fcinfo, int argno, int n
 									   const char *argname);
 extern double clm_cached_unit_days(FunctionCallInfo fcinfo, text *unit);
 extern void clm_check_horizon(float8 t);
+
+/* fits' results (models.c) */
+extern int64 clm_fit_count(double w);
+extern void clm_check_fit_finite(const btyd_fit_result *res, const char *what);
+extern Datum clm_fit_covariance(const btyd_fit_result *res, int rc, const char *what,
+								bool *isnull);
+
+/* uncertainty (models_uncertainty.c) */
+extern double clm_normal_quantile(double p);
+extern double clm_level_z(double level);
+extern bool clm_covariance_get(HeapTupleHeader model, int attno, int n, double *cov,
+							   const char *argname);
 
 #endif							/* CLM_MODELS_H */

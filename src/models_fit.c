@@ -56,8 +56,8 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	btyd_fit_result res;
 	int			rc;
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		nulls[9] = {false};
+	Datum		values[10];
+	bool		nulls[10] = {false};
 
 	fit_check_penalizer(penalizer);
 	if (fd->nrows == 0)
@@ -103,12 +103,13 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	values[2] = Float8GetDatum(res.params[2]);
 	values[3] = Float8GetDatum(res.params[3]);
 	values[4] = Float8GetDatum(res.loglik);
-	values[5] = Int64GetDatum((int64) llround(res.total_weight));
+	values[5] = Int64GetDatum(clm_fit_count(res.total_weight));
 	values[6] = Int32GetDatum(res.iterations);
 	values[7] = BoolGetDatum(rc == BTYD_OK && res.converged);
 	/* the data carry no unit: the caller states it with clm.in_unit */
 	values[8] = (Datum) 0;
 	nulls[8] = true;
+	values[9] = clm_fit_covariance(&res, rc, what, &nulls[9]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -127,8 +128,8 @@ spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, const double *
 	btyd_fit_result res;
 	int			rc;
 	TupleDesc	tupdesc;
-	Datum		values[8];
-	bool		nulls[8] = {false};
+	Datum		values[9];
+	bool		nulls[9] = {false};
 
 	fit_check_penalizer(penalizer);
 	if (fd->nrows == 0)
@@ -177,10 +178,11 @@ spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, const double *
 	values[1] = Float8GetDatum(res.params[1]);
 	values[2] = Float8GetDatum(res.params[2]);
 	values[3] = Float8GetDatum(res.loglik);
-	values[4] = Int64GetDatum((int64) llround(rc == BTYD_OK ? res.total_weight : 0));
-	values[5] = Int64GetDatum((int64) llround(skipped));
+	values[4] = Int64GetDatum(clm_fit_count(rc == BTYD_OK ? res.total_weight : 0));
+	values[5] = Int64GetDatum(clm_fit_count(skipped));
 	values[6] = Int32GetDatum(res.iterations);
 	values[7] = BoolGetDatum(rc == BTYD_OK && res.converged);
+	values[8] = clm_fit_covariance(&res, rc, "gamma_gamma_fit", &nulls[8]);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
