@@ -320,6 +320,30 @@ extern int	btyd_pnbd_clv(const double params[4], const double gg[3], double x,
 extern int	btyd_pnbd_next_purchase_median(const double params[4], double x,
 										   double tx, double T, double *out);
 
+/*
+ * BG/BB (Fader, Hardie & Shang 2010) for discrete-time data, parameters
+ * double[4] = {alpha, beta, gamma, delta}: transaction probability p ~
+ * Beta(alpha, beta), dropout probability theta ~ Beta(gamma, delta).  A
+ * btyd_row holds x transactions in T = n opportunities, the last at tx
+ * (integers 0 <= x <= tx <= n <= BTYD_BGBB_MAX_PERIODS, tx = 0 iff x = 0).
+ * btyd_bgbb_expected_purchases counts the next t opportunities (a whole
+ * number); btyd_bgbb_dert is the discounted expected residual transactions
+ * at discount rate d > 0 per period.
+ */
+#define BTYD_BGBB_MAX_PERIODS 100000
+extern int	btyd_bgbb_check_history(double x, double tx, double n);
+extern int	btyd_fit_bgbb(const btyd_row *rows, size_t n,
+						  const btyd_fit_options *opt, btyd_fit_result *res);
+extern int	btyd_bgbb_loglik(const double params[4], const btyd_row *rows,
+							 size_t n, double *ll, double grad[4]);
+extern int	btyd_bgbb_p_alive(const double params[4], double x, double tx,
+							  double n, double *out);
+extern int	btyd_bgbb_expected_purchases(const double params[4], double t,
+										 double x, double tx, double n,
+										 double *out);
+extern int	btyd_bgbb_dert(const double params[4], double d, double x,
+						   double tx, double n, double *out);
+
 /* Special functions ------------------------------------------------------ */
 
 /*

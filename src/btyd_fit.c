@@ -102,6 +102,28 @@ pnbd_start(const pnbddata *d, int idx, double *th)
 }
 
 /*
+ * BG/BB starting points: (alpha, beta) with the observed transaction rate
+ * x / n as mean, (gamma, delta) spread over dropout probabilities.
+ */
+static void
+bgbb_start(const bbdata *d, int idx, double *th)
+{
+	static const double tab[8][3] = {
+		{1.0, 1.0, 3.0}, {2.0, 0.5, 2.0}, {0.5, 1.0, 5.0}, {1.0, 0.3, 1.0},
+		{3.0, 2.0, 10.0}, {0.3, 0.3, 2.0}, {1.0, 3.0, 3.0}, {5.0, 1.0, 20.0}
+	};
+	double		rate = (d->Wx > 0.0 && d->Wn > 0.0) ? d->Wx / d->Wn : 0.5,
+				s = tab[idx % 8][0];
+
+	if (!(rate > 0.01 && rate < 0.99))
+		rate = 0.5;
+	th[0] = s * rate / (1.0 - rate);
+	th[1] = s;
+	th[2] = tab[idx % 8][1];
+	th[3] = tab[idx % 8][2];
+}
+
+/*
  * Gamma-Gamma starting points: (p, q) spread, v chosen so that the
  * population mean p v / (q - 1) equals the weighted mean of m.
  */
@@ -237,7 +259,7 @@ collect_starts(const btyd_fit_options *o, int np, const void *data, int is_bg,
 	return collect_starts_kind(o, np, data, is_bg ? 1 : 0, starts);
 }
 
-/* kind: 0 Gamma-Gamma, 1 (M)BG/NBD, 2 Pareto/NBD */
+/* kind: 0 Gamma-Gamma, 1 (M)BG/NBD, 2 Pareto/NBD, 3 BG/BB */
 static int
 collect_starts_kind(const btyd_fit_options *o, int np, const void *data, int kind,
 					double starts[][NPMAX])
@@ -266,6 +288,8 @@ collect_starts_kind(const btyd_fit_options *o, int np, const void *data, int kin
 			bg_start((const bgdata *) data, i, starts[ns]);
 		else if (kind == 2)
 			pnbd_start((const pnbddata *) data, i, starts[ns]);
+		else if (kind == 3)
+			bgbb_start((const bbdata *) data, i, starts[ns]);
 		else
 			gg_start((const ggdata *) data, i, starts[ns]);
 		ns++;
@@ -641,6 +665,74 @@ btyd_fit_pnbd(const btyd_row *rows, size_t n, const btyd_fit_options *opt_in,
 	res->total_weight = d.W;
 	res->rows_used = d.n;
 	ns = collect_starts_kind(&o, 4, &d, 2, starts);
+	if (d.W <= 0.0 || (o.penalizer == 0.0 && !(d.Wx > 0.0)))
+	{
+		degenerate_result(&cf, starts[0], res);
+		xfree(&al, d.rows);
+		return BTYD_EDATA;
+	}
+	rc = run_fit(&cf, &cf, (const double (*)[NPMAX]) starts, ns, &o, res);
+	if (rc == BTYD_EDATA)
+		degenerate_result(&cf, starts[0], res);
+	xfree(&al, d.rows);
+	return rc;
+}
+
+/* BG/BB maximum likelihood (grouped rows, all rows every step) */
+int
+btyd_fit_bgbb(const btyd_row *rows, size_t n, const btyd_fit_options *opt_in,
+			  btyd_fit_result *res)
+{
+	btyd_fit_options o;
+	allocator	al;
+	bbdata		d;
+	objctx		cf;
+	double		starts[8][NPMAX];
+	int			ns,
+				rc,
+				j;
+	size_t		i;
+
+	if (res == NULL || (rows == NULL && n > 0))
+		return BTYD_EINVAL;
+	effective_options(opt_in, &o);
+	if (!isfinite(o.penalizer) || o.penalizer < 0.0)
+		return BTYD_EINVAL;
+	memset(res, 0, sizeof(*res));
+	al.alloc = o.alloc;
+	al.dealloc = o.dealloc;
+	al.ctx = o.alloc_ctx;
+
+	memset(&d, 0, sizeof(d));
+	d.rows = xalloc(&al, (n ? n : 1) * sizeof(btyd_row));
+	if (d.rows == NULL)
+		return BTYD_ENOMEM;
+	for (i = 0; i < n; i++)
+	{
+		if (!btyd_bgbb_check_history(rows[i].x, rows[i].tx, rows[i].T) ||
+			!isfinite(rows[i].w) || rows[i].w < 0.0)
+		{
+			xfree(&al, d.rows);
+			return BTYD_EINVAL;
+		}
+		if (rows[i].w == 0.0)
+			continue;
+		d.rows[d.n++] = rows[i];
+		d.W += rows[i].w;
+		d.Wx += rows[i].w * rows[i].x;
+		d.Wn += rows[i].w * rows[i].T;
+	}
+	d.n = btyd_group_rows(d.rows, d.n);
+
+	memset(&cf, 0, sizeof(cf));
+	cf.np = 4;
+	cf.bb = &d;
+	cf.pen = o.penalizer;
+	for (j = 0; j < 4; j++)
+		cf.pscale[j] = 1.0;
+	res->total_weight = d.W;
+	res->rows_used = d.n;
+	ns = collect_starts_kind(&o, 4, &d, 3, starts);
 	if (d.W <= 0.0 || (o.penalizer == 0.0 && !(d.Wx > 0.0)))
 	{
 		degenerate_result(&cf, starts[0], res);

@@ -12,6 +12,7 @@
  *	  btyd_gg.c			Gamma-Gamma likelihood and expected average value
  *	  btyd_pnbd.c		Pareto/NBD likelihood (quadrature), per-customer, CLV
  *	  btyd_next.c		next purchase: P(n purchases), P(within t), median
+ *	  btyd_bgbb.c		BG/BB for discrete-time data: likelihood, per-customer
  *	  btyd_optim.c		objective on log-parameters, BFGS, line search
  *	  btyd_cov.c		covariance from the observed information
  *	  btyd_fit.c		fit drivers, starting points, public log-likelihoods,
@@ -304,6 +305,19 @@ extern int	btyd_pnbd_integral(const double *p, double x, double tx, double T,
 extern int	btyd_pnbd_loglik_rows(const btyd_row *rows, size_t n, const double *p,
 								  double *ll_out, double *dll);
 
+/* BG/BB (btyd_bgbb.c): grouped (x, tx, n = T) rows */
+typedef struct bbdata
+{
+	btyd_row   *rows;
+	size_t		n;
+	double		W;
+	double		Wx;				/* sum w x */
+	double		Wn;				/* sum w n */
+} bbdata;
+
+extern int	btyd_bbdata_loglik(const bbdata *d, const double *th, double *ll_out,
+							   double *dll);
+
 /* ------------------------------------------------------------------------
  * Objective on log-parameters and BFGS (btyd_optim.c)
  * ------------------------------------------------------------------------
@@ -314,6 +328,7 @@ typedef struct objctx
 	bgdata	   *bg;				/* one of bg/gg/pn */
 	const ggdata *gg;
 	const pnbddata *pn;
+	const bbdata *bb;
 	double		pen;			/* penalizer lambda */
 	double		pscale[NPMAX];	/* theta_j is penalised as theta_j/pscale_j */
 	double		ll;				/* log-likelihood at the last evaluation */
@@ -337,7 +352,7 @@ typedef struct bfgs_state
 static inline double
 obj_weight(const objctx *c)
 {
-	return c->bg ? c->bg->W : c->pn ? c->pn->W : c->gg->W;
+	return c->bg ? c->bg->W : c->pn ? c->pn->W : c->bb ? c->bb->W : c->gg->W;
 }
 
 extern int	btyd_obj_eval(objctx *c, const double *lt, double *f, double *g);

@@ -42,6 +42,12 @@ btyd_obj_eval(objctx *c, const double *lt, double *f, double *g)
 		btyd_bgdata_loglik(c->bg, th, &ll, dll);
 		W = c->bg->W;
 	}
+	else if (c->bb)
+	{
+		if (btyd_bbdata_loglik(c->bb, th, &ll, dll) != BTYD_OK)
+			return 1;
+		W = c->bb->W;
+	}
 	else if (c->pn)
 	{
 		/* a quadrature at its panel cap: treat the point as out of domain */

@@ -33,6 +33,7 @@ FILES = {
     "ref_fit_sim.jsonl": ("fit", "sim_bgnbd_20k.csv"),
     "ref_holdout_cdnow.json": ("holdout", "cdnow_transactions.csv"),
     "ref_pnbd_cdnow.json": ("pnbd", "cdnow_summary.csv"),
+    "ref_bgbb_donations.json": ("bgbb", "donations_bgbb.csv"),
 }
 
 
