@@ -199,8 +199,8 @@ clm_model_cache(FunctionCallInfo fcinfo)
  * clm_cached_entry: the n parameters (and, for n == 4, the unit) of model
  * argument argno (0 or 1).
  */
-const ModelCacheEntry *
-clm_cached_entry(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+static const ModelCacheEntry *
+cached_entry_ext(FunctionCallInfo fcinfo, int argno, int n, const char *argname, bool has_unit)
 {
 	ModelCacheEntry *e = &clm_model_cache(fcinfo)->arg[argno];
 	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(argno);
@@ -213,7 +213,7 @@ clm_cached_entry(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
 		double		udays;
 
 		clm_model_params(th, n, params, argname);	/* errors before caching */
-		udays = (n == 4) ? clm_model_unit_days(th) : 0;
+		udays = has_unit ? clm_model_unit_days(th) : 0;
 		if (e->raw)
 			pfree(e->raw);
 		e->raw = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, len);
@@ -222,6 +222,19 @@ clm_cached_entry(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
 		e->unit_days = udays;
 	}
 	return e;
+}
+
+const ModelCacheEntry *
+clm_cached_entry(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+{
+	return cached_entry_ext(fcinfo, argno, n, argname, n == 4);
+}
+
+/* the n parameters of a model composite without a unit field (BG/BB) */
+const double *
+clm_cached_params_unitless(FunctionCallInfo fcinfo, int argno, int n, const char *argname)
+{
+	return cached_entry_ext(fcinfo, argno, n, argname, false)->params;
 }
 
 const double *

@@ -10,6 +10,7 @@
  *		  models_next.c		next purchase
  *		  models_clv.c		expected average value, model and formula CLV
  *		  models_uncertainty.c	normal quantiles, covariances, intervals
+ *		  models_bgbb.c		BG/BB: fit, P(alive), expected transactions, DERT
  *
  * src/models.h
  *
@@ -82,6 +83,8 @@ extern const ModelCacheEntry *clm_cached_entry(FunctionCallInfo fcinfo, int argn
 											   const char *argname);
 extern const double *clm_cached_params(FunctionCallInfo fcinfo, int argno, int n,
 									   const char *argname);
+extern const double *clm_cached_params_unitless(FunctionCallInfo fcinfo, int argno, int n,
+												const char *argname);
 extern double clm_cached_unit_days(FunctionCallInfo fcinfo, text *unit);
 extern void clm_check_horizon(float8 t);
 

@@ -465,3 +465,69 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.gamma_gamma_model, float8) IS
 'the Gamma-Gamma fit''s parameters as rows: estimate, standard error, level interval, note';
+
+------------------------------------------------------------------------------
+-- BG/BB (Fader, Hardie & Shang 2010): discrete-time data, one transaction
+-- opportunity per period
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.bgbb_model AS (
+	alpha float8, beta float8, gamma float8, delta float8,
+	loglik float8, n bigint, iterations integer, converged boolean,
+	covariance float8[]
+);
+COMMENT ON TYPE @extschema@.bgbb_model IS
+'fitted BG/BB model (Fader, Hardie & Shang 2010) for discrete-time data: transaction probability per period ~ Beta(alpha, beta), dropout probability per period ~ Beta(gamma, delta); covariance: the 4 x 4 covariance of (alpha, beta, gamma, delta)';
+COMMENT ON COLUMN @extschema@.bgbb_model.covariance IS 'covariance of (alpha, beta, gamma, delta), 4 x 4, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
+
+CREATE FUNCTION @extschema@.fit_data_trans_weighted(@extschema@.fit_data, float8, float8, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans_weighted' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.fit_data_trans_weighted(@extschema@.fit_data, float8, float8, float8, float8) IS
+'transition function of clm.bgbb_fit(frequency, recency, periods, weight) (not for direct use)';
+
+CREATE FUNCTION @extschema@.bgbb_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.bgbb_model DEFAULT NULL)
+RETURNS @extschema@.bgbb_model
+AS 'MODULE_PATHNAME', 'clm_bgbb_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgbb_fit(@extschema@.fit_data, float8, @extschema@.bgbb_model) IS
+'maximum-likelihood BG/BB fit of a fit_data value built from (frequency, recency, periods): whole numbers of periods with a transaction, the last such period and the opportunities so far';
+CREATE FUNCTION @extschema@.bgbb_fit_final(@extschema@.fit_data) RETURNS @extschema@.bgbb_model
+AS 'MODULE_PATHNAME', 'clm_bgbb_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgbb_fit_final(@extschema@.fit_data) IS
+'final function of the clm.bgbb_fit aggregates (not for direct use)';
+CREATE AGGREGATE @extschema@.bgbb_fit(frequency float8, recency float8, periods float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.bgbb_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bgbb_fit(float8, float8, float8) IS
+'maximum-likelihood BG/BB fit over customers (frequency, recency, periods), one row per customer';
+CREATE AGGREGATE @extschema@.bgbb_fit(frequency float8, recency float8, periods float8, weight float8) (
+	SFUNC = @extschema@.fit_data_trans_weighted, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.bgbb_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bgbb_fit(float8, float8, float8, float8) IS
+'maximum-likelihood BG/BB fit over grouped histories: weight customers share (frequency, recency, periods)';
+
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.bgbb_model, frequency float8, recency float8, periods float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgbb_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.bgbb_model, float8, float8, float8) IS
+'BG/BB probability that the customer is alive at the next opportunity (period periods + 1) given frequency, recency and periods';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgbb_model, t float8, frequency float8, recency float8, periods float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgbb_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgbb_model, float8, float8, float8, float8) IS
+'BG/BB expected transactions in the next t periods (a whole number) given frequency, recency and periods';
+CREATE FUNCTION @extschema@.discounted_expected_transactions(model @extschema@.bgbb_model,
+	frequency float8, recency float8, periods float8, discount_rate float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgbb_dert' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.discounted_expected_transactions(@extschema@.bgbb_model, float8, float8, float8, float8) IS
+'BG/BB DERT: the expected future transactions discounted at discount_rate (> 0) per period; times the value of a transaction, the residual value of the customer';
+CREATE FUNCTION @extschema@.parameter_summary(model @extschema@.bgbb_model, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT * FROM @extschema@.parameter_rows(ARRAY['alpha', 'beta', 'gamma', 'delta'],
+		ARRAY[(model).alpha, (model).beta, (model).gamma, (model).delta], (model).covariance, (model).converged, level)
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.bgbb_model, float8) IS
+'the BG/BB fit''s parameters as rows: estimate, standard error, level interval, note';
