@@ -627,6 +627,14 @@ CREATE TYPE @extschema@.bgbb_model AS (
 );
 COMMENT ON TYPE @extschema@.bgbb_model IS
 'fitted BG/BB model (Fader, Hardie & Shang 2010) for discrete-time data: transaction probability per period ~ Beta(alpha, beta), dropout probability per period ~ Beta(gamma, delta); covariance: the 4 x 4 covariance of (alpha, beta, gamma, delta)';
+COMMENT ON COLUMN @extschema@.bgbb_model.alpha IS 'transaction probability per period ~ Beta(alpha, beta): alpha';
+COMMENT ON COLUMN @extschema@.bgbb_model.beta IS 'transaction probability per period ~ Beta(alpha, beta): beta';
+COMMENT ON COLUMN @extschema@.bgbb_model.gamma IS 'dropout probability per period ~ Beta(gamma, delta): gamma';
+COMMENT ON COLUMN @extschema@.bgbb_model.delta IS 'dropout probability per period ~ Beta(gamma, delta): delta';
+COMMENT ON COLUMN @extschema@.bgbb_model.loglik IS 'log-likelihood at the estimates';
+COMMENT ON COLUMN @extschema@.bgbb_model.n IS 'number of customers fitted (sum of the weights)';
+COMMENT ON COLUMN @extschema@.bgbb_model.iterations IS 'BFGS iterations of the winning start';
+COMMENT ON COLUMN @extschema@.bgbb_model.converged IS 'whether the gradient test passed; false: do not trust the parameters';
 COMMENT ON COLUMN @extschema@.bgbb_model.covariance IS 'covariance of (alpha, beta, gamma, delta), 4 x 4, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
 
 CREATE FUNCTION @extschema@.fit_data_trans_weighted(@extschema@.fit_data, float8, float8, float8, float8)
