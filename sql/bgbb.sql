@@ -1,5 +1,5 @@
 -- bgbb: the BG/BB model (Fader, Hardie & Shang 2010) for discrete-time
--- data.  The bgbb_donations data of the paper (11,104 donors, 1995 cohort,
+-- data.  The donations data of the paper (11,104 donors, 1995 cohort,
 -- yearly opportunities 1996-2001): alpha 1.204, beta 0.750, gamma 0.657,
 -- delta 2.783, LL -33,225.6; scipy's fit of the same likelihood
 -- (test/data/ref_bgbb_donations.json, scipy_reference.py bgbb) to 1e-6,
@@ -27,7 +27,7 @@ SELECT abs((f).alpha - (m).alpha) < 1e-9 AS same_alpha
 FROM bgbb_fit_result, (SELECT clm.bgbb_fit(frequency, recency, periods) AS f
 		   FROM bgbb_donations, generate_series(1, weights)) e;
 
--- per donor: P(alive in 2002), expected bgbb_donations 2002-2006, DERT at 10%.
+-- per donor: P(alive in 2002), expected donations 2002-2006, DERT at 10%.
 -- By hand for a 6-for-6 donor: P(alive) = B(a+6, b) B(g, d+7) / (B(a, b)
 -- B(g, d) L) with L the alive term plus none (x = tx = n), i.e.
 -- B(g, d+7) / B(g, d+6) = (d+6) / (g+d+6) = 8.783 / 9.440 = 0.9304
@@ -36,7 +36,7 @@ SELECT frequency, recency, round(clm.p_alive(m, frequency, recency, periods)::nu
 	   round(clm.discounted_expected_transactions(m, frequency, recency, periods, 0.1)::numeric, 4) AS dert
 FROM bgbb_fit_result, bgbb_donations WHERE (frequency, recency) IN ((0, 0), (1, 1), (3, 6), (6, 6)) ORDER BY 1, 2;
 SELECT round((((m).delta + 6) / ((m).gamma + (m).delta + 6))::numeric, 4) AS by_hand FROM bgbb_fit_result;
--- the expected bgbb_donations of the whole cohort over 2002-2006 (a total over
+-- the expected donations of the whole cohort over 2002-2006 (a total over
 -- the grouped histories, weighted by their donor counts)
 SELECT round(sum(weights * clm.expected_purchases(m, 5, frequency, recency, periods))::numeric, 0) AS donations_2002_2006
 FROM bgbb_fit_result, bgbb_donations;
