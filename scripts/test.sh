@@ -91,10 +91,10 @@ done
 fi
 
 if want core; then
-log "btyd.c self-test and scipy cross-check"
+log "btyd self-test and scipy cross-check"
 cli=$WORK/btyd_cli
 cc -O2 -Wall -Wextra -Werror -I"$CLM_TOP/src" "$CLM_TOP/test/btyd/btyd_cli.c" \
-	"$CLM_TOP/src/btyd.c" -lm -o "$cli"
+	"$CLM_TOP"/src/btyd_*.c -lm -o "$cli"
 run_counted "$cli" selftest
 run_counted /usr/bin/python3 "$CLM_TOP/test/btyd/scipy_reference.py" compare \
 	"$CLM_TOP/test/data/cdnow_summary.csv" --cli "$cli"

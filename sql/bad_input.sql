@@ -136,26 +136,26 @@ SELECT 'penalizer=-1;{}'::clm.fit_data;
 SELECT '{} x'::clm.fit_data;
 \echo :LAST_ERROR_SQLSTATE
 -- per-customer functions
-SELECT clm.p_alive(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model, 2, 6, 5);
+SELECT clm.p_alive(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 2, 6, 5);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.p_alive(ROW(-0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model, 2, 1, 5);
+SELECT clm.p_alive(ROW(-0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 2, 1, 5);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.p_alive(ROW(NULL, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model, 2, 1, 5);
+SELECT clm.p_alive(ROW(NULL, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 2, 1, 5);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.expected_purchases(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model, -1, 2, 1, 5);
+SELECT clm.expected_purchases(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, -1, 2, 1, 5);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.expected_avg_value(ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 0);
+SELECT clm.expected_avg_value(ROW(6, 3.7, 15, 0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model, 2, 0);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.expected_avg_value(ROW(6, 0.5, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 0, 0);
+SELECT clm.expected_avg_value(ROW(6, 0.5, 15, 0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model, 0, 0);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-						ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 1, 5, 20, -1, 0.01);
+SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+						ROW(6, 3.7, 15, 0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model, 2, 1, 5, 20, -1, 0.01);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-						ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 1, 5, 20, 12, -0.01);
+SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+						ROW(6, 3.7, 15, 0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model, 2, 1, 5, 20, 12, -0.01);
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-						ROW(6, 3.7, 15, 0, 0, 0, 0, true)::clm.gamma_gamma_model, 2, 1, 5, 20, 12, 0.01, 'year');
+SELECT clm.clv_estimate(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+						ROW(6, 3.7, 15, 0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model, 2, 1, 5, 20, 12, 0.01, 'year');
 \echo :LAST_ERROR_SQLSTATE
 -- the business formula
 SELECT clm.clv_estimate(1000, 0.3, 0);

@@ -63,11 +63,11 @@ CREATE TABLE ref_score (id int, x float8, t_x float8, "T" float8, m float8,
 \copy ref_score FROM 'test/data/ref_score_cdnow.csv' WITH (FORMAT csv, HEADER true)
 CREATE TABLE ref_models AS
 SELECT (SELECT ROW((j->'params'->>'r')::float8, (j->'params'->>'alpha')::float8, (j->'params'->>'a')::float8,
-				   (j->'params'->>'b')::float8, 0, 0, 0, true, NULL)::clm.bgnbd_model FROM ref_fit WHERE j->>'model' = 'bgnbd') AS bg,
+				   (j->'params'->>'b')::float8, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model FROM ref_fit WHERE j->>'model' = 'bgnbd') AS bg,
 	   (SELECT ROW((j->'params'->>'r')::float8, (j->'params'->>'alpha')::float8, (j->'params'->>'a')::float8,
-				   (j->'params'->>'b')::float8, 0, 0, 0, true, NULL)::clm.mbgnbd_model FROM ref_fit WHERE j->>'model' = 'mbgnbd') AS mbg,
+				   (j->'params'->>'b')::float8, 0, 0, 0, true, NULL, NULL)::clm.mbgnbd_model FROM ref_fit WHERE j->>'model' = 'mbgnbd') AS mbg,
 	   (SELECT ROW((j->'params'->>'p')::float8, (j->'params'->>'q')::float8, (j->'params'->>'v')::float8,
-				   0, 0, 0, 0, true)::clm.gamma_gamma_model FROM ref_fit WHERE j->>'model' = 'gg') AS gg;
+				   0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model FROM ref_fit WHERE j->>'model' = 'gg') AS gg;
 SELECT count(*) AS customers,
 	   count(*) FILTER (WHERE abs(clm.p_alive(bg, x, t_x, "T") - p_alive_bgnbd) > 1e-6) AS p_alive_bgnbd_off,
 	   count(*) FILTER (WHERE abs(clm.expected_purchases(bg, 10, x, t_x, "T") - exp_bgnbd) > 1e-6) AS exp_bgnbd_off,
@@ -164,7 +164,7 @@ RESET parallel_leader_participation;
 -- BG/NBD P(alive) = 1 / (1 + a / (b + x - 1) * ((alpha + T) / (alpha + t_x))^(r + x))
 -- for x > 0, and 1 for x = 0.  Customer x = 2, t_x = 30.43, T = 38.86:
 -- 1 / (1 + 0.793 / 3.426 * (43.274 / 34.844)^2.243) = 0.72587
-WITH m AS (SELECT ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model AS bg)
+WITH m AS (SELECT ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model AS bg)
 SELECT round(clm.p_alive(bg, 2, 30.43, 38.86)::numeric, 5) AS p_alive,
 	   round((1 / (1 + 0.793 / (2.426 + 2 - 1) * ((4.414 + 38.86) / (4.414 + 30.43)) ^ (0.243 + 2)))::numeric, 5) AS by_hand,
 	   clm.p_alive(bg, 0, 0, 38.86) AS p_alive_x0,
@@ -173,7 +173,7 @@ SELECT round(clm.p_alive(bg, 2, 30.43, 38.86)::numeric, 5) AS p_alive,
 FROM m;
 -- the population mean spend p v / (q - 1) for x = 0, and the shrinkage
 -- of a customer's mean toward it: (p v + p x m) / (p x + q - 1)
-WITH m AS (SELECT ROW(6.25, 3.74, 15.44, 0, 0, 0, 0, true)::clm.gamma_gamma_model AS gg)
+WITH m AS (SELECT ROW(6.25, 3.74, 15.44, 0, 0, 0, 0, true, NULL)::clm.gamma_gamma_model AS gg)
 SELECT round(clm.expected_avg_value(gg, 0, 0)::numeric, 4) AS population_mean,
 	   round((6.25 * 15.44 / (3.74 - 1))::numeric, 4) AS by_hand,
 	   round(clm.expected_avg_value(gg, 2, 30)::numeric, 4) AS x2_m30,
@@ -247,7 +247,7 @@ SELECT count(*) AS customers,
 	   max(abs(clm.clv_estimate(bg, gg, s.x, s.t_x, s."T", s.zbar, 12, 0.01, 'week') / lt.clv - 1)) > 1e-4 AS differs_unscaled
 FROM cdnow_summary s JOIN lt USING (id), f, k;
 SELECT clm.unit_days('fortnight');
-SELECT clm.in_unit(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'year')::clm.bgnbd_model, 'day');
+SELECT clm.in_unit(ROW(0.2, 4, 0.8, 2.4, 0, 0, 0, true, 'year', NULL)::clm.bgnbd_model, 'day');
 -- P(alive) invariants: in [0, 1]; MBG/NBD < 1 even without repeat purchases
 WITH m AS (SELECT clm.bgnbd_fit(x, t_x, "T") AS bg, clm.mbgnbd_fit(x, t_x, "T") AS mbg FROM cdnow_summary)
 SELECT bool_and(clm.p_alive(bg, x, t_x, "T") BETWEEN 0 AND 1) AS bg_in_range,

@@ -152,16 +152,16 @@ SELECT clm.period_index('2023-12-31', '2024-01-01', 'week') AS w,
 SELECT count(*) AS cells, count(*) FILTER (WHERE frequency = 0) AS zero_rows,
 	   min(p_alive) FILTER (WHERE frequency = 0) = 1 AS new_alive,
 	   round(max(p_alive) FILTER (WHERE frequency = 2 AND recency = 26)::numeric, 4) AS p_2_26
-FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 10, 1, 13);
+FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 39, 10, 1, 13);
 -- P(alive) grows with recency and expected purchases with frequency at recency = tenure
 SELECT bool_and(p_alive >= prev_p) AS p_alive_rises_with_recency
 FROM (SELECT p_alive, lag(p_alive) OVER (PARTITION BY frequency ORDER BY recency) AS prev_p
-	  FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 10)) x
+	  FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 39, 10)) x
 WHERE prev_p IS NOT NULL;
 SELECT frequency, recency, round(expected_purchases::numeric, 4) AS e39, round(p_alive::numeric, 4) AS p_alive
-FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.mbgnbd_model, 39, 2, 39, 39);
-SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 2000);
-SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model, 39, 5, 1, 0.001);
+FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.mbgnbd_model, 39, 2, 39, 39);
+SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 39, 2000);
+SELECT count(*) FROM clm.frequency_recency_matrix(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model, 39, 5, 1, 0.001);
 
 -- clm.kpi (the C aggregate clm.kpi_series over each customer's days) equals
 -- the first, independent version of clm.kpi (window functions over

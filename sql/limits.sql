@@ -6,25 +6,25 @@ SET timezone = 'UTC';
 
 -- CLV horizon: at most 12000 months.  INT_MAX used to loop for hours
 -- (the month counter overflowed) and ignored statement_timeout.
-SELECT clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 20, 30, 25, 2147483647, 0.01, 'week');
+SELECT clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+	ROW(6.25,3.74,15.44,0,0,0,0,true, NULL)::clm.gamma_gamma_model, 3, 20, 30, 25, 2147483647, 0.01, 'week');
 \echo :LAST_ERROR_SQLSTATE
-SELECT clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.mbgnbd_model,
-	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 20, 30, 25, 12001, 0.01, 'week');
+SELECT clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.mbgnbd_model,
+	ROW(6.25,3.74,15.44,0,0,0,0,true, NULL)::clm.gamma_gamma_model, 3, 20, 30, 25, 12001, 0.01, 'week');
 \echo :LAST_ERROR_SQLSTATE
 -- the limit itself is accepted, and 1000 years at 1%/month add almost
 -- nothing to 100 years (0.99^1200 ~ 6e-6 of the monthly value left)
-SELECT round(clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 20, 30, 25, 12000, 0.01, 'week')::numeric, 6) AS clv_12000,
-	round(clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 20, 30, 25, 1200, 0.01, 'week')::numeric, 6) AS clv_1200;
+SELECT round(clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+	ROW(6.25,3.74,15.44,0,0,0,0,true, NULL)::clm.gamma_gamma_model, 3, 20, 30, 25, 12000, 0.01, 'week')::numeric, 6) AS clv_12000,
+	round(clm.clv_estimate(ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+	ROW(6.25,3.74,15.44,0,0,0,0,true, NULL)::clm.gamma_gamma_model, 3, 20, 30, 25, 1200, 0.01, 'week')::numeric, 6) AS clv_1200;
 
 -- a call that runs for tens of seconds (a = 1: the slow series, at every
 -- month end of 1000 years) stops at statement_timeout: the series polls for
 -- interrupts every 65536 terms
 SET statement_timeout = '300ms';
-SELECT clm.clv_estimate(ROW(0.243, 1e-3, 1.0, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model,
-	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 0.5, 0.5, 25, 12000, 0.01, 'day');
+SELECT clm.clv_estimate(ROW(0.243, 1e-3, 1.0, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model,
+	ROW(6.25,3.74,15.44,0,0,0,0,true, NULL)::clm.gamma_gamma_model, 3, 0.5, 0.5, 25, 12000, 0.01, 'day');
 \echo :LAST_ERROR_SQLSTATE
 RESET statement_timeout;
 

@@ -29,7 +29,7 @@ FROM cdnow_summary, np_models,
 -- customer without repeat purchases at T = 10 (alive; r' = r, alpha' =
 -- alpha + T, b' = b), t = 5:  P(0) = (14.414/19.414)^0.243,
 -- P(1) = b/(a+b) r (14.414/19.414)^r (5/19.414) + a/(a+b) (1 - P(0))
-WITH m AS (SELECT ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL)::clm.bgnbd_model AS m)
+WITH m AS (SELECT ROW(0.243, 4.414, 0.793, 2.426, 0, 0, 0, true, NULL, NULL)::clm.bgnbd_model AS m)
 SELECT round(clm.prob_purchases(m, 0, 5, 0, 0, 10)::numeric, 12) AS p0,
 	   round(((14.414 / 19.414) ^ 0.243)::numeric, 12) AS p0_by_hand,
 	   round(clm.prob_purchases(m, 1, 5, 0, 0, 10)::numeric, 12) AS p1,
@@ -56,7 +56,7 @@ FROM np_models;
 
 -- 3. Pareto/NBD.  With alpha = beta: P(at least one within t | alive) =
 -- r'/(r'+s) [1 - (alpha'/(alpha'+t))^(r'+s)], r' = r+x, alpha' = alpha+T
-WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model AS m)
+WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model AS m)
 SELECT round(clm.prob_purchase_within(m, 8, 2, 30.43, 38.86)::numeric, 12) AS within_8,
 	   round((clm.p_alive(m, 2, 30.43, 38.86) * 2.5 / 3.2 * (1 - (48.86 / 56.86) ^ 3.2))::numeric, 12) AS by_hand
 FROM m;
@@ -81,7 +81,7 @@ SELECT count(*) FILTER (WHERE med = 'Infinity') AS infinite,
 	   max(abs(clm.prob_purchase_within(pn, med, x, t_x, "T") - clm.p_alive(pn, x, t_x, "T") / 2))
 		   FILTER (WHERE med < 'Infinity') < 1e-9 AS half_at_median
 FROM (SELECT x, t_x, "T", pn, clm.next_purchase_median(pn, x, t_x, "T") AS med FROM cdnow_summary, np_models) s;
-WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model AS m)
+WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model AS m)
 SELECT clm.next_purchase_median(m, 0, 0, 5) AS r_below_s,
 	   round(clm.next_purchase_median(m, 2, 4, 5)::numeric, 6) AS x2,
 	   -- alpha' = beta' = 15, r' = 2.5, s = 0.7: G(t) = 2.5/3.2 (1 - (15/(15+t))^3.2) = 1/2

@@ -33,7 +33,7 @@ SELECT (f).n, (f).converged FROM (SELECT clm.pareto_nbd_fit(0, 0, "T") AS f FROM
 
 -- 2. By hand.  With alpha = beta the dropout integral has a closed form:
 -- P(alive) = 1 / (1 + s/(r+s+x) [((alpha+T)/(alpha+t_x))^(r+s+x) - 1]).
-WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model AS m)
+WITH m AS (SELECT ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model AS m)
 SELECT round(clm.p_alive(m, 2, 30.43, 38.86)::numeric, 12) AS p_alive,
 	   round((1 / (1 + 0.7 / 3.2 * (((10 + 38.86) / (10 + 30.43)) ^ 3.2 - 1)))::numeric, 12) AS by_hand,
 	   round(clm.p_alive(m, 0, 0, 38.86)::numeric, 12) AS p_alive_x0,
@@ -43,7 +43,7 @@ FROM m;
 -- expected purchases (Schmittlein et al. 1987): P(alive) (r+x)(beta+T) /
 -- ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]; a new customer:
 -- r beta / (alpha (s-1)) [1 - (beta/(beta+t))^(s-1)]
-WITH m AS (SELECT ROW(0.553, 10.58, 0.606, 11.67, 0, 0, 0, true, NULL)::clm.pareto_nbd_model AS m)
+WITH m AS (SELECT ROW(0.553, 10.58, 0.606, 11.67, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model AS m)
 SELECT round(clm.expected_purchases(m, 10, 2, 30.43, 38.86)::numeric, 10) AS e10,
 	   round((clm.p_alive(m, 2, 30.43, 38.86) * 2.553 * (11.67 + 38.86) / ((10.58 + 38.86) * (0.606 - 1))
 			  * (1 - ((11.67 + 38.86) / (11.67 + 38.86 + 10)) ^ (0.606 - 1)))::numeric, 10) AS by_hand,
@@ -51,10 +51,10 @@ SELECT round(clm.expected_purchases(m, 10, 2, 30.43, 38.86)::numeric, 10) AS e10
 	   round((0.553 * 11.67 / (10.58 * (0.606 - 1)) * (1 - (11.67 / (11.67 + 39)) ^ (0.606 - 1)))::numeric, 10) AS by_hand_new
 FROM m;
 -- s = 1 is the limit (r+x)(beta+T)/(alpha+T) ln((beta+T+t)/(beta+T)) P(alive), no 0/0
-SELECT round(clm.expected_purchases(ROW(0.5, 10, 1, 12, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 10, 0, 0, 20)::numeric, 10) AS s1,
-	   round((clm.p_alive(ROW(0.5, 10, 1, 12, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 0, 0, 20) * 0.5 * 32 / 30 * ln(42.0 / 32))::numeric, 10) AS by_hand,
-	   abs(clm.expected_purchases(ROW(0.5, 10, 1 + 1e-9, 12, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 10, 0, 0, 20)
-		   - clm.expected_purchases(ROW(0.5, 10, 1, 12, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 10, 0, 0, 20)) < 1e-9 AS continuous;
+SELECT round(clm.expected_purchases(ROW(0.5, 10, 1, 12, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, 10, 0, 0, 20)::numeric, 10) AS s1,
+	   round((clm.p_alive(ROW(0.5, 10, 1, 12, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, 0, 0, 20) * 0.5 * 32 / 30 * ln(42.0 / 32))::numeric, 10) AS by_hand,
+	   abs(clm.expected_purchases(ROW(0.5, 10, 1 + 1e-9, 12, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, 10, 0, 0, 20)
+		   - clm.expected_purchases(ROW(0.5, 10, 1, 12, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, 10, 0, 0, 20)) < 1e-9 AS continuous;
 -- invariants over CDNOW: P(alive) in [0, 1], falling with silence;
 -- expected purchases >= 0
 SELECT bool_and(clm.p_alive(m, x, t_x, "T") BETWEEN 0 AND 1) AS in_range,
@@ -64,7 +64,7 @@ SELECT bool_and(clm.p_alive(m, x, t_x, "T") BETWEEN 0 AND 1) AS in_range,
 FROM cdnow_summary, pn;
 -- long histories: no overflow, no lost digits (the double-precision
 -- hypergeometric form overflows here; mpmath agreement is in the core suite)
-WITH m AS (SELECT ROW(0.553, 10.58, 0.606, 11.67, 0, 0, 0, true, NULL)::clm.pareto_nbd_model AS m)
+WITH m AS (SELECT ROW(0.553, 10.58, 0.606, 11.67, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model AS m)
 SELECT round(clm.p_alive(m, 200, 1000, 1040)::numeric, 10) AS p_alive_long,
 	   round(clm.p_alive(m, 1000, 3650, 3650.5)::numeric, 10) AS p_alive_very_long
 FROM m;
@@ -111,9 +111,9 @@ SELECT clm.get_bgnbd_model('cdnow_pn');
 DELETE FROM clm.models WHERE name = 'cdnow_pn';
 
 -- 6. Bad input
-SELECT clm.p_alive(ROW(-0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 2, 1, 5);
-SELECT clm.p_alive(ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, 2, 6, 5);
-SELECT clm.expected_purchases(ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL)::clm.pareto_nbd_model, -1, 2, 1, 5);
+SELECT clm.p_alive(ROW(-0.5, 10, 0.7, 10, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, 2, 1, 5);
+SELECT clm.p_alive(ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, 2, 6, 5);
+SELECT clm.expected_purchases(ROW(0.5, 10, 0.7, 10, 0, 0, 0, true, NULL, NULL)::clm.pareto_nbd_model, -1, 2, 1, 5);
 
 -- 7. CLV: without discounting it telescopes to the expected purchases over
 -- 12 months (365.25 days) x the expected average value; a day-unit model

@@ -6,10 +6,11 @@
  *	  per-customer quantities built on them (P(alive), conditional expected
  *	  purchases, expected average value, CLV).
  *
- * This header and btyd.c are plain C99 with only libc/libm: no PostgreSQL
- * headers, no exit()/abort(), no global mutable state except the optional
- * poll hook (btyd_set_poll), set once by the host.  Every function is
- * reentrant; errors are reported through BTYD_* return codes.
+ * This header and src/btyd_*.c (with their private header btyd_int.h) are
+ * plain C99 with only libc/libm: no PostgreSQL headers, no exit()/abort(),
+ * no global mutable state except the optional poll hook (btyd_set_poll),
+ * set once by the host.  Every function is reentrant; errors are reported
+ * through BTYD_* return codes.
  *
  * Conventions
  *	  - BG/NBD and MBG/NBD parameters are double[4] = {r, alpha, a, b};
@@ -152,7 +153,26 @@ typedef struct btyd_fit_result
 	int			iterations;		/* BFGS iterations along the winning path */
 	int			evaluations;	/* objective+gradient evaluations, all runs */
 	int			converged;		/* 1 if the gradient test was met */
+	/*
+	 * Covariance of params (natural scale, nparams x nparams, row-major in
+	 * cov[i * nparams + j]) from the observed information, the Hessian of
+	 * the objective times W at the returned point (btyd_cov.c); valid only
+	 * when cov_status == BTYD_COV_OK, zeros otherwise.  With a penalizer it
+	 * is the curvature of the penalised objective.
+	 */
+	int			cov_status;		/* BTYD_COV_* */
+	double		cov[16];
 } btyd_fit_result;
+
+/* cov_status of a fit (btyd_cov_strerror gives a sentence for each) */
+#define BTYD_COV_OK				0
+#define BTYD_COV_NOT_CONVERGED	1	/* no maximum found: no curvature to use */
+#define BTYD_COV_BOUNDARY		2	/* a parameter runs to 0 or infinity: the
+									 * likelihood is flat, the normal
+									 * approximation meaningless */
+#define BTYD_COV_SINGULAR		3	/* the information matrix is not positive
+									 * definite (parameters not identified) */
+extern const char *btyd_cov_strerror(int cov_status);
 
 extern void btyd_fit_options_init(btyd_fit_options *opt);
 extern const char *btyd_strerror(int code);
@@ -258,7 +278,7 @@ extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
  * = {r, alpha, s, beta}: purchase rate ~ Gamma(r, alpha), dropout rate ~
  * Gamma(s, beta).  The likelihood's integral over the dropout time is
  * computed by bounded Gauss-Legendre quadrature (no hypergeometric
- * difference, see btyd.c); BTYD_ENOCONV if it hits its panel cap.
+ * difference, see btyd_pnbd.c); BTYD_ENOCONV if it hits its panel cap.
  */
 extern int	btyd_fit_pnbd(const btyd_row *rows, size_t n,
 						  const btyd_fit_options *opt, btyd_fit_result *res);
@@ -276,7 +296,7 @@ extern int	btyd_pnbd_expected_purchases_new(const double params[4], double t,
  * Next purchase ((M)BG/NBD; Pareto/NBD for the "within" probability):
  * P(exactly n purchases in (T, T+t]) (n <= 1e6), P(at least one), and the
  * median time from T to the next purchase of an alive customer.  See
- * btyd.c for the formulas.
+ * btyd_next.c for the formulas.
  */
 extern int	btyd_prob_n_purchases(btyd_model model, const double params[4],
 								  double n, double t, double x, double tx,
@@ -299,6 +319,30 @@ extern int	btyd_pnbd_clv(const double params[4], const double gg[3], double x,
 /* +infinity when fewer than half of such alive customers ever buy again */
 extern int	btyd_pnbd_next_purchase_median(const double params[4], double x,
 										   double tx, double T, double *out);
+
+/*
+ * BG/BB (Fader, Hardie & Shang 2010) for discrete-time data, parameters
+ * double[4] = {alpha, beta, gamma, delta}: transaction probability p ~
+ * Beta(alpha, beta), dropout probability theta ~ Beta(gamma, delta).  A
+ * btyd_row holds x transactions in T = n opportunities, the last at tx
+ * (integers 0 <= x <= tx <= n <= BTYD_BGBB_MAX_PERIODS, tx = 0 iff x = 0).
+ * btyd_bgbb_expected_purchases counts the next t opportunities (a whole
+ * number); btyd_bgbb_dert is the discounted expected residual transactions
+ * at discount rate d > 0 per period.
+ */
+#define BTYD_BGBB_MAX_PERIODS 100000
+extern int	btyd_bgbb_check_history(double x, double tx, double n);
+extern int	btyd_fit_bgbb(const btyd_row *rows, size_t n,
+						  const btyd_fit_options *opt, btyd_fit_result *res);
+extern int	btyd_bgbb_loglik(const double params[4], const btyd_row *rows,
+							 size_t n, double *ll, double grad[4]);
+extern int	btyd_bgbb_p_alive(const double params[4], double x, double tx,
+							  double n, double *out);
+extern int	btyd_bgbb_expected_purchases(const double params[4], double t,
+										 double x, double tx, double n,
+										 double *out);
+extern int	btyd_bgbb_dert(const double params[4], double d, double x,
+						   double tx, double n, double *out);
 
 /* Special functions ------------------------------------------------------ */
 

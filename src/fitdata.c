@@ -262,7 +262,8 @@ typedef enum FourthArg
 {
 	FOURTH_NONE,
 	FOURTH_MONETARY,
-	FOURTH_PENALIZER
+	FOURTH_PENALIZER,
+	FOURTH_WEIGHT
 } FourthArg;
 
 static Datum
@@ -290,6 +291,15 @@ fit_data_add(FunctionCallInfo fcinfo, uint8 flags, int nargs, FourthArg fourth)
 		{
 			row.m = PG_GETARG_FLOAT8(4);
 			clm_check_finite("monetary", row.m);
+		}
+		else if (fourth == FOURTH_WEIGHT)
+		{
+			row.w = PG_GETARG_FLOAT8(4);
+			clm_check_finite("weight", row.w);
+			if (row.w < 0 || row.w >= 9.2e18)
+				clm_invalid_arg(errmsg("weight must be between 0 and 9.2e18"),
+								errdetail("The value is %g.", row.w),
+								errhint("It is the number of customers with this history."));
 		}
 	}
 	else
@@ -338,6 +348,14 @@ Datum
 clm_fit_data_trans_monetary(PG_FUNCTION_ARGS)
 {
 	return fit_data_add(fcinfo, FIT_RECENCY | FIT_MONETARY, 4, FOURTH_MONETARY);
+}
+
+/* (frequency, recency, tenure, weight): a grouped row of weight customers */
+PG_FUNCTION_INFO_V1(clm_fit_data_trans_weighted);
+Datum
+clm_fit_data_trans_weighted(PG_FUNCTION_ARGS)
+{
+	return fit_data_add(fcinfo, FIT_RECENCY, 4, FOURTH_WEIGHT);
 }
 
 PG_FUNCTION_INFO_V1(clm_fit_data_trans_penalized);

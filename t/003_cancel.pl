@@ -16,8 +16,8 @@ $node->safe_psql('postgres', 'CREATE EXTENSION clm');
 
 # about 30 s of series terms when left alone (a = 1 takes the slow series at
 # each of 12000 month ends); polled for interrupts every 65536 terms
-my $long = q{SELECT clm.clv_estimate(ROW(0.243,1e-3,1.0,2.426,0,0,0,true,NULL)::clm.bgnbd_model,
-	ROW(6.25,3.74,15.44,0,0,0,0,true)::clm.gamma_gamma_model, 3, 0.5, 0.5, 25, 12000, 0.01, 'day')};
+my $long = q{SELECT clm.clv_estimate(ROW(0.243,1e-3,1.0,2.426,0,0,0,true,NULL, NULL)::clm.bgnbd_model,
+	ROW(6.25,3.74,15.44,0,0,0,0,true, NULL)::clm.gamma_gamma_model, 3, 0.5, 0.5, 25, 12000, 0.01, 'day')};
 # a fit on 10^6 distinct rows (about 8 s alone)
 my $fit = q{SELECT clm.bgnbd_fit(clm.fit_data(g % 50,
 	CASE WHEN g % 50 = 0 THEN 0 ELSE (g % 50) * 0.5 + (g % 7) * 1e-3 END, 40 + g * 1e-5))

@@ -93,30 +93,35 @@ COMMENT ON AGGREGATE @extschema@.fit_data_merge(@extschema@.fit_data) IS
 CREATE TYPE @extschema@.bgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
 	loglik float8, n bigint, iterations integer, converged boolean,
-	unit text
+	unit text, covariance float8[]
 );
 COMMENT ON TYPE @extschema@.bgnbd_model IS
-'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b); unit: the time unit of the data it was fitted on (day, week, month; NULL = not stated, set it with clm.in_unit)';
+'fitted BG/NBD model (Fader, Hardie & Lee 2005): purchase rate ~ Gamma(r, alpha), dropout ~ Beta(a, b); unit: the time unit of the data it was fitted on (day, week, month; NULL = not stated, set it with clm.in_unit); covariance: the 4 x 4 covariance of (r, alpha, a, b) from the observed information, NULL when the fit gives none (clm.parameter_summary says why)';
 CREATE TYPE @extschema@.mbgnbd_model AS (
 	r float8, alpha float8, a float8, b float8,
 	loglik float8, n bigint, iterations integer, converged boolean,
-	unit text
+	unit text, covariance float8[]
 );
 COMMENT ON TYPE @extschema@.mbgnbd_model IS
-'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit as for clm.bgnbd_model';
+'fitted MBG/NBD model (Batislam et al. 2007): as BG/NBD, customers may also drop out right after the first purchase; unit and covariance as for clm.bgnbd_model';
 CREATE TYPE @extschema@.pareto_nbd_model AS (
 	r float8, alpha float8, s float8, beta float8,
 	loglik float8, n bigint, iterations integer, converged boolean,
-	unit text
+	unit text, covariance float8[]
 );
 COMMENT ON TYPE @extschema@.pareto_nbd_model IS
-'fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta); unit as for clm.bgnbd_model';
+'fitted Pareto/NBD model (Schmittlein, Morrison & Colombo 1987): purchase rate ~ Gamma(r, alpha), dropout rate ~ Gamma(s, beta); unit as for clm.bgnbd_model; covariance: the 4 x 4 covariance of (r, alpha, s, beta)';
 CREATE TYPE @extschema@.gamma_gamma_model AS (
 	p float8, q float8, v float8,
-	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean
+	loglik float8, n bigint, skipped bigint, iterations integer, converged boolean,
+	covariance float8[]
 );
 COMMENT ON TYPE @extschema@.gamma_gamma_model IS
-'fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005); v is the paper''s gamma; skipped = customers without repeat purchases or with monetary <= 0';
+'fitted Gamma-Gamma spend model (Fader, Hardie & Lee 2005); v is the paper''s gamma; skipped = customers without repeat purchases or with monetary <= 0; covariance: the 3 x 3 covariance of (p, q, v) from the observed information, NULL when the fit gives none';
+COMMENT ON COLUMN @extschema@.bgnbd_model.covariance IS 'covariance of (r, alpha, a, b), 4 x 4, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
+COMMENT ON COLUMN @extschema@.mbgnbd_model.covariance IS 'covariance of (r, alpha, a, b), 4 x 4, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
+COMMENT ON COLUMN @extschema@.pareto_nbd_model.covariance IS 'covariance of (r, alpha, s, beta), 4 x 4, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
+COMMENT ON COLUMN @extschema@.gamma_gamma_model.covariance IS 'covariance of (p, q, v), 3 x 3, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
 
 -- fits of a fit_data value
 CREATE FUNCTION @extschema@.bgnbd_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
@@ -315,6 +320,12 @@ AS 'MODULE_PATHNAME', 'clm_unit_days' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.unit_days(text) IS
 'days in a time unit: day 1, week 7, month 365.25/12 = 30.4375';
 
+-- rescale_covariance: the covariance of parameters multiplied by scale
+CREATE FUNCTION @extschema@.rescale_covariance(covariance float8[], scale float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_rescale_covariance' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.rescale_covariance(float8[], float8[]) IS
+'covariance[i][j] x scale[i] x scale[j]: the covariance of the parameters multiplied by scale (clm.in_unit rescales alpha, beta with the time unit)';
+
 -- in_unit: the same model for data measured in another unit.  Time scales
 -- by c = days(old unit) / days(new unit); the purchase rate lambda scales
 -- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
@@ -328,7 +339,10 @@ AS $fn$
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
-			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.bgnbd_model
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
+			   @extschema@.rescale_covariance((model).covariance,
+					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.bgnbd_model
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
 'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -340,7 +354,10 @@ AS $fn$
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
-			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.mbgnbd_model
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
+			   @extschema@.rescale_covariance((model).covariance,
+					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.mbgnbd_model
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
 'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -356,7 +373,12 @@ AS $fn$
 			   (model).beta OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).loglik, (model).n, (model).iterations, (model).converged,
-			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END)::@extschema@.pareto_nbd_model
+			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
+			   @extschema@.rescale_covariance((model).covariance,
+					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
+						  1, coalesce(@extschema@.unit_days((model).unit)
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1)]))::@extschema@.pareto_nbd_model
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.pareto_nbd_model, text) IS
 'the Pareto/NBD model for data in unit (day, week, month): alpha and beta rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -367,3 +389,153 @@ CREATE FUNCTION @extschema@.clv_estimate(
 RETURNS float8 AS 'MODULE_PATHNAME', 'clm_clv_formula' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.clv_estimate(float8, float8, float8, float8, float8) IS
 'business CLV: annual_value x margin x (1 + d) / (d + churn_rate) - acquisition_cost (= value x margin / churn_rate - cost when d = 0)';
+
+------------------------------------------------------------------------------
+-- Parameter uncertainty: standard errors and intervals of a fit
+------------------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.normal_quantile(p float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_normal_quantile_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.normal_quantile(float8) IS
+'the standard normal quantile: the z with P(Z <= z) = p, 0 < p < 1 (1.959964 for p = 0.975)';
+
+CREATE FUNCTION @extschema@.level_z(level float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_level_z_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.level_z(float8) IS
+'the z of a two-sided normal interval at confidence level (0 < level < 1): normal_quantile(0.5 + level / 2), 1.959964 for 0.95';
+
+-- parameter_rows: the rows of parameter_summary from names, estimates and
+-- a covariance; the interval is estimate x exp(+-z se / estimate), the
+-- normal interval of ln(parameter) (the fit's scale), which stays positive
+CREATE FUNCTION @extschema@.parameter_rows(names text[], estimates float8[], covariance float8[],
+	converged boolean, level float8)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $fn$
+	SELECT e.name, e.est, s.se,
+		   e.est OPERATOR(pg_catalog.*) pg_catalog.exp(OPERATOR(pg_catalog.-) z.z OPERATOR(pg_catalog.*) s.se OPERATOR(pg_catalog./) e.est),
+		   e.est OPERATOR(pg_catalog.*) pg_catalog.exp(z.z OPERATOR(pg_catalog.*) s.se OPERATOR(pg_catalog./) e.est),
+		   CASE WHEN covariance IS NOT NULL AND converged THEN NULL
+				WHEN e.est OPERATOR(pg_catalog.<) 1e-6 THEN 'no standard errors: at the boundary of the parameter space, this parameter runs to 0 (the data do not identify the model)'
+				WHEN e.est OPERATOR(pg_catalog.>) 1e7 THEN 'no standard errors: at the boundary of the parameter space, this parameter runs to infinity (the data do not identify the model)'
+				WHEN converged IS NOT TRUE THEN 'no standard errors: the fit did not converge'
+				ELSE 'no standard errors: a parameter is at the boundary of the parameter space or the information matrix is singular'
+		   END
+	FROM ROWS FROM (pg_catalog.unnest(names), pg_catalog.unnest(estimates)) WITH ORDINALITY AS e(name, est, i)
+	CROSS JOIN LATERAL (SELECT pg_catalog.sqrt(covariance[e.i][e.i]) AS se) s
+	CROSS JOIN (SELECT @extschema@.level_z(level) AS z) z
+	ORDER BY e.i
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_rows(text[], float8[], float8[], boolean, float8) IS
+'rows (parameter, estimate, std_error, lower, upper, note) of a parameter summary: the interval at level is the normal interval of ln(parameter), estimate x exp(+-z std_error / estimate); note says why there are no standard errors (a parameter below 1e-6 or above 1e7 runs to the boundary)';
+
+CREATE FUNCTION @extschema@.parameter_summary(model @extschema@.bgnbd_model, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT * FROM @extschema@.parameter_rows(ARRAY['r', 'alpha', 'a', 'b'],
+		ARRAY[(model).r, (model).alpha, (model).a, (model).b], (model).covariance, (model).converged, level)
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.bgnbd_model, float8) IS
+'the fit''s parameters as rows: estimate, standard error (observed information) and the level (default 95%) interval; note says why a fit has no standard errors';
+CREATE FUNCTION @extschema@.parameter_summary(model @extschema@.mbgnbd_model, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT * FROM @extschema@.parameter_rows(ARRAY['r', 'alpha', 'a', 'b'],
+		ARRAY[(model).r, (model).alpha, (model).a, (model).b], (model).covariance, (model).converged, level)
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.mbgnbd_model, float8) IS
+'the MBG/NBD fit''s parameters as rows: estimate, standard error, level interval, note';
+CREATE FUNCTION @extschema@.parameter_summary(model @extschema@.pareto_nbd_model, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT * FROM @extschema@.parameter_rows(ARRAY['r', 'alpha', 's', 'beta'],
+		ARRAY[(model).r, (model).alpha, (model).s, (model).beta], (model).covariance, (model).converged, level)
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.pareto_nbd_model, float8) IS
+'the Pareto/NBD fit''s parameters as rows: estimate, standard error, level interval, note';
+CREATE FUNCTION @extschema@.parameter_summary(model @extschema@.gamma_gamma_model, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT * FROM @extschema@.parameter_rows(ARRAY['p', 'q', 'v'],
+		ARRAY[(model).p, (model).q, (model).v], (model).covariance, (model).converged, level)
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.gamma_gamma_model, float8) IS
+'the Gamma-Gamma fit''s parameters as rows: estimate, standard error, level interval, note';
+
+------------------------------------------------------------------------------
+-- BG/BB (Fader, Hardie & Shang 2010): discrete-time data, one transaction
+-- opportunity per period
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.bgbb_model AS (
+	alpha float8, beta float8, gamma float8, delta float8,
+	loglik float8, n bigint, iterations integer, converged boolean,
+	covariance float8[]
+);
+COMMENT ON TYPE @extschema@.bgbb_model IS
+'fitted BG/BB model (Fader, Hardie & Shang 2010) for discrete-time data: transaction probability per period ~ Beta(alpha, beta), dropout probability per period ~ Beta(gamma, delta); covariance: the 4 x 4 covariance of (alpha, beta, gamma, delta)';
+COMMENT ON COLUMN @extschema@.bgbb_model.alpha IS 'transaction probability per period ~ Beta(alpha, beta): alpha';
+COMMENT ON COLUMN @extschema@.bgbb_model.beta IS 'transaction probability per period ~ Beta(alpha, beta): beta';
+COMMENT ON COLUMN @extschema@.bgbb_model.gamma IS 'dropout probability per period ~ Beta(gamma, delta): gamma';
+COMMENT ON COLUMN @extschema@.bgbb_model.delta IS 'dropout probability per period ~ Beta(gamma, delta): delta';
+COMMENT ON COLUMN @extschema@.bgbb_model.loglik IS 'log-likelihood at the estimates';
+COMMENT ON COLUMN @extschema@.bgbb_model.n IS 'number of customers fitted (sum of the weights)';
+COMMENT ON COLUMN @extschema@.bgbb_model.iterations IS 'BFGS iterations of the winning start';
+COMMENT ON COLUMN @extschema@.bgbb_model.converged IS 'whether the gradient test passed; false: do not trust the parameters';
+COMMENT ON COLUMN @extschema@.bgbb_model.covariance IS 'covariance of (alpha, beta, gamma, delta), 4 x 4, from the observed information at the fit; NULL: no standard errors (see clm.parameter_summary)';
+
+CREATE FUNCTION @extschema@.fit_data_trans_weighted(@extschema@.fit_data, float8, float8, float8, float8)
+RETURNS @extschema@.fit_data
+AS 'MODULE_PATHNAME', 'clm_fit_data_trans_weighted' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.fit_data_trans_weighted(@extschema@.fit_data, float8, float8, float8, float8) IS
+'transition function of clm.bgbb_fit(frequency, recency, periods, weight) (not for direct use)';
+
+CREATE FUNCTION @extschema@.bgbb_fit(data @extschema@.fit_data, penalizer float8 DEFAULT 0,
+	init @extschema@.bgbb_model DEFAULT NULL)
+RETURNS @extschema@.bgbb_model
+AS 'MODULE_PATHNAME', 'clm_bgbb_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgbb_fit(@extschema@.fit_data, float8, @extschema@.bgbb_model) IS
+'maximum-likelihood BG/BB fit of a fit_data value built from (frequency, recency, periods): whole numbers of periods with a transaction, the last such period and the opportunities so far';
+CREATE FUNCTION @extschema@.bgbb_fit_final(@extschema@.fit_data) RETURNS @extschema@.bgbb_model
+AS 'MODULE_PATHNAME', 'clm_bgbb_fit' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.bgbb_fit_final(@extschema@.fit_data) IS
+'final function of the clm.bgbb_fit aggregates (not for direct use)';
+CREATE AGGREGATE @extschema@.bgbb_fit(frequency float8, recency float8, periods float8) (
+	SFUNC = @extschema@.fit_data_trans, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.bgbb_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bgbb_fit(float8, float8, float8) IS
+'maximum-likelihood BG/BB fit over customers (frequency, recency, periods), one row per customer';
+CREATE AGGREGATE @extschema@.bgbb_fit(frequency float8, recency float8, periods float8, weight float8) (
+	SFUNC = @extschema@.fit_data_trans_weighted, STYPE = @extschema@.fit_data,
+	FINALFUNC = @extschema@.bgbb_fit_final, COMBINEFUNC = @extschema@.fit_data_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.bgbb_fit(float8, float8, float8, float8) IS
+'maximum-likelihood BG/BB fit over grouped histories: weight customers share (frequency, recency, periods)';
+
+CREATE FUNCTION @extschema@.p_alive(model @extschema@.bgbb_model, frequency float8, recency float8, periods float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgbb_p_alive' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.bgbb_model, float8, float8, float8) IS
+'BG/BB probability that the customer is alive at the next opportunity (period periods + 1) given frequency, recency and periods';
+CREATE FUNCTION @extschema@.expected_purchases(model @extschema@.bgbb_model, t float8, frequency float8, recency float8, periods float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgbb_expected_purchases' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases(@extschema@.bgbb_model, float8, float8, float8, float8) IS
+'BG/BB expected transactions in the next t periods (a whole number) given frequency, recency and periods';
+CREATE FUNCTION @extschema@.discounted_expected_transactions(model @extschema@.bgbb_model,
+	frequency float8, recency float8, periods float8, discount_rate float8)
+RETURNS float8 AS 'MODULE_PATHNAME', 'clm_bgbb_dert' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.discounted_expected_transactions(@extschema@.bgbb_model, float8, float8, float8, float8) IS
+'BG/BB DERT: the expected future transactions discounted at discount_rate (> 0) per period; times the value of a transaction, the residual value of the customer';
+CREATE FUNCTION @extschema@.parameter_summary(model @extschema@.bgbb_model, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT * FROM @extschema@.parameter_rows(ARRAY['alpha', 'beta', 'gamma', 'delta'],
+		ARRAY[(model).alpha, (model).beta, (model).gamma, (model).delta], (model).covariance, (model).converged, level)
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.bgbb_model, float8) IS
+'the BG/BB fit''s parameters as rows: estimate, standard error, level interval, note';

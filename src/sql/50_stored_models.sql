@@ -16,10 +16,12 @@ CREATE TABLE @extschema@.models (
 	unit text CHECK (unit IN ('day', 'week', 'month')),
 	aic float8,
 	bic float8,
-	evaluation jsonb
+	evaluation jsonb,
+	covariance float8[]
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model; covariance is the covariance of the parameters (in the order of the model type) from the observed information, NULL when the fit gave none';
+COMMENT ON COLUMN @extschema@.models.covariance IS 'covariance of the parameters (in the order of the model type) from the observed information; NULL: no standard errors';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON @extschema@.models FOR SELECT USING (true);
@@ -84,15 +86,16 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	INSERT INTO @extschema@.models AS m (name, kind, parameters, fitted_at, n, loglik, iterations, converged, source,
-										  unit, aic, bic)
+										  unit, aic, bic, covariance)
 	VALUES (fit_model.name, fit_model.kind, params, clock_timestamp(), fit.n, fit.loglik,
 			fit.iterations, fit.converged, fit_model.source, fit_model.unit,
-			2 * k - 2 * fit.loglik, k * ln(greatest(fit.n, 1)) - 2 * fit.loglik)
+			2 * k - 2 * fit.loglik, k * ln(greatest(fit.n, 1)) - 2 * fit.loglik, fit.covariance)
 	ON CONFLICT ON CONSTRAINT models_pkey DO UPDATE
 		SET kind = excluded.kind, parameters = excluded.parameters, fitted_at = excluded.fitted_at,
 			n = excluded.n, loglik = excluded.loglik, iterations = excluded.iterations,
 			converged = excluded.converged, source = excluded.source,
-			unit = excluded.unit, aic = excluded.aic, bic = excluded.bic
+			unit = excluded.unit, aic = excluded.aic, bic = excluded.bic,
+			covariance = excluded.covariance
 	RETURNING * INTO result;
 	RETURN result;
 END
@@ -131,7 +134,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.bgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit, m.covariance)::@extschema@.bgnbd_model
 	FROM @extschema@.stored_model_params($1, 'bgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -143,7 +146,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'a')::float8, (p OPERATOR(pg_catalog.->>) 'b')::float8,
-			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.mbgnbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit, m.covariance)::@extschema@.mbgnbd_model
 	FROM @extschema@.stored_model_params($1, 'mbgnbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -155,7 +158,7 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'r')::float8, (p OPERATOR(pg_catalog.->>) 'alpha')::float8,
 			   (p OPERATOR(pg_catalog.->>) 's')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
-			   m.loglik, m.n, m.iterations, m.converged, m.unit)::@extschema@.pareto_nbd_model
+			   m.loglik, m.n, m.iterations, m.converged, m.unit, m.covariance)::@extschema@.pareto_nbd_model
 	FROM @extschema@.stored_model_params($1, 'pareto_nbd') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
@@ -167,11 +170,38 @@ LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
 	SELECT ROW((p OPERATOR(pg_catalog.->>) 'p')::float8, (p OPERATOR(pg_catalog.->>) 'q')::float8,
 			   (p OPERATOR(pg_catalog.->>) 'v')::float8,
-			   m.loglik, m.n, NULL::bigint, m.iterations, m.converged)::@extschema@.gamma_gamma_model
+			   m.loglik, m.n, NULL::bigint, m.iterations, m.converged, m.covariance)::@extschema@.gamma_gamma_model
 	FROM @extschema@.stored_model_params($1, 'gamma_gamma') p, @extschema@.models m
 	WHERE m.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
+
+CREATE FUNCTION @extschema@.parameter_summary(name text, level float8 DEFAULT 0.95)
+RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	found_kind text;
+BEGIN
+	SELECT m.kind INTO found_kind FROM @extschema@.models m WHERE m.name OPERATOR(pg_catalog.=) parameter_summary.name;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no model named %', name
+			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
+	END IF;
+	IF found_kind OPERATOR(pg_catalog.=) 'bgnbd' THEN
+		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_bgnbd_model(name), level);
+	ELSIF found_kind OPERATOR(pg_catalog.=) 'mbgnbd' THEN
+		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_mbgnbd_model(name), level);
+	ELSIF found_kind OPERATOR(pg_catalog.=) 'pareto_nbd' THEN
+		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_pareto_nbd_model(name), level);
+	ELSE
+		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_gamma_gamma_model(name), level);
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.parameter_summary(text, float8) IS
+'the parameters of the stored model name as rows: estimate, standard error, level (default 95%) interval and a note when there are no standard errors';
 
 -- evaluate_model: the holdout figures of a stored purchase model, fitted on
 -- the calibration period, stored with it in clm.models.evaluation

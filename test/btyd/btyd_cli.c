@@ -4,7 +4,7 @@
  *	  Standalone driver and self-test for the btyd numerical core.
  *
  * Build (from the repository root):
- *	  cc -O2 -Wall -Wextra -Werror -Isrc test/btyd/btyd_cli.c src/btyd.c -lm \
+ *	  cc -O2 -Wall -Wextra -Werror -Isrc test/btyd/btyd_cli.c src/btyd_*.c -lm \
  *		 -o test/btyd/btyd_cli
  *
  * Subcommands (FILE is a CSV with a header naming the columns: id/ID, x,
@@ -418,9 +418,20 @@ print_fit(const char *model, const btyd_fit_result *r, int rc, size_t customers,
 			   r->params[j]);
 	printf("}, \"loglik\": %.17g, \"objective\": %.17g, \"grad_norm\": %.3g, "
 		   "\"iterations\": %d, \"evaluations\": %d, \"converged\": %s, "
-		   "\"customers\": %zu, \"rows\": %zu, \"seconds\": %.4f}\n",
+		   "\"customers\": %zu, \"rows\": %zu, \"cov_status\": %d",
 		   r->loglik, r->objective, r->grad_norm, r->iterations, r->evaluations,
-		   r->converged ? "true" : "false", customers, rows, secs);
+		   r->converged ? "true" : "false", customers, rows, r->cov_status);
+	if (r->cov_status == BTYD_COV_OK)
+	{
+		/* standard errors: square roots of the covariance's diagonal */
+		printf(", \"se\": {");
+		for (j = 0; j < r->nparams; j++)
+			printf("%s\"%s\": %.17g", j ? ", " : "",
+				   r->nparams == 4 ? (strcmp(model, "pnbd") == 0 ? pnn[j] : bgn[j]) : ggn[j],
+				   sqrt(r->cov[j * r->nparams + j]));
+		printf("}");
+	}
+	printf(", \"seconds\": %.4f}\n", secs);
 }
 
 /* fit one model on a dataset and print JSON; returns the btyd code */
