@@ -43,6 +43,26 @@ CREATE TABLE @extschema@.jobs (
 );
 COMMENT ON TABLE @extschema@.jobs IS
 'scheduled reclassification jobs: each belongs to and runs as its owner';
+COMMENT ON COLUMN @extschema@.jobs.job_id IS 'job id';
+COMMENT ON COLUMN @extschema@.jobs.name IS 'unique job name, as clm.run_job(name) takes it';
+COMMENT ON COLUMN @extschema@.jobs.owner IS 'role the job belongs to and runs as';
+COMMENT ON COLUMN @extschema@.jobs.source IS 'table or view of transactions';
+COMMENT ON COLUMN @extschema@.jobs.customer_column IS 'customer column of source (any type, stored as text)';
+COMMENT ON COLUMN @extschema@.jobs.ts_column IS 'timestamp column of source';
+COMMENT ON COLUMN @extschema@.jobs.amount_column IS 'amount column of source';
+COMMENT ON COLUMN @extschema@.jobs.customers_source IS 'optional table or view of known customers, so that prospects exist';
+COMMENT ON COLUMN @extschema@.jobs.customers_id_column IS 'customer column of customers_source';
+COMMENT ON COLUMN @extschema@.jobs.policy IS 'stage policy: fields over clm.stage_policy_defaults()';
+COMMENT ON COLUMN @extschema@.jobs.purchase_model IS 'stored model (clm.models) used for P(alive) and CLV; NULL: fit MBG/NBD at each full refresh';
+COMMENT ON COLUMN @extschema@.jobs.spend_model IS 'stored Gamma-Gamma model (clm.models); NULL: fit at each full refresh';
+COMMENT ON COLUMN @extschema@.jobs.alert_rules IS 'alert rules: fields over clm.alert_rules_defaults()';
+COMMENT ON COLUMN @extschema@.jobs.enabled IS 'false: the worker does not run the job';
+COMMENT ON COLUMN @extschema@.jobs.created_at IS 'when the job was created';
+COMMENT ON COLUMN @extschema@.jobs.last_run_at IS 'when the job last ran';
+COMMENT ON COLUMN @extschema@.jobs.next_run_at IS 'when the worker runs the job next';
+COMMENT ON COLUMN @extschema@.jobs.last_spend_fit IS 'the Gamma-Gamma model fitted by the last run (when the job fits its own); the next run starts from it';
+COMMENT ON COLUMN @extschema@.jobs.last_as_of IS 'as_of of the last successful run';
+COMMENT ON COLUMN @extschema@.jobs.last_full_refresh_at IS 'as_of of the last full refresh';
 COMMENT ON COLUMN @extschema@.jobs.last_purchase_fit IS
 'the models fitted by the last run (when the job fits its own); the next run starts from them';
 COMMENT ON COLUMN @extschema@.jobs.time_zone IS
@@ -97,6 +117,14 @@ CREATE TABLE @extschema@.job_runs (
 );
 CREATE INDEX ON @extschema@.job_runs (job_id, started_at);
 COMMENT ON TABLE @extschema@.job_runs IS 'one row per job run: start, end, status, customers, work done, alerts, error';
+COMMENT ON COLUMN @extschema@.job_runs.run_id IS 'run id';
+COMMENT ON COLUMN @extschema@.job_runs.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.job_runs.job_name IS 'the job''s name at the time of the run';
+COMMENT ON COLUMN @extschema@.job_runs.trigger IS 'worker or manual (clm.run_job)';
+COMMENT ON COLUMN @extschema@.job_runs.started_at IS 'start of the run';
+COMMENT ON COLUMN @extschema@.job_runs.finished_at IS 'end of the run';
+COMMENT ON COLUMN @extschema@.job_runs.status IS 'running, succeeded or failed';
+COMMENT ON COLUMN @extschema@.job_runs.alerts IS 'alerts the run raised';
 COMMENT ON COLUMN @extschema@.job_runs.attempt IS 'attempt number: 1 at a scheduled slot, 2 and up for the retries after failures';
 COMMENT ON COLUMN @extschema@.job_runs.sqlstate IS 'of a failed run: the SQLSTATE of the error (57014: timed out or cancelled)';
 COMMENT ON COLUMN @extschema@.job_runs.message IS 'of a failed run: the error message';
@@ -140,6 +168,30 @@ CREATE TABLE @extschema@.customer_state (
 CREATE INDEX customer_state_review ON @extschema@.customer_state (job_id, next_review);
 COMMENT ON TABLE @extschema@.customer_state IS
 'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.preview_job(name) gives every value as of now without writing)';
+COMMENT ON COLUMN @extschema@.customer_state.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.customer_state.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.customer_state.first_purchase IS 'earliest transaction (NULL for a prospect)';
+COMMENT ON COLUMN @extschema@.customer_state.last_purchase IS 'latest transaction (NULL for a prospect)';
+COMMENT ON COLUMN @extschema@.customer_state.orders IS 'number of transactions';
+COMMENT ON COLUMN @extschema@.customer_state.frequency IS 'repeat purchase days (clm.summary.frequency)';
+COMMENT ON COLUMN @extschema@.customer_state.recency_weeks IS 'first to last purchase day, in weeks';
+COMMENT ON COLUMN @extschema@.customer_state.tenure_weeks IS 'first purchase day to the day of scored_at, in weeks';
+COMMENT ON COLUMN @extschema@.customer_state.days_since_last IS 'last purchase day to the day of scored_at';
+COMMENT ON COLUMN @extschema@.customer_state.total_amount IS 'sum of the amounts';
+COMMENT ON COLUMN @extschema@.customer_state.avg_amount IS 'total_amount / orders';
+COMMENT ON COLUMN @extschema@.customer_state.r IS 'RFM recency score (1 to 5)';
+COMMENT ON COLUMN @extschema@.customer_state.f IS 'RFM frequency score (1 to 5)';
+COMMENT ON COLUMN @extschema@.customer_state.m IS 'RFM monetary score (1 to 5)';
+COMMENT ON COLUMN @extschema@.customer_state.rfm_cell IS 'the three RFM scores as digits';
+COMMENT ON COLUMN @extschema@.customer_state.segment IS 'RFM segment';
+COMMENT ON COLUMN @extschema@.customer_state.abc IS 'ABC class by total_amount';
+COMMENT ON COLUMN @extschema@.customer_state.p_alive IS 'probability that the customer is still active (NULL without a converged purchase model)';
+COMMENT ON COLUMN @extschema@.customer_state.clv IS 'CLV over 12 months at 1% a month (NULL without converged models)';
+COMMENT ON COLUMN @extschema@.customer_state.churn_risk IS '1 - p_alive, or the signal form of clm.churn_risk without a model';
+COMMENT ON COLUMN @extschema@.customer_state.health IS 'health score, 0 to 100';
+COMMENT ON COLUMN @extschema@.customer_state.stage IS 'lifecycle stage';
+COMMENT ON COLUMN @extschema@.customer_state.stage_since IS 'when the customer entered stage';
+COMMENT ON COLUMN @extschema@.customer_state.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
 COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
 'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
 COMMENT ON COLUMN @extschema@.customer_state.next_review IS
@@ -158,6 +210,8 @@ CREATE TABLE @extschema@.job_changes (
 CREATE UNIQUE INDEX job_changes_key ON @extschema@.job_changes (job_id, customer_id) NULLS NOT DISTINCT;
 COMMENT ON TABLE @extschema@.job_changes IS
 'customers whose transactions changed since the last run of a job (capture triggers append, runs consume); customer_id NULL asks for a full rescan';
+COMMENT ON COLUMN @extschema@.job_changes.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions at or before the job''s watermark changed (once per customer); NULL: rescan everyone';
 
 CREATE TABLE @extschema@.stage_history (
 	id bigserial PRIMARY KEY,
@@ -170,6 +224,13 @@ CREATE TABLE @extschema@.stage_history (
 );
 CREATE INDEX ON @extschema@.stage_history (job_id, customer_id, changed_at);
 COMMENT ON TABLE @extschema@.stage_history IS 'every stage change (from_stage NULL: first classification)';
+COMMENT ON COLUMN @extschema@.stage_history.id IS 'row id';
+COMMENT ON COLUMN @extschema@.stage_history.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.stage_history.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.stage_history.from_stage IS 'stage before (NULL: first classification)';
+COMMENT ON COLUMN @extschema@.stage_history.to_stage IS 'stage after';
+COMMENT ON COLUMN @extschema@.stage_history.changed_at IS 'as_of of the run that saw the change';
+COMMENT ON COLUMN @extschema@.stage_history.run_id IS 'the run (clm.job_runs)';
 
 CREATE TABLE @extschema@.alerts (
 	alert_id bigserial PRIMARY KEY,
@@ -184,6 +245,15 @@ CREATE TABLE @extschema@.alerts (
 	UNIQUE (job_id, customer_id, kind, episode_start)
 );
 COMMENT ON TABLE @extschema@.alerts IS 'alerts, one per customer episode; also sent with NOTIFY clm_alerts';
+COMMENT ON COLUMN @extschema@.alerts.alert_id IS 'alert id, as clm.acknowledge_alert(id) takes it';
+COMMENT ON COLUMN @extschema@.alerts.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.alerts.customer_id IS 'the customer, as text';
+COMMENT ON COLUMN @extschema@.alerts.kind IS 'entered_at_risk, churned, reactivated or high_value_at_risk';
+COMMENT ON COLUMN @extschema@.alerts.episode_start IS 'start of the episode the alert belongs to (one alert per customer, kind and episode)';
+COMMENT ON COLUMN @extschema@.alerts.raised_at IS 'when the run raised it';
+COMMENT ON COLUMN @extschema@.alerts.run_id IS 'the run that raised it (clm.job_runs)';
+COMMENT ON COLUMN @extschema@.alerts.details IS 'the NOTIFY clm_alerts payload: stages, churn risk, CLV, health, segment';
+COMMENT ON COLUMN @extschema@.alerts.acknowledged_at IS 'when clm.acknowledge_alert was called (NULL: open)';
 
 CREATE FUNCTION @extschema@.jobs_cleanup()
 RETURNS trigger
