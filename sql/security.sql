@@ -110,7 +110,10 @@ RESET ROLE;
 -- leap seconds)
 SELECT clm.check_time_zone('Europe/Berlin'), clm.check_time_zone('UTC+3');
 SELECT clm.create_job('sec_tz', 'sec_a.tx', time_zone => 'PDT');
+\set VERBOSITY terse
+-- (terse: the reason is the server's, leap seconds where the zone database has right/)
 SELECT clm.create_job('sec_tz', 'sec_a.tx', time_zone => 'right/UTC');
+\set VERBOSITY default
 SELECT clm.alter_job('sec_evil', time_zone => 'CEST');
 -- schedules between a second and 100 years; other intervals at most 100 years
 SELECT clm.create_job('sec_sch', 'sec_a.tx', schedule => '178000000 years');
