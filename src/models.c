@@ -456,8 +456,8 @@ model_params(HeapTupleHeader model, int n, double *params, const char *argname)
 #define CLM_DAYS_PER_MONTH (365.25 / 12.0)
 
 /* days in a unit name; an error naming argname for anything else */
-static double
-unit_days_of(const char *s, int len, const char *argname)
+double
+clm_unit_days_of(const char *s, int len, const char *argname)
 {
 	if (len == 3 && memcmp(s, "day", 3) == 0)
 		return 1.0;
@@ -474,7 +474,7 @@ unit_days_of(const char *s, int len, const char *argname)
 static double
 unit_days_text(text *unit, const char *argname)
 {
-	return unit_days_of(VARDATA_ANY(unit), VARSIZE_ANY_EXHDR(unit), argname);
+	return clm_unit_days_of(VARDATA_ANY(unit), VARSIZE_ANY_EXHDR(unit), argname);
 }
 
 /* clm.unit_days(unit): days in 'day', 'week' or 'month' */
