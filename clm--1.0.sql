@@ -1167,6 +1167,56 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
 'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
 
+-- breakpoints_agg: the same breakpoints in one pass over the customers, as
+-- an aggregate (no four array_agg's): its state keeps the values of every
+-- customer (a variable size, so internal, serialized between parallel
+-- workers); customers with a NULL days_since_last, orders or total_amount
+-- are skipped, as clm.breakpoints skips them; the ABC shares are
+-- clm.breakpoints' defaults (0.8, 0.95)
+CREATE FUNCTION @extschema@.breakpoints_agg_trans(internal, float8, float8, float8, float8, jsonb)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_trans'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_trans(internal, float8, float8, float8, float8, jsonb) IS
+'transition function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_combine'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_combine(internal, internal) IS
+'combine function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_serialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_serialize(internal) IS
+'serialize function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_deserialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_deserialize(bytea, internal) IS
+'deserialize function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_final(internal)
+RETURNS @extschema@.breakpoints
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_final'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_final(internal) IS
+'final function of clm.breakpoints_agg (validates the alert rules with clm.check_alert_rules)';
+CREATE AGGREGATE @extschema@.breakpoints_agg(
+	days_since_last float8, orders float8, total_amount float8, clv float8, alert_rules jsonb) (
+	SFUNC = @extschema@.breakpoints_agg_trans,
+	STYPE = internal,
+	SSPACE = 32,
+	FINALFUNC = @extschema@.breakpoints_agg_final,
+	COMBINEFUNC = @extschema@.breakpoints_agg_combine,
+	SERIALFUNC = @extschema@.breakpoints_agg_serialize,
+	DESERIALFUNC = @extschema@.breakpoints_agg_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.breakpoints_agg(float8, float8, float8, float8, jsonb) IS
+'clm.breakpoints in one pass over the customers: the same RFM cuts, ABC thresholds (shares 0.8, 0.95) and high-value CLV as clm.breakpoints(array_agg(days_since_last), array_agg(orders), array_agg(total_amount), array_agg(clv), alert_rules); alert_rules must be the same in every row';
+
 -- risk crossings in closed form (src/review.c has the algebra)
 CREATE FUNCTION @extschema@.risk_crossing_tenure(
 	r float8, alpha float8, a float8, b float8, mbgnbd boolean,
