@@ -160,6 +160,17 @@ FROM alt JOIN sc_ctx x USING (ctx_id),
 	 LATERAL clm.score(alt.s, NULL, NULL, NULL, x.ctx, alt.b, '2024-03-10 12:00+00') c,
 	 LATERAL pg_temp.score_reference(alt.s, NULL, NULL, NULL, x.ctx, alt.b, '2024-03-10 12:00+00') q;
 
+-- one deliberate difference: a risk threshold of 1 (churned_risk or
+-- high_value_min_risk, both valid at 1) is never crossed; the SQL
+-- definition failed on it for every customer with a lower risk
+SELECT c.stage, c.churn_risk < 1 AS below_one, c.next_review
+FROM clm.score(ROW('2024-01-01 00:00+00', '2024-02-01 00:00+00', 3, 2, 4.43, 10, 30, 30, 10, 10, 15.5)::clm.summary,
+			   NULL, NULL, NULL, clm.scoring(NULL::clm.bgnbd_model, NULL, '{"churned_risk": 1}', '{"high_value_min_risk": 1}'),
+			   clm.breakpoints('{1,2}', '{1,2}', '{1,2}', '{1,2}'), '2024-03-02 00:00+00') c;
+SELECT q.stage, q.next_review FROM pg_temp.score_reference(ROW('2024-01-01 00:00+00', '2024-02-01 00:00+00', 3, 2, 4.43, 10, 30, 30, 10, 10, 15.5)::clm.summary,
+			   NULL, NULL, NULL, clm.scoring(NULL::clm.bgnbd_model, NULL, '{"churned_risk": 1}'),
+			   clm.breakpoints('{1,2}', '{1,2}', '{1,2}', '{1,2}'), '2024-03-02 00:00+00') q;
+
 -- the result is a record: sc.* expands to the columns, and the job
 -- runner's CREATE TABLE AS ... WITH NO DATA shape works
 CREATE TEMP TABLE sc_shape AS

@@ -464,6 +464,14 @@ next_risk_crossing(ScoreCache *c, const Customer *cu, float8 thr, TimestampTz *r
 	bool		base_null;
 	TimestampTz base;
 
+	/*
+	 * Both forms of risk stay below 1 in finite time, so a threshold of 1
+	 * (churned_risk and high_value_min_risk may be 1) is never reached.  (The
+	 * SQL definition passed it to the crossing functions, which reject it:
+	 * such a policy made every scoring fail.)
+	 */
+	if (!(thr < 1))
+		return false;
 	if (!cu->p_alive_null && x->mbgnbd.converged)
 		m = &x->mbgnbd;
 	else if (!cu->p_alive_null && x->bgnbd.converged)
