@@ -31,9 +31,16 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/array.h"
+#include "nodes/makefuncs.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 
 #define BP_BUCKETS 5
+/* the ABC shares of clm.breakpoints' defaults, which the aggregate uses */
+#define BP_DEFAULT_A_SHARE 0.8
+#define BP_DEFAULT_B_SHARE 0.95
 
 static int
 cmp_asc(const void *a, const void *b)
@@ -137,11 +144,11 @@ abc_thresholds(float8 *a, int64 n, float8 a_share, float8 b_share,
 	char		cls = 'A';
 
 	for (p = 0; p < n; p++)
-	{
 		a[p] = -Max(a[p], 0.0);		/* negated: ascending sort = descending */
-		total -= a[p];
-	}
 	qsort(a, n, sizeof(float8), cmp_asc);
+	/* summed in sorted order: the same total whatever order the rows came in */
+	for (p = 0; p < n; p++)
+		total -= a[p];
 	*has_a = *has_b = false;
 	for (p = 0; p < n; p++)
 	{
@@ -162,40 +169,49 @@ abc_thresholds(float8 *a, int64 n, float8 a_share, float8 b_share,
 }
 
 /*
- * clm.breakpoints_of(days_since_last[], orders[], total_amount[], clv[],
- *					  high_value_share, a_share, b_share) -> clm.breakpoints
- * Customers with a NULL days, orders or amount are left out; CLV may be NULL.
+ * The customers with all three RFM inputs, packed: days negated (so that
+ * ascending is best first), their CLVs where known, and the worst value of
+ * each input (a dimension's one cut when every customer ties).  Sorted in
+ * place by breakpoints_tuple.
  */
-PG_FUNCTION_INFO_V1(clm_breakpoints_of);
-Datum
-clm_breakpoints_of(PG_FUNCTION_ARGS)
+typedef struct BpValues
 {
-	int			nd,
-				no,
-				na,
-				nv,
-				i;
 	float8	   *d,
 			   *o,
 			   *a,
-			   *v,
-			   *cd,
-			   *co,
-			   *ca,
-			   *cv;
-	float8		hv_share,
-				a_share,
-				b_share,
-				cuts[3][BP_BUCKETS],
-				dmax = 0,
-				omin = 0,
-				amin = 0,
+			   *v;
+	int64		n,
+				m;
+	float8		dmax,
+				omin,
+				amin;
+} BpValues;
+
+static void
+check_shares(float8 hv_share, float8 a_share, float8 b_share)
+{
+	clm_check_abc_shares(a_share, b_share);
+	if (!(hv_share > 0.0 && hv_share <= 1.0))
+		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
+						errdetail("The value is %g.", hv_share));
+}
+
+/*
+ * breakpoints_tuple: the clm.breakpoints row of the packed values (the one
+ * computation behind clm.breakpoints_of and clm.breakpoints_agg)
+ */
+static Datum
+breakpoints_tuple(FunctionCallInfo fcinfo, BpValues *bv, float8 hv_share,
+				  float8 a_share, float8 b_share)
+{
+	float8		cuts[3][BP_BUCKETS],
 				abc_a = 0,
 				abc_b = 0,
 				hv = 0;
 	int			ncuts[3];
-	int64		n = 0,
-				m = 0;
+	int64		i,
+				m = bv->m;
+	float8	   *cv = bv->v;
 	bool		has_a,
 				has_b,
 				has_hv = false;
@@ -203,57 +219,13 @@ clm_breakpoints_of(PG_FUNCTION_ARGS)
 	Datum		values[7];
 	bool		nulls[7] = {false};
 
-	for (i = 0; i < 7; i++)
-		if (PG_ARGISNULL(i))
-			clm_invalid_arg(errmsg("the arguments of clm.breakpoints must not be NULL"));
-	hv_share = PG_GETARG_FLOAT8(4);
-	a_share = PG_GETARG_FLOAT8(5);
-	b_share = PG_GETARG_FLOAT8(6);
-	clm_check_abc_shares(a_share, b_share);
-	if (!(hv_share > 0.0 && hv_share <= 1.0))
-		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
-						errdetail("The value is %g.", hv_share));
-
-	d = array_values(PG_GETARG_ARRAYTYPE_P(0), "days_since_last", &nd);
-	o = array_values(PG_GETARG_ARRAYTYPE_P(1), "orders", &no);
-	a = array_values(PG_GETARG_ARRAYTYPE_P(2), "total_amount", &na);
-	v = array_values(PG_GETARG_ARRAYTYPE_P(3), "clv", &nv);
-	if (no != nd || na != nd || nv != nd)
-		clm_invalid_arg(errmsg("the arrays of clm.breakpoints must have the same length"),
-						errdetail("Their lengths are %d, %d, %d and %d.", nd, no, na, nv));
-
-	/* the customers with all three RFM inputs, packed */
-	cd = palloc(Max(nd, 1) * sizeof(float8));
-	co = palloc(Max(nd, 1) * sizeof(float8));
-	ca = palloc(Max(nd, 1) * sizeof(float8));
-	cv = palloc(Max(nd, 1) * sizeof(float8));
-	for (i = 0; i < nd; i++)
-	{
-		if (isnan(d[i]) || isnan(o[i]) || isnan(a[i]))
-			continue;
-		if (n == 0 || d[i] > dmax)
-			dmax = d[i];
-		if (n == 0 || o[i] < omin)
-			omin = o[i];
-		if (n == 0 || a[i] < amin)
-			amin = a[i];
-		cd[n] = -d[i];
-		co[n] = o[i];
-		ca[n] = a[i];
-		if (!isnan(v[i]))
-			cv[m++] = v[i];
-		n++;
-		if ((i & 0xFFFF) == 0)
-			CHECK_FOR_INTERRUPTS();
-	}
-
-	ncuts[0] = quantile_cuts(cd, n, true, dmax, cuts[0]);
-	ncuts[1] = quantile_cuts(co, n, false, omin, cuts[1]);
-	ncuts[2] = quantile_cuts(ca, n, false, amin, cuts[2]);
+	ncuts[0] = quantile_cuts(bv->d, bv->n, true, bv->dmax, cuts[0]);
+	ncuts[1] = quantile_cuts(bv->o, bv->n, false, bv->omin, cuts[1]);
+	ncuts[2] = quantile_cuts(bv->a, bv->n, false, bv->amin, cuts[2]);
 	CHECK_FOR_INTERRUPTS();
 
-	/* ABC over the amounts (ca was sorted, which does not matter here) */
-	abc_thresholds(ca, n, a_share, b_share, &abc_a, &has_a, &abc_b, &has_b);
+	/* ABC over the amounts (sorted by now, which does not matter here) */
+	abc_thresholds(bv->a, bv->n, a_share, b_share, &abc_a, &has_a, &abc_b, &has_b);
 
 	/* high value: the first CLV, ascending, whose share of CLVs <= it
 	 * (counting its whole tie group) exceeds 1 - share */
@@ -282,7 +254,386 @@ clm_breakpoints_of(PG_FUNCTION_ARGS)
 	nulls[4] = !has_b;
 	values[5] = Float8GetDatum(hv);
 	nulls[5] = !has_hv;
-	values[6] = Int64GetDatum(n);
+	values[6] = Int64GetDatum(bv->n);
 	tupdesc = clm_result_tupdesc(fcinfo);
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+/* bp_add: one customer into the packed values (allocated for enough) */
+static inline void
+bp_add(BpValues *bv, float8 d, float8 o, float8 a, bool v_null, float8 v)
+{
+	if (bv->n == 0 || d > bv->dmax)
+		bv->dmax = d;
+	if (bv->n == 0 || o < bv->omin)
+		bv->omin = o;
+	if (bv->n == 0 || a < bv->amin)
+		bv->amin = a;
+	bv->d[bv->n] = -d;
+	bv->o[bv->n] = o;
+	bv->a[bv->n] = a;
+	if (!v_null)
+		bv->v[bv->m++] = v;
+	bv->n++;
+}
+
+/*
+ * clm.breakpoints_of(days_since_last[], orders[], total_amount[], clv[],
+ *					  high_value_share, a_share, b_share) -> clm.breakpoints
+ * Customers with a NULL days, orders or amount are left out; CLV may be NULL.
+ */
+PG_FUNCTION_INFO_V1(clm_breakpoints_of);
+Datum
+clm_breakpoints_of(PG_FUNCTION_ARGS)
+{
+	int			nd,
+				no,
+				na,
+				nv,
+				i;
+	float8	   *d,
+			   *o,
+			   *a,
+			   *v;
+	float8		hv_share,
+				a_share,
+				b_share;
+	BpValues	bv = {0};
+
+	for (i = 0; i < 7; i++)
+		if (PG_ARGISNULL(i))
+			clm_invalid_arg(errmsg("the arguments of clm.breakpoints must not be NULL"));
+	hv_share = PG_GETARG_FLOAT8(4);
+	a_share = PG_GETARG_FLOAT8(5);
+	b_share = PG_GETARG_FLOAT8(6);
+	check_shares(hv_share, a_share, b_share);
+
+	d = array_values(PG_GETARG_ARRAYTYPE_P(0), "days_since_last", &nd);
+	o = array_values(PG_GETARG_ARRAYTYPE_P(1), "orders", &no);
+	a = array_values(PG_GETARG_ARRAYTYPE_P(2), "total_amount", &na);
+	v = array_values(PG_GETARG_ARRAYTYPE_P(3), "clv", &nv);
+	if (no != nd || na != nd || nv != nd)
+		clm_invalid_arg(errmsg("the arrays of clm.breakpoints must have the same length"),
+						errdetail("Their lengths are %d, %d, %d and %d.", nd, no, na, nv));
+
+	bv.d = palloc(Max(nd, 1) * sizeof(float8));
+	bv.o = palloc(Max(nd, 1) * sizeof(float8));
+	bv.a = palloc(Max(nd, 1) * sizeof(float8));
+	bv.v = palloc(Max(nd, 1) * sizeof(float8));
+	for (i = 0; i < nd; i++)
+	{
+		if (isnan(d[i]) || isnan(o[i]) || isnan(a[i]))
+			continue;
+		bp_add(&bv, d[i], o[i], a[i], isnan(v[i]), v[i]);
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_DATUM(breakpoints_tuple(fcinfo, &bv, hv_share, a_share, b_share));
+}
+
+/* ---------- clm.breakpoints_agg: the same in one pass over the rows ---------- */
+
+/*
+ * State: every customer's days, orders and amount (those with all three),
+ * their CLVs where known, and the alert rules of the first row (every row
+ * must give the same).  Variable size, so internal with serialize and
+ * deserialize; the final function copies before sorting.
+ */
+typedef struct BpAggState
+{
+	BpValues	bv;				/* d holds the negated days */
+	int64		cap;			/* allocated for d, o, a, v */
+	bool		rules_null;
+	Jsonb	   *rules;			/* NULL until the first row */
+} BpAggState;
+
+#define BP_AGG_VERSION 1
+#define BP_AGG_INITIAL 1024
+
+static BpAggState *
+bp_agg_new(MemoryContext cxt, int64 cap)
+{
+	BpAggState *st = MemoryContextAllocZero(cxt, sizeof(BpAggState));
+
+	st->cap = Max(cap, BP_AGG_INITIAL);
+	st->bv.d = MemoryContextAllocHuge(cxt, st->cap * sizeof(float8));
+	st->bv.o = MemoryContextAllocHuge(cxt, st->cap * sizeof(float8));
+	st->bv.a = MemoryContextAllocHuge(cxt, st->cap * sizeof(float8));
+	st->bv.v = MemoryContextAllocHuge(cxt, st->cap * sizeof(float8));
+	return st;
+}
+
+static void
+bp_agg_reserve(BpAggState *st, int64 more)
+{
+	int64		cap = st->cap;
+
+	if (st->bv.n + more <= cap)
+		return;
+	while (cap < st->bv.n + more)
+		cap *= 2;
+	st->bv.d = repalloc_huge(st->bv.d, cap * sizeof(float8));
+	st->bv.o = repalloc_huge(st->bv.o, cap * sizeof(float8));
+	st->bv.a = repalloc_huge(st->bv.a, cap * sizeof(float8));
+	st->bv.v = repalloc_huge(st->bv.v, cap * sizeof(float8));
+	st->cap = cap;
+}
+
+/* the rules of a row: the first row's are kept, every other must be equal */
+static void
+bp_agg_rules(BpAggState *st, MemoryContext cxt, bool isnull, Jsonb *jb)
+{
+	if (st->rules == NULL)
+	{
+		st->rules_null = isnull;
+		st->rules = isnull ? MemoryContextAllocZero(cxt, VARHDRSZ)
+			: MemoryContextAlloc(cxt, VARSIZE(jb));
+		if (isnull)
+			SET_VARSIZE(st->rules, VARHDRSZ);
+		else
+			memcpy(st->rules, jb, VARSIZE(jb));
+		return;
+	}
+	if (st->rules_null != isnull ||
+		(!isnull && (VARSIZE(st->rules) != VARSIZE(jb) ||
+					 memcmp(st->rules, jb, VARSIZE(jb)) != 0)))
+		clm_invalid_arg(errmsg("alert_rules must be the same for every row of clm.breakpoints_agg"),
+						errhint("Pass the job's alert rules (or NULL) as a constant."));
+}
+
+static float8
+bp_agg_value(FunctionCallInfo fcinfo, int argno, const char *argname, bool *isnull)
+{
+	float8		x;
+
+	*isnull = PG_ARGISNULL(argno);
+	if (*isnull)
+		return 0;
+	x = PG_GETARG_FLOAT8(argno);
+	/* an infinite amount would make every share NaN (inf / inf) */
+	if (!isfinite(x))
+		clm_invalid_arg(errmsg("%s must be a finite number", argname),
+						errdetail("The value is %g.", x));
+	return x;
+}
+
+/* clm.breakpoints_agg_trans(state, days_since_last, orders, total_amount, clv, alert_rules) */
+PG_FUNCTION_INFO_V1(clm_breakpoints_agg_trans);
+Datum
+clm_breakpoints_agg_trans(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = clm_agg_context(fcinfo, "clm.breakpoints_agg_trans");
+	BpAggState *st = PG_ARGISNULL(0) ? bp_agg_new(cxt, 0) : (BpAggState *) PG_GETARG_POINTER(0);
+	bool		dn,
+				on,
+				an,
+				vn;
+	float8		d = bp_agg_value(fcinfo, 1, "days_since_last", &dn),
+				o = bp_agg_value(fcinfo, 2, "orders", &on),
+				a = bp_agg_value(fcinfo, 3, "total_amount", &an),
+				v = bp_agg_value(fcinfo, 4, "clv", &vn);
+
+	bp_agg_rules(st, cxt, PG_ARGISNULL(5), PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5));
+	/* a customer without days, orders or amount (a prospect) is left out */
+	if (!dn && !on && !an)
+	{
+		bp_agg_reserve(st, 1);
+		bp_add(&st->bv, d, o, a, vn, v);
+	}
+	PG_RETURN_POINTER(st);
+}
+
+/* append src's customers to dst (dst's arrays are in cxt) */
+static void
+bp_agg_append(BpAggState *dst, const BpAggState *src)
+{
+	int64		i;
+
+	bp_agg_reserve(dst, src->bv.n);
+	for (i = 0; i < src->bv.n; i++)
+		bp_add(&dst->bv, -src->bv.d[i], src->bv.o[i], src->bv.a[i], true, 0);
+	memcpy(dst->bv.v + dst->bv.m, src->bv.v, src->bv.m * sizeof(float8));
+	dst->bv.m += src->bv.m;
+}
+
+PG_FUNCTION_INFO_V1(clm_breakpoints_agg_combine);
+Datum
+clm_breakpoints_agg_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = clm_agg_context(fcinfo, "clm.breakpoints_agg_combine");
+	BpAggState *a = PG_ARGISNULL(0) ? NULL : (BpAggState *) PG_GETARG_POINTER(0);
+	BpAggState *b = PG_ARGISNULL(1) ? NULL : (BpAggState *) PG_GETARG_POINTER(1);
+
+	if (b == NULL)
+	{
+		if (a == NULL)
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(a);
+	}
+	if (a == NULL)
+	{
+		/* a copy in the aggregate's context */
+		a = bp_agg_new(cxt, b->bv.n);
+		bp_agg_rules(a, cxt, b->rules_null, b->rules);
+		bp_agg_append(a, b);
+		PG_RETURN_POINTER(a);
+	}
+	bp_agg_rules(a, cxt, b->rules_null, b->rules);
+	bp_agg_append(a, b);
+	PG_RETURN_POINTER(a);
+}
+
+/*
+ * Serialized: version byte, rules_null byte, int64 n, int64 m, the rules'
+ * varlena (header included), then n negated days, n orders, n amounts and
+ * m CLVs.
+ */
+PG_FUNCTION_INFO_V1(clm_breakpoints_agg_serialize);
+Datum
+clm_breakpoints_agg_serialize(PG_FUNCTION_ARGS)
+{
+	BpAggState *st;
+	Size		rlen,
+				len;
+	bytea	   *out;
+	char	   *p;
+
+	clm_agg_context(fcinfo, "clm.breakpoints_agg_serialize");
+	st = (BpAggState *) PG_GETARG_POINTER(0);
+	rlen = VARSIZE(st->rules);
+	len = VARHDRSZ + 2 + 2 * sizeof(int64) + rlen + (3 * st->bv.n + st->bv.m) * sizeof(float8);
+	if (len > MaxAllocSize)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many customers for a parallel clm.breakpoints_agg"),
+				 errhint("Run it without parallel workers (max_parallel_workers_per_gather = 0).")));
+	out = palloc(len);
+	SET_VARSIZE(out, len);
+	p = VARDATA(out);
+	*p++ = BP_AGG_VERSION;
+	*p++ = st->rules_null ? 1 : 0;
+	memcpy(p, &st->bv.n, sizeof(int64));
+	p += sizeof(int64);
+	memcpy(p, &st->bv.m, sizeof(int64));
+	p += sizeof(int64);
+	memcpy(p, st->rules, rlen);
+	p += rlen;
+	memcpy(p, st->bv.d, st->bv.n * sizeof(float8));
+	p += st->bv.n * sizeof(float8);
+	memcpy(p, st->bv.o, st->bv.n * sizeof(float8));
+	p += st->bv.n * sizeof(float8);
+	memcpy(p, st->bv.a, st->bv.n * sizeof(float8));
+	p += st->bv.n * sizeof(float8);
+	memcpy(p, st->bv.v, st->bv.m * sizeof(float8));
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(clm_breakpoints_agg_deserialize);
+Datum
+clm_breakpoints_agg_deserialize(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = clm_agg_context(fcinfo, "clm.breakpoints_agg_deserialize");
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(in);
+	Size		len = VARSIZE_ANY_EXHDR(in);
+	int64		n,
+				m;
+	Size		rlen;
+	varattrib_4b rhdr;
+	BpAggState *st;
+	int64		i;
+
+	if (len < 2 + 2 * sizeof(int64) + VARHDRSZ || p[0] != BP_AGG_VERSION || (p[1] != 0 && p[1] != 1))
+		clm_corrupt("clm.breakpoints_agg state", errdetail("The header is damaged."));
+	memcpy(&n, p + 2, sizeof(int64));
+	memcpy(&m, p + 2 + sizeof(int64), sizeof(int64));
+	memcpy(&rhdr, p + 2 + 2 * sizeof(int64), VARHDRSZ);
+	rlen = VARSIZE(&rhdr);
+	if (n < 0 || m < 0 || m > n || n > (int64) (MaxAllocHugeSize / sizeof(float8)) ||
+		rlen < VARHDRSZ || len != 2 + 2 * sizeof(int64) + rlen + (3 * n + m) * sizeof(float8))
+		clm_corrupt("clm.breakpoints_agg state",
+					errdetail("Its length %zu does not match " INT64_FORMAT " customers.", len, n));
+	p += 2 + 2 * sizeof(int64);
+	st = bp_agg_new(cxt, n);
+	st->rules_null = (VARDATA_ANY(in)[1] == 1);
+	st->rules = MemoryContextAlloc(cxt, rlen);
+	memcpy(st->rules, p, rlen);
+	p += rlen;
+	for (i = 0; i < n; i++)
+	{
+		float8		d,
+					o,
+					a;
+
+		memcpy(&d, p + i * sizeof(float8), sizeof(float8));
+		memcpy(&o, p + (n + i) * sizeof(float8), sizeof(float8));
+		memcpy(&a, p + (2 * n + i) * sizeof(float8), sizeof(float8));
+		if (!isfinite(d) || !isfinite(o) || !isfinite(a))
+			clm_corrupt("clm.breakpoints_agg state", errdetail("A value is not finite."));
+		bp_add(&st->bv, -d, o, a, true, 0);
+	}
+	memcpy(st->bv.v, p + 3 * n * sizeof(float8), m * sizeof(float8));
+	for (i = 0; i < m; i++)
+		if (!isfinite(st->bv.v[i]))
+			clm_corrupt("clm.breakpoints_agg state", errdetail("A value is not finite."));
+	st->bv.m = m;
+	PG_RETURN_POINTER(st);
+}
+
+/*
+ * high_value_share of the alert rules, as clm.breakpoints reads it:
+ * (clm.check_alert_rules(coalesce(rules, '{}')) ->> 'high_value_share')::float8,
+ * calling the one validator of alert rules (in the schema of this
+ * aggregate's final function)
+ */
+static float8
+bp_high_value_share(FunctionCallInfo fcinfo, const BpAggState *st)
+{
+	Oid			argtype = JSONBOID;
+	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
+	Oid			check;
+	Datum		rules;
+	JsonbValue	vbuf;
+	JsonbValue *v;
+	Jsonb	   *jb;
+
+	check = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
+									  makeString("check_alert_rules")),
+						   1, &argtype, false);
+	rules = st->rules_null ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))
+		: JsonbPGetDatum(st->rules);
+	jb = DatumGetJsonbP(OidFunctionCall1(check, rules));
+	v = JB_ROOT_IS_OBJECT(jb) ? getKeyJsonValueFromContainer(&jb->root, "high_value_share", 16, &vbuf) : NULL;
+	if (v == NULL || v->type != jbvNumeric)
+		clm_invalid_arg(errmsg("alert rule high_value_share must be a number between 0 and 1"));
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+/* clm.breakpoints_agg_final: copies the values (the state is not changed) */
+PG_FUNCTION_INFO_V1(clm_breakpoints_agg_final);
+Datum
+clm_breakpoints_agg_final(PG_FUNCTION_ARGS)
+{
+	BpAggState *st;
+	BpValues	bv;
+	float8		hv_share;
+	Size		sz;
+
+	clm_agg_context(fcinfo, "clm.breakpoints_agg_final");
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (BpAggState *) PG_GETARG_POINTER(0);
+	hv_share = bp_high_value_share(fcinfo, st);
+	check_shares(hv_share, BP_DEFAULT_A_SHARE, BP_DEFAULT_B_SHARE);
+	bv = st->bv;
+	sz = Max(bv.n, 1) * sizeof(float8);
+	bv.d = palloc_extended(sz, MCXT_ALLOC_HUGE);
+	bv.o = palloc_extended(sz, MCXT_ALLOC_HUGE);
+	bv.a = palloc_extended(sz, MCXT_ALLOC_HUGE);
+	bv.v = palloc_extended(sz, MCXT_ALLOC_HUGE);
+	memcpy(bv.d, st->bv.d, bv.n * sizeof(float8));
+	memcpy(bv.o, st->bv.o, bv.n * sizeof(float8));
+	memcpy(bv.a, st->bv.a, bv.n * sizeof(float8));
+	memcpy(bv.v, st->bv.v, bv.m * sizeof(float8));
+	PG_RETURN_DATUM(breakpoints_tuple(fcinfo, &bv, hv_share, BP_DEFAULT_A_SHARE, BP_DEFAULT_B_SHARE));
 }

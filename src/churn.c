@@ -46,34 +46,17 @@ check_nonneg(const char *argname, float8 v)
 }
 
 /*
- * clm.churn_risk(days_since_last, avg_days_between, orders
- *				  [, prior_days, prior_weight, dropout])
- * NULL days_since_last gives NULL; no orders (a prospect) gives NULL; a
- * NULL avg_days_between (a single purchase day) uses the prior alone.
+ * clm_signal_churn_risk: the signal form for one customer, after checking
+ * the inputs; false (NULL) for a customer without orders (a prospect).
+ * gap_null: no average gap (a single purchase day) uses the prior alone.
  */
-PG_FUNCTION_INFO_V1(clm_churn_risk_signals);
-Datum
-clm_churn_risk_signals(PG_FUNCTION_ARGS)
+bool
+clm_signal_churn_risk(float8 d, bool gap_null, float8 gap, int64 orders,
+					  float8 prior_days, float8 prior_weight, float8 p, float8 *risk)
 {
-	float8		d,
-				gap,
-				prior_days,
-				prior_weight,
-				p,
-				a,
+	float8		a,
 				b,
 				tail;
-	int64		orders;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
-		PG_RETURN_NULL();
-	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
-		clm_invalid_arg(errmsg("prior_days, prior_weight and dropout must not be NULL"));
-	d = PG_GETARG_FLOAT8(0);
-	orders = PG_GETARG_INT64(2);
-	prior_days = PG_GETARG_FLOAT8(3);
-	prior_weight = PG_GETARG_FLOAT8(4);
-	p = PG_GETARG_FLOAT8(5);
 
 	check_nonneg("days_since_last", d);
 	if (orders < 0)
@@ -95,20 +78,44 @@ clm_churn_risk_signals(PG_FUNCTION_ARGS)
 						errdetail("The value is %g.", p),
 						errhint("It is the chance that a customer stops after any purchase; a BG/NBD fit estimates it as a / (a + b)."));
 	if (orders == 0)
-		PG_RETURN_NULL();
+		return false;
 
 	a = prior_weight;
 	b = prior_weight * prior_days;
-	if (!PG_ARGISNULL(1) && orders > 1)
+	if (!gap_null && orders > 1)
 	{
-		gap = PG_GETARG_FLOAT8(1);
 		check_nonneg("avg_days_between", gap);
 		a += (float8) (orders - 1);
 		b += (float8) (orders - 1) * gap;
 	}
 	/* G(d) = (b / (b + d))^a, in log space */
 	tail = exp(a * log1p(-d / (b + d)));
-	PG_RETURN_FLOAT8(p / (p + (1 - p) * tail));
+	*risk = p / (p + (1 - p) * tail);
+	return true;
+}
+
+/*
+ * clm.churn_risk(days_since_last, avg_days_between, orders
+ *				  [, prior_days, prior_weight, dropout])
+ * NULL days_since_last gives NULL; no orders (a prospect) gives NULL; a
+ * NULL avg_days_between (a single purchase day) uses the prior alone.
+ */
+PG_FUNCTION_INFO_V1(clm_churn_risk_signals);
+Datum
+clm_churn_risk_signals(PG_FUNCTION_ARGS)
+{
+	float8		risk;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
+		clm_invalid_arg(errmsg("prior_days, prior_weight and dropout must not be NULL"));
+	if (!clm_signal_churn_risk(PG_GETARG_FLOAT8(0), PG_ARGISNULL(1),
+							   PG_ARGISNULL(1) ? 0 : PG_GETARG_FLOAT8(1), PG_GETARG_INT64(2),
+							   PG_GETARG_FLOAT8(3), PG_GETARG_FLOAT8(4), PG_GETARG_FLOAT8(5),
+							   &risk))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(risk);
 }
 
 /* ---------- activity trend ---------- */
@@ -302,7 +309,7 @@ clm_activity_trend_final(PG_FUNCTION_ARGS)
  *	nps       nps / 10 (an NPS answer 0..10)               0.15
  * score = 100 * sum(w_i c_i) / sum(w_i) over the known (non-NULL) components.
  */
-#define HEALTH_N 5
+#define HEALTH_N CLM_HEALTH_N
 static const char *const health_names[HEALTH_N] = {"recency", "activity", "spend", "tickets", "nps"};
 static const float8 health_default_weights[HEALTH_N] = {0.35, 0.20, 0.15, 0.15, 0.15};
 
@@ -337,30 +344,27 @@ health_weights(Jsonb *jb, float8 *w)
 }
 
 /*
- * clm.health_score(churn_risk, orders_ratio, amount_ratio [, tickets, nps,
- * weights]): NULL signals are unknown and their weight is shared out among
- * the others; all unknown gives NULL.
+ * clm_health: the score of the known components (known[i] false: NULL) under
+ * weights (NULL: the defaults); false (NULL) when none is known or every
+ * known one weighs 0.
  */
-PG_FUNCTION_INFO_V1(clm_health_score);
-Datum
-clm_health_score(PG_FUNCTION_ARGS)
+bool
+clm_health(const bool *known, const float8 *vals, Jsonb *weights, float8 *result)
 {
 	float8		w[HEALTH_N],
 				c[HEALTH_N];
-	bool		known[HEALTH_N];
 	float8		num = 0,
 				den = 0;
 	int			i;
 
-	health_weights(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), w);
+	health_weights(weights, w);
 	for (i = 0; i < HEALTH_N; i++)
 	{
 		float8		v;
 
-		known[i] = !PG_ARGISNULL(i);
 		if (!known[i])
 			continue;
-		v = PG_GETARG_FLOAT8(i);
+		v = vals[i];
 		clm_check_finite(i == 0 ? "churn_risk" : i == 1 ? "orders_ratio" :
 						 i == 2 ? "amount_ratio" : i == 3 ? "tickets" : "nps", v);
 		switch (i)
@@ -396,6 +400,31 @@ clm_health_score(PG_FUNCTION_ARGS)
 		den += w[i];
 	}
 	if (den <= 0)
+		return false;
+	*result = 100 * num / den;
+	return true;
+}
+
+/*
+ * clm.health_score(churn_risk, orders_ratio, amount_ratio [, tickets, nps,
+ * weights]): NULL signals are unknown and their weight is shared out among
+ * the others; all unknown gives NULL.
+ */
+PG_FUNCTION_INFO_V1(clm_health_score);
+Datum
+clm_health_score(PG_FUNCTION_ARGS)
+{
+	bool		known[HEALTH_N];
+	float8		v[HEALTH_N];
+	float8		result;
+	int			i;
+
+	for (i = 0; i < HEALTH_N; i++)
+	{
+		known[i] = !PG_ARGISNULL(i);
+		v[i] = known[i] ? PG_GETARG_FLOAT8(i) : 0;
+	}
+	if (!clm_health(known, v, PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &result))
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(100 * num / den);
+	PG_RETURN_FLOAT8(result);
 }

@@ -17,6 +17,7 @@
 #include "funcapi.h"
 #include "utils/date.h"
 #include "utils/jsonb.h"
+#include "utils/array.h"
 #include "utils/timestamp.h"
 
 /* Error helpers: every user-facing check names the argument it rejects. */
@@ -143,5 +144,118 @@ extern int	clm_registry_signal_database(Oid dboid);
 
 /* RFM segment names (rfm.c) */
 extern const char *clm_rfm_default_segment(int r5, int fm5);
+
+/*
+ * Lifecycle stages (stage.c): the labels of enum clm.stage in order, the
+ * typed stage policy and the rules.  clm.lifecycle_stage and clm.score
+ * (score.c) share them.
+ */
+typedef enum ClmStage
+{
+	CLM_STAGE_PROSPECT,
+	CLM_STAGE_NEW,
+	CLM_STAGE_ACTIVE,
+	CLM_STAGE_LOYAL,
+	CLM_STAGE_AT_RISK,
+	CLM_STAGE_CHURNED,
+	CLM_STAGE_REACTIVATED,
+	CLM_STAGE_COUNT				/* also: no stage (a NULL previous stage) */
+} ClmStage;
+
+typedef struct ClmStagePolicy
+{
+	float8		new_days;
+	float8		loyal_min_orders;
+	float8		at_risk_days;
+	float8		churn_days;
+	float8		at_risk_rhythm;	/* 0 = off */
+	float8		at_risk_risk;
+	float8		churned_risk;
+} ClmStagePolicy;
+
+/* defaults overridden by the fields of a policy object (NULL: defaults), checked */
+extern void clm_stage_policy_parse(Jsonb *jb, ClmStagePolicy *p);
+/* the OIDs of enum type enumtype's labels, in ClmStage order */
+extern void clm_stage_label_oids(Oid enumtype, Oid *oids);
+
+/*
+ * The stage of a customer (clm.lifecycle_stage's rules and checks): prev
+ * CLM_STAGE_COUNT is none; a NULL first purchase or orders, or
+ * no orders, is a prospect; a NULL last purchase is the first.
+ */
+extern ClmStage clm_stage_classify(const ClmStagePolicy *p,
+								   bool first_null, TimestampTz first,
+								   bool last_null, TimestampTz last,
+								   bool orders_null, int64 orders,
+								   TimestampTz as_of, bool risk_null, float8 risk,
+								   ClmStage prev);
+
+/* Signal form of churn risk (churn.c); false for NULL (a prospect) */
+#define CLM_SIGNAL_PRIOR_DAYS	30.0
+#define CLM_SIGNAL_PRIOR_WEIGHT	1.0
+#define CLM_SIGNAL_DROPOUT		0.05
+extern bool clm_signal_churn_risk(float8 days_since_last, bool gap_null, float8 gap,
+								  int64 orders, float8 prior_days, float8 prior_weight,
+								  float8 dropout, float8 *risk);
+
+/*
+ * Health score (churn.c) of the five components churn_risk, orders_ratio,
+ * amount_ratio, tickets, nps (known[i] false: NULL) under weights (NULL:
+ * the defaults); false for NULL (nothing known)
+ */
+#define CLM_HEALTH_N 5
+extern bool clm_health(const bool *known, const float8 *v, Jsonb *weights, float8 *result);
+
+/* RFM with explicit cut points (rfm.c) */
+extern int	clm_rfm_get_cuts(ArrayType *arr, const char *argname, float8 **cuts);
+/* the score of v against ncuts cuts: recency (days, fewer is better) or not */
+extern int	clm_rfm_cut_score(const float8 *cuts, int ncuts, float8 v, bool recency,
+							  const char *argname);
+/* the cell text ("545", or "5-4-10" on a 10-bucket scale) and default segment */
+extern void clm_rfm_cell(int r, int f, int m, int kr, int kf, int km, char *cell, size_t len);
+extern const char *clm_rfm_default_segment_of(int r, int f, int m, int kr, int kf, int km);
+
+/* days in a model time unit (models.c): 'day', 'week', 'month'; else ERROR */
+extern double clm_unit_days_of(const char *unit, int len, const char *argname);
+
+/*
+ * Review times (review.c).  Risk crossings in closed form: false when the
+ * threshold is never reached; the threshold must be in (0, 1).
+ */
+extern bool clm_crossing_tenure(float8 r, float8 alpha, float8 a, float8 b, bool mbgnbd,
+									 float8 x, float8 t_x, float8 thr, float8 *tenure);
+extern bool clm_crossing_days(int64 orders, bool gap_null, float8 gap, float8 thr,
+								   float8 *days);
+
+/* the smallest of cuts[0..n-1] that is >= x; false when none */
+extern bool clm_next_cut_of(const float8 *cuts, int n, float8 x, float8 *cut);
+
+/*
+ * date_trunc('day', ts) + n days in the session time zone, remembered per
+ * (local day, n) in a memo (NULL: none), which is exact because the result
+ * depends on ts only through its local day.
+ */
+#define CLM_MIDNIGHT_MEMO 1024
+typedef struct ClmMidnightMemo
+{
+	const void *tz;				/* session_timezone the entries were made in */
+	ClmDayCache days;
+	struct
+	{
+		int32		day;
+		int32		n;
+		bool		valid;
+		TimestampTz result;
+	}			e[CLM_MIDNIGHT_MEMO];
+} ClmMidnightMemo;
+extern TimestampTz clm_day_start_plus(ClmMidnightMemo *memo, TimestampTz ts, int32 n);
+
+/*
+ * clm_crossing_midnight (clm.crossing_time): the local midnight ceil(days) days after base's local
+ * day, no earlier than the next local midnight after as_of; false for NULL
+ * (days NaN or beyond a million, or a non-finite time)
+ */
+extern bool clm_crossing_midnight(ClmMidnightMemo *memo, TimestampTz base, float8 days,
+							  TimestampTz as_of, TimestampTz *result);
 
 #endif							/* CLM_H */

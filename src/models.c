@@ -142,8 +142,8 @@ clm_model_params(HeapTupleHeader model, int n, double *params, const char *argna
 }
 
 /* days in a unit name; an error naming argname for anything else */
-static double
-unit_days_of(const char *s, int len, const char *argname)
+double
+clm_unit_days_of(const char *s, int len, const char *argname)
 {
 	if (len == 3 && memcmp(s, "day", 3) == 0)
 		return 1.0;
@@ -160,7 +160,7 @@ unit_days_of(const char *s, int len, const char *argname)
 double
 clm_unit_days_text(text *unit, const char *argname)
 {
-	return unit_days_of(VARDATA_ANY(unit), VARSIZE_ANY_EXHDR(unit), argname);
+	return clm_unit_days_of(VARDATA_ANY(unit), VARSIZE_ANY_EXHDR(unit), argname);
 }
 
 /* clm.unit_days(unit): days in 'day', 'week' or 'month' */

@@ -27,11 +27,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
-
-/* signal-form defaults of clm.churn_risk (prior_days, prior_weight, dropout) */
-#define SIGNAL_PRIOR_DAYS	30.0
-#define SIGNAL_PRIOR_WEIGHT	1.0
-#define SIGNAL_DROPOUT		0.05
+#include "pgtime.h"
 
 static void
 check_threshold(float8 thr)
@@ -42,22 +38,13 @@ check_threshold(float8 thr)
 }
 
 /*
- * clm.risk_crossing_tenure(r, alpha, a, b, mbgnbd, frequency, recency, thr):
- * the tenure (model units) at which 1 - P(alive) reaches thr; NULL when it
- * never does.
+ * clm_crossing_tenure: the tenure (model units) at which 1 - P(alive)
+ * reaches thr; false when it never does.
  */
-PG_FUNCTION_INFO_V1(clm_risk_crossing_tenure);
-Datum
-clm_risk_crossing_tenure(PG_FUNCTION_ARGS)
+bool
+clm_crossing_tenure(float8 r, float8 alpha, float8 a, float8 b, bool mbgnbd,
+						 float8 x, float8 t_x, float8 thr, float8 *tenure)
 {
-	float8		r = PG_GETARG_FLOAT8(0),
-				alpha = PG_GETARG_FLOAT8(1),
-				a = PG_GETARG_FLOAT8(2),
-				b = PG_GETARG_FLOAT8(3);
-	bool		mbgnbd = PG_GETARG_BOOL(4);
-	float8		x = PG_GETARG_FLOAT8(5),
-				t_x = PG_GETARG_FLOAT8(6),
-				thr = PG_GETARG_FLOAT8(7);
 	float8		c,
 				log_ratio,
 				t;
@@ -69,45 +56,54 @@ clm_risk_crossing_tenure(PG_FUNCTION_ARGS)
 		clm_invalid_arg(errmsg("frequency and recency must be finite and not negative"));
 	c = mbgnbd ? b + x : b + x - 1;
 	if (!mbgnbd && x == 0)
-		PG_RETURN_NULL();
+		return false;
 	/* log of (alpha + T) / (alpha + t_x), in log space to avoid overflow */
 	log_ratio = (log(thr) - log1p(-thr) + log(c) - log(a)) / (r + x);
 	t = (alpha + t_x) * exp(log_ratio) - alpha;
 	if (!isfinite(t))
+		return false;
+	*tenure = t;
+	return true;
+}
+
+/* clm.risk_crossing_tenure(r, alpha, a, b, mbgnbd, frequency, recency, thr) */
+PG_FUNCTION_INFO_V1(clm_risk_crossing_tenure);
+Datum
+clm_risk_crossing_tenure(PG_FUNCTION_ARGS)
+{
+	float8		t;
+
+	if (!clm_crossing_tenure(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1), PG_GETARG_FLOAT8(2),
+								  PG_GETARG_FLOAT8(3), PG_GETARG_BOOL(4), PG_GETARG_FLOAT8(5),
+								  PG_GETARG_FLOAT8(6), PG_GETARG_FLOAT8(7), &t))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(t);
 }
 
 /*
- * clm.risk_crossing_days(orders, avg_days_between, thr): the days of
- * silence after which the signal form of churn risk reaches thr; NULL when
- * it never does, 0 when it already has at the last purchase.
+ * clm_crossing_days: the days of silence after which the signal form
+ * of churn risk (clm.churn_risk's default prior) reaches thr; false when it
+ * never does, 0 when it already has at the last purchase.
  */
-PG_FUNCTION_INFO_V1(clm_risk_crossing_days);
-Datum
-clm_risk_crossing_days(PG_FUNCTION_ARGS)
+bool
+clm_crossing_days(int64 orders, bool gap_null, float8 gap, float8 thr, float8 *days)
 {
-	int64		orders;
-	float8		thr,
-				A = SIGNAL_PRIOR_WEIGHT,
-				B = SIGNAL_PRIOR_WEIGHT * SIGNAL_PRIOR_DAYS,
-				p = SIGNAL_DROPOUT,
+	float8		A = CLM_SIGNAL_PRIOR_WEIGHT,
+				B = CLM_SIGNAL_PRIOR_WEIGHT * CLM_SIGNAL_PRIOR_DAYS,
+				p = CLM_SIGNAL_DROPOUT,
 				log_k,
 				d;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
-		PG_RETURN_NULL();
-	orders = PG_GETARG_INT64(0);
-	thr = PG_GETARG_FLOAT8(2);
 	check_threshold(thr);
 	if (orders <= 0)
-		PG_RETURN_NULL();
+		return false;
 	if (thr <= p)
-		PG_RETURN_FLOAT8(0.0);
-	if (!PG_ARGISNULL(1) && orders > 1)
 	{
-		float8		gap = PG_GETARG_FLOAT8(1);
-
+		*days = 0.0;
+		return true;
+	}
+	if (!gap_null && orders > 1)
+	{
 		if (!(gap >= 0) || !isfinite(gap))
 			clm_invalid_arg(errmsg("avg_days_between must be finite and not negative"));
 		A += (float8) (orders - 1);
@@ -116,6 +112,23 @@ clm_risk_crossing_days(PG_FUNCTION_ARGS)
 	log_k = log(p) + log1p(-thr) - log1p(-p) - log(thr);
 	d = B * expm1(-log_k / A);
 	if (!isfinite(d))
+		return false;
+	*days = d;
+	return true;
+}
+
+/* clm.risk_crossing_days(orders, avg_days_between, thr) */
+PG_FUNCTION_INFO_V1(clm_risk_crossing_days);
+Datum
+clm_risk_crossing_days(PG_FUNCTION_ARGS)
+{
+	float8		d;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		PG_RETURN_NULL();
+	if (!clm_crossing_days(PG_GETARG_INT64(0), PG_ARGISNULL(1),
+								PG_ARGISNULL(1) ? 0 : PG_GETARG_FLOAT8(1),
+								PG_GETARG_FLOAT8(2), &d))
 		PG_RETURN_NULL();
 	PG_RETURN_FLOAT8(d);
 }
@@ -131,77 +144,131 @@ day_interval(int32 n)
 }
 
 /*
- * clm.crossing_time(base, days, as_of): the local midnight at which a
- * crossing `days` after `base` takes effect: the start of base's local day
- * plus ceil(days) days, and no earlier than the next local midnight after
- * as_of (risk moves only when a new local day starts).  NULL for NULL or
- * non-finite days, or more than a million days ahead (never, in practice).
- * In C rather than SQL so that the scoring engine stays one inlined
- * expression per customer, without a subquery.
+ * clm_day_start_plus: date_trunc('day', ts) + n days, both in the session
+ * TimeZone (a job run sets the job's zone), as the SQL expression computes
+ * it (so DST and midnights a zone skips come out the same).  The result
+ * depends on ts only through its local day, so a memo keyed by (local day,
+ * n) gives it without the two conversions for the many customers who share
+ * a purchase day.  A non-finite ts is returned as it is.
  */
+TimestampTz
+clm_day_start_plus(ClmMidnightMemo *memo, TimestampTz ts, int32 n)
+{
+	Datum		dayname = CStringGetTextDatum("day");
+	Datum		t;
+	int32		day = 0;
+	uint32		h = 0;
+
+	if (TIMESTAMP_NOT_FINITE(ts))
+		return ts;
+	if (memo != NULL)
+	{
+		if (memo->tz != (const void *) session_timezone)
+		{
+			int			i;
+
+			for (i = 0; i < CLM_MIDNIGHT_MEMO; i++)
+				memo->e[i].valid = false;
+			memo->tz = session_timezone;
+		}
+		day = clm_local_day(&memo->days, ts);
+		h = ((uint32) day * 2654435761u + (uint32) n * 40503u) % CLM_MIDNIGHT_MEMO;
+		if (memo->e[h].valid && memo->e[h].day == day && memo->e[h].n == n)
+			return memo->e[h].result;
+	}
+	t = DirectFunctionCall2(timestamptz_trunc, dayname, TimestampTzGetDatum(ts));
+	t = DirectFunctionCall2(timestamptz_pl_interval, t, PointerGetDatum(day_interval(n)));
+	if (memo != NULL)
+	{
+		memo->e[h].day = day;
+		memo->e[h].n = n;
+		memo->e[h].result = DatumGetTimestampTz(t);
+		memo->e[h].valid = true;
+	}
+	return DatumGetTimestampTz(t);
+}
+
+/*
+ * clm_crossing_midnight: the local midnight at which a crossing `days` after
+ * `base` takes effect: the start of base's local day plus ceil(days) days,
+ * and no earlier than the next local midnight after as_of (risk moves only
+ * when a new local day starts).  False (NULL) for NaN days, more than a
+ * million days ahead (never, in practice) or non-finite times.
+ */
+bool
+clm_crossing_midnight(ClmMidnightMemo *memo, TimestampTz base, float8 days, TimestampTz as_of,
+				  TimestampTz *result)
+{
+	TimestampTz t,
+				next_day;
+
+	if (isnan(days) || days > 1e6)
+		return false;
+	if (days < 0)
+		days = 0;
+	if (TIMESTAMP_NOT_FINITE(base) || TIMESTAMP_NOT_FINITE(as_of))
+		return false;
+	t = clm_day_start_plus(memo, base, (int32) ceil(days));
+	next_day = clm_day_start_plus(memo, as_of, 1);
+	*result = t > next_day ? t : next_day;
+	return true;
+}
+
+/* clm.crossing_time(base, days, as_of) */
 PG_FUNCTION_INFO_V1(clm_crossing_time);
 Datum
 clm_crossing_time(PG_FUNCTION_ARGS)
 {
-	float8		days;
-	Datum		day = CStringGetTextDatum("day");
-	Datum		base_day,
-				next_day,
-				t;
+	TimestampTz t;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_NULL();
-	days = PG_GETARG_FLOAT8(1);
-	if (isnan(days) || days > 1e6)
+	if (!clm_crossing_midnight(NULL, PG_GETARG_TIMESTAMPTZ(0), PG_GETARG_FLOAT8(1),
+						   PG_GETARG_TIMESTAMPTZ(2), &t))
 		PG_RETURN_NULL();
-	if (days < 0)
-		days = 0;
-	if (TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(0)) || TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
-		PG_RETURN_NULL();
-	/* date_trunc('day', ...) and + interval follow the session TimeZone, which
-	 * a job run sets to the job's zone */
-	base_day = DirectFunctionCall2(timestamptz_trunc, day, PG_GETARG_DATUM(0));
-	t = DirectFunctionCall2(timestamptz_pl_interval, base_day,
-							PointerGetDatum(day_interval((int32) ceil(days))));
-	next_day = DirectFunctionCall2(timestamptz_pl_interval,
-								   DirectFunctionCall2(timestamptz_trunc, day, PG_GETARG_DATUM(2)),
-								   PointerGetDatum(day_interval(1)));
-	PG_RETURN_DATUM(DatumGetTimestampTz(t) > DatumGetTimestampTz(next_day) ? t : next_day);
+	PG_RETURN_TIMESTAMPTZ(t);
 }
 
 /*
- * clm.next_cut(cuts float8[], x float8): the smallest cut >= x, NULL when
+ * clm_next_cut_of: the smallest of cuts[0..n-1] that is >= x; false when
  * none (used for the day an R score drops: cuts are few, a linear scan).
  */
+bool
+clm_next_cut_of(const float8 *cuts, int n, float8 x, float8 *cut)
+{
+	bool		found = false;
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (cuts[i] >= x && (!found || cuts[i] < *cut))
+		{
+			*cut = cuts[i];
+			found = true;
+		}
+	return found;
+}
+
+/* clm.next_cut(cuts float8[], x float8): NULL elements are skipped */
 PG_FUNCTION_INFO_V1(clm_next_cut);
 Datum
 clm_next_cut(PG_FUNCTION_ARGS)
 {
 	ArrayType  *a = PG_GETARG_ARRAYTYPE_P(0);
-	float8		x = PG_GETARG_FLOAT8(1);
 	Datum	   *elems;
 	bool	   *nulls;
+	float8	   *cuts;
+	float8		cut;
 	int			n,
+				m = 0,
 				i;
-	bool		found = false;
-	float8		best = 0;
 
 	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &elems, &nulls, &n);
+	cuts = palloc(Max(n, 1) * sizeof(float8));
 	for (i = 0; i < n; i++)
-	{
-		float8		c;
-
-		if (nulls[i])
-			continue;
-		c = DatumGetFloat8(elems[i]);
-		if (c >= x && (!found || c < best))
-		{
-			best = c;
-			found = true;
-		}
-	}
-	if (!found)
+		if (!nulls[i])
+			cuts[m++] = DatumGetFloat8(elems[i]);
+	if (!clm_next_cut_of(cuts, m, PG_GETARG_FLOAT8(1), &cut))
 		PG_RETURN_NULL();
-	PG_RETURN_FLOAT8(best);
+	PG_RETURN_FLOAT8(cut);
 }

@@ -135,6 +135,28 @@ segment_name(const SegmentMap *map, int r, int f, int m, int kr, int kf, int km)
 }
 
 /*
+ * clm_rfm_cell: the cell text of a score triple ("545"; "5-4-10" when a
+ * scale has 10 buckets)
+ */
+void
+clm_rfm_cell(int r, int f, int m, int kr, int kf, int km, char *cell, size_t len)
+{
+	if (kr == 10 || kf == 10 || km == 10)
+		snprintf(cell, len, "%d-%d-%d", r, f, m);
+	else
+		snprintf(cell, len, "%d%d%d", r, f, m);
+}
+
+/* clm_rfm_default_segment_of: the default map's segment of a score triple */
+const char *
+clm_rfm_default_segment_of(int r, int f, int m, int kr, int kf, int km)
+{
+	int			fm5 = (to_quintile(f, kf) + to_quintile(m, km) + 1) / 2;
+
+	return default_segments[to_quintile(r, kr) - 1][fm5 - 1];
+}
+
+/*
  * rfm_tuple: build a clm.rfm row; a score of 0 means unknown (NULL).
  */
 static Datum
@@ -159,10 +181,7 @@ rfm_tuple(TupleDesc tupdesc, const SegmentMap *map, int r, int f, int m,
 		char		cell[16];
 		const char *seg;
 
-		if (kr == 10 || kf == 10 || km == 10)
-			snprintf(cell, sizeof(cell), "%d-%d-%d", r, f, m);
-		else
-			snprintf(cell, sizeof(cell), "%d%d%d", r, f, m);
+		clm_rfm_cell(r, f, m, kr, kf, km, cell, sizeof(cell));
 		values[3] = CStringGetTextDatum(cell);
 		seg = segment_name(map, r, f, m, kr, kf, km);
 		if (seg == NULL)
@@ -314,11 +333,11 @@ clm_rfm_score_window(PG_FUNCTION_ARGS)
 /* ---------- explicit cut points ---------- */
 
 /*
- * get_cuts: the cut points of one dimension, checked to be finite and
+ * clm_rfm_get_cuts: the cut points of one dimension, checked to be finite and
  * strictly ascending; returns their number.
  */
-static int
-get_cuts(ArrayType *arr, const char *argname, float8 **cuts)
+int
+clm_rfm_get_cuts(ArrayType *arr, const char *argname, float8 **cuts)
 {
 	Datum	   *elems;
 	bool	   *nulls;
@@ -359,6 +378,21 @@ count_below(const float8 *cuts, int n, float8 v, bool strict)
 	return c;
 }
 
+/*
+ * clm_rfm_cut_score: the score of v against ascending cuts.  Recency: the
+ * cuts are upper bounds of days, best bucket first; frequency and monetary:
+ * lower bounds of the higher scores.
+ */
+int
+clm_rfm_cut_score(const float8 *cuts, int ncuts, float8 v, bool recency, const char *argname)
+{
+	if (isnan(v))
+		clm_invalid_arg(errmsg("%s must not be NaN", argname));
+	if (recency)
+		return ncuts + 1 - count_below(cuts, ncuts, v, true);
+	return 1 + count_below(cuts, ncuts, v, false);
+}
+
 PG_FUNCTION_INFO_V1(clm_rfm_score_cuts);
 Datum
 clm_rfm_score_cuts(PG_FUNCTION_ARGS)
@@ -377,40 +411,21 @@ clm_rfm_score_cuts(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(3) || PG_ARGISNULL(4) || PG_ARGISNULL(5))
 		clm_invalid_arg(errmsg("r_cuts, f_cuts and m_cuts must not be NULL"));
-	nr = get_cuts(PG_GETARG_ARRAYTYPE_P(3), "r_cuts", &rc);
-	nf = get_cuts(PG_GETARG_ARRAYTYPE_P(4), "f_cuts", &fc);
-	nm = get_cuts(PG_GETARG_ARRAYTYPE_P(5), "m_cuts", &mc);
+	nr = clm_rfm_get_cuts(PG_GETARG_ARRAYTYPE_P(3), "r_cuts", &rc);
+	nf = clm_rfm_get_cuts(PG_GETARG_ARRAYTYPE_P(4), "f_cuts", &fc);
+	nm = clm_rfm_get_cuts(PG_GETARG_ARRAYTYPE_P(5), "m_cuts", &mc);
 
 	if (PG_ARGISNULL(6))
 		segment_map_default(&map);
 	else
 		segment_map_from_jsonb(PG_GETARG_JSONB_P(6), &map, CurrentMemoryContext);
 
-	/* recency: the cuts are upper bounds of days, best bucket first */
 	if (!PG_ARGISNULL(0))
-	{
-		float8		v = PG_GETARG_FLOAT8(0);
-
-		if (isnan(v))
-			clm_invalid_arg(errmsg("recency_days must not be NaN"));
-		r = nr + 1 - count_below(rc, nr, v, true);
-	}
+		r = clm_rfm_cut_score(rc, nr, PG_GETARG_FLOAT8(0), true, "recency_days");
 	if (!PG_ARGISNULL(1))
-	{
-		float8		v = PG_GETARG_FLOAT8(1);
-
-		if (isnan(v))
-			clm_invalid_arg(errmsg("frequency must not be NaN"));
-		f = 1 + count_below(fc, nf, v, false);
-	}
+		f = clm_rfm_cut_score(fc, nf, PG_GETARG_FLOAT8(1), false, "frequency");
 	if (!PG_ARGISNULL(2))
-	{
-		float8		v = PG_GETARG_FLOAT8(2);
-
-		if (isnan(v))
-			clm_invalid_arg(errmsg("monetary must not be NaN"));
-		m = 1 + count_below(mc, nm, v, false);
-	}
+		m = clm_rfm_cut_score(mc, nm, PG_GETARG_FLOAT8(2), false, "monetary");
 
 	tupdesc = clm_result_tupdesc(fcinfo);
 	PG_RETURN_DATUM(rfm_tuple(tupdesc, &map, r, f, m, nr + 1, nf + 1, nm + 1));

@@ -29,47 +29,24 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-typedef enum Stage
-{
-	STAGE_PROSPECT,
-	STAGE_NEW,
-	STAGE_ACTIVE,
-	STAGE_LOYAL,
-	STAGE_AT_RISK,
-	STAGE_CHURNED,
-	STAGE_REACTIVATED,
-	STAGE_COUNT
-} Stage;
-
-static const char *const stage_labels[STAGE_COUNT] = {
+static const char *const stage_labels[CLM_STAGE_COUNT] = {
 	"prospect", "new", "active", "loyal", "at_risk", "churned", "reactivated"
 };
 
-typedef struct StagePolicy
-{
-	float8		new_days;
-	float8		loyal_min_orders;
-	float8		at_risk_days;
-	float8		churn_days;
-	float8		at_risk_rhythm;	/* 0 = off */
-	float8		at_risk_risk;
-	float8		churned_risk;
-} StagePolicy;
-
-static const StagePolicy default_policy = {30, 5, 90, 180, 3, 0.7, 0.9};
+static const ClmStagePolicy default_policy = {30, 5, 90, 180, 3, 0.7, 0.9};
 
 /* per call site: the enum's label OIDs and the last policy parsed */
 typedef struct StageCache
 {
-	Oid			label_oid[STAGE_COUNT];
+	Oid			label_oid[CLM_STAGE_COUNT];
 	bytea	   *policy_raw;		/* copy of the last policy jsonb */
-	StagePolicy policy;
+	ClmStagePolicy policy;
 } StageCache;
 
 static void
 policy_field(void *arg, const char *key, double val)
 {
-	StagePolicy *p = (StagePolicy *) arg;
+	ClmStagePolicy *p = (ClmStagePolicy *) arg;
 
 	if (strcmp(key, "new_days") == 0)
 		p->new_days = val;
@@ -98,7 +75,7 @@ policy_field(void *arg, const char *key, double val)
 #define POLICY_MAX_DAYS 36525.0
 
 static void
-check_policy(const StagePolicy *p)
+check_policy(const ClmStagePolicy *p)
 {
 	const struct
 	{
@@ -147,10 +124,11 @@ check_policy(const StagePolicy *p)
 }
 
 /*
- * parse_policy: defaults overridden by the fields of a jsonb object.
+ * clm_stage_policy_parse: defaults overridden by the fields of a jsonb
+ * object (NULL: the defaults), checked.
  */
-static void
-parse_policy(Jsonb *jb, StagePolicy *p)
+void
+clm_stage_policy_parse(Jsonb *jb, ClmStagePolicy *p)
 {
 	*p = default_policy;
 	if (jb != NULL)
@@ -158,6 +136,18 @@ parse_policy(Jsonb *jb, StagePolicy *p)
 						  "For example '{\"churn_days\": 365}'; see clm.stage_policy_defaults().",
 						  policy_field, p);
 	check_policy(p);
+}
+
+/* clm_stage_label_oids: the OIDs of the enum's labels, in ClmStage order */
+void
+clm_stage_label_oids(Oid enumtype, Oid *oids)
+{
+	int			i;
+
+	for (i = 0; i < CLM_STAGE_COUNT; i++)
+		oids[i] = DatumGetObjectId(DirectFunctionCall2(enum_in,
+													   CStringGetDatum(stage_labels[i]),
+													   ObjectIdGetDatum(enumtype)));
 }
 
 static StageCache *
@@ -168,15 +158,11 @@ stage_cache(FunctionCallInfo fcinfo)
 	if (c == NULL)
 	{
 		Oid			enumtype = get_fn_expr_rettype(fcinfo->flinfo);
-		int			i;
 
 		if (!OidIsValid(enumtype))
 			elog(ERROR, "lifecycle_stage: could not determine the result type");
 		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(StageCache));
-		for (i = 0; i < STAGE_COUNT; i++)
-			c->label_oid[i] = DatumGetObjectId(DirectFunctionCall2(enum_in,
-																   CStringGetDatum(stage_labels[i]),
-																   ObjectIdGetDatum(enumtype)));
+		clm_stage_label_oids(enumtype, c->label_oid);
 		fcinfo->flinfo->fn_extra = c;
 	}
 	return c;
@@ -186,7 +172,7 @@ stage_cache(FunctionCallInfo fcinfo)
  * get_policy: the parsed policy, reusing the last one when the same jsonb
  * comes again (the common case: one policy for a whole query).
  */
-static const StagePolicy *
+static const ClmStagePolicy *
 get_policy(FunctionCallInfo fcinfo, StageCache *c, int argno)
 {
 	Jsonb	   *jb;
@@ -195,7 +181,7 @@ get_policy(FunctionCallInfo fcinfo, StageCache *c, int argno)
 	{
 		if (c->policy_raw == NULL || VARSIZE(c->policy_raw) != VARHDRSZ)
 		{
-			parse_policy(NULL, &c->policy);
+			clm_stage_policy_parse(NULL, &c->policy);
 			if (c->policy_raw)
 				pfree(c->policy_raw);
 			c->policy_raw = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, VARHDRSZ);
@@ -207,7 +193,7 @@ get_policy(FunctionCallInfo fcinfo, StageCache *c, int argno)
 	if (c->policy_raw == NULL || VARSIZE(c->policy_raw) != VARSIZE(jb) ||
 		memcmp(c->policy_raw, jb, VARSIZE(jb)) != 0)
 	{
-		parse_policy(jb, &c->policy);
+		clm_stage_policy_parse(jb, &c->policy);
 		if (c->policy_raw)
 			pfree(c->policy_raw);
 		c->policy_raw = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, VARSIZE(jb));
@@ -223,35 +209,21 @@ days_between(TimestampTz from, TimestampTz to)
 }
 
 /*
- * clm.lifecycle_stage(first_purchase, last_purchase, orders, as_of
- *					   [, churn_risk, previous_stage, policy])
+ * clm_stage_classify: the rules of the file header, after checking the
+ * inputs (as clm.lifecycle_stage does).  prev CLM_STAGE_COUNT: none.
  */
-PG_FUNCTION_INFO_V1(clm_lifecycle_stage);
-Datum
-clm_lifecycle_stage(PG_FUNCTION_ARGS)
+ClmStage
+clm_stage_classify(const ClmStagePolicy *p, bool first_null, TimestampTz first,
+				   bool last_null, TimestampTz last, bool orders_null, int64 orders,
+				   TimestampTz as_of, bool risk_null, float8 risk, ClmStage prev)
 {
-	StageCache *c = stage_cache(fcinfo);
-	const StagePolicy *p = get_policy(fcinfo, c, 6);
-	TimestampTz first,
-				last,
-				as_of;
-	int64		orders;
 	float8		d,
-				age,
-				risk = -1;
-	Stage		prev = STAGE_COUNT;
-	Stage		s;
-	int			i;
+				age;
 
-	if (PG_ARGISNULL(3))
-		clm_invalid_arg(errmsg("as_of must not be NULL"));
-	as_of = PG_GETARG_TIMESTAMPTZ(3);
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(2) || PG_GETARG_INT64(2) == 0)
-		PG_RETURN_OID(c->label_oid[STAGE_PROSPECT]);
-
-	first = PG_GETARG_TIMESTAMPTZ(0);
-	last = PG_ARGISNULL(1) ? first : PG_GETARG_TIMESTAMPTZ(1);
-	orders = PG_GETARG_INT64(2);
+	if (first_null || orders_null || orders == 0)
+		return CLM_STAGE_PROSPECT;
+	if (last_null)
+		last = first;
 	if (TIMESTAMP_NOT_FINITE(first) || TIMESTAMP_NOT_FINITE(last) || TIMESTAMP_NOT_FINITE(as_of))
 		clm_invalid_arg(errmsg("first_purchase, last_purchase and as_of must be finite timestamps"));
 	if (orders < 0)
@@ -262,42 +234,60 @@ clm_lifecycle_stage(PG_FUNCTION_ARGS)
 	if (last > as_of)
 		clm_invalid_arg(errmsg("last_purchase must not be after as_of"),
 						errhint("Compute the stage as of a time after the customer's purchases."));
-	if (!PG_ARGISNULL(4))
-	{
-		risk = PG_GETARG_FLOAT8(4);
-		if (!(risk >= 0 && risk <= 1))
-			clm_invalid_arg(errmsg("churn_risk must be between 0 and 1"),
-							errdetail("The value is %g.", risk));
-	}
-	if (!PG_ARGISNULL(5))
-	{
-		Oid			prev_oid = PG_GETARG_OID(5);
-
-		for (i = 0; i < STAGE_COUNT; i++)
-			if (c->label_oid[i] == prev_oid)
-				prev = (Stage) i;
-	}
+	if (risk_null)
+		risk = -1;
+	else if (!(risk >= 0 && risk <= 1))
+		clm_invalid_arg(errmsg("churn_risk must be between 0 and 1"),
+						errdetail("The value is %g.", risk));
 
 	d = days_between(last, as_of);
 	age = days_between(first, as_of);
 
 	if (d > p->churn_days || (risk >= 0 && risk >= p->churned_risk))
-		s = STAGE_CHURNED;
-	else if (d > p->at_risk_days ||
-			 (p->at_risk_rhythm > 0 && orders >= 2 &&
-			  d > p->at_risk_rhythm * days_between(first, last) / (float8) (orders - 1)) ||
-			 (risk >= 0 && risk >= p->at_risk_risk))
-		s = STAGE_AT_RISK;
-	else if (prev == STAGE_AT_RISK || prev == STAGE_CHURNED ||
-			 (prev == STAGE_REACTIVATED && orders < p->loyal_min_orders))
-		s = STAGE_REACTIVATED;
-	else if (age <= p->new_days)
-		s = STAGE_NEW;
-	else if (orders >= p->loyal_min_orders)
-		s = STAGE_LOYAL;
-	else
-		s = STAGE_ACTIVE;
-	PG_RETURN_OID(c->label_oid[s]);
+		return CLM_STAGE_CHURNED;
+	if (d > p->at_risk_days ||
+		(p->at_risk_rhythm > 0 && orders >= 2 &&
+		 d > p->at_risk_rhythm * days_between(first, last) / (float8) (orders - 1)) ||
+		(risk >= 0 && risk >= p->at_risk_risk))
+		return CLM_STAGE_AT_RISK;
+	if (prev == CLM_STAGE_AT_RISK || prev == CLM_STAGE_CHURNED ||
+		(prev == CLM_STAGE_REACTIVATED && orders < p->loyal_min_orders))
+		return CLM_STAGE_REACTIVATED;
+	if (age <= p->new_days)
+		return CLM_STAGE_NEW;
+	if (orders >= p->loyal_min_orders)
+		return CLM_STAGE_LOYAL;
+	return CLM_STAGE_ACTIVE;
+}
+
+/*
+ * clm.lifecycle_stage(first_purchase, last_purchase, orders, as_of
+ *					   [, churn_risk, previous_stage, policy])
+ */
+PG_FUNCTION_INFO_V1(clm_lifecycle_stage);
+Datum
+clm_lifecycle_stage(PG_FUNCTION_ARGS)
+{
+	StageCache *c = stage_cache(fcinfo);
+	const ClmStagePolicy *p = get_policy(fcinfo, c, 6);
+	ClmStage	prev = CLM_STAGE_COUNT;
+	int			i;
+
+	if (PG_ARGISNULL(3))
+		clm_invalid_arg(errmsg("as_of must not be NULL"));
+	if (!PG_ARGISNULL(5))
+	{
+		Oid			prev_oid = PG_GETARG_OID(5);
+
+		for (i = 0; i < CLM_STAGE_COUNT; i++)
+			if (c->label_oid[i] == prev_oid)
+				prev = (ClmStage) i;
+	}
+	PG_RETURN_OID(c->label_oid[clm_stage_classify(p, PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_TIMESTAMPTZ(0),
+												  PG_ARGISNULL(1), PG_ARGISNULL(1) ? 0 : PG_GETARG_TIMESTAMPTZ(1),
+												  PG_ARGISNULL(2), PG_ARGISNULL(2) ? 0 : PG_GETARG_INT64(2),
+												  PG_GETARG_TIMESTAMPTZ(3), PG_ARGISNULL(4),
+												  PG_ARGISNULL(4) ? 0 : PG_GETARG_FLOAT8(4), prev)]);
 }
 
 /* clm.stage_policy_defaults(): the default policy as jsonb */
@@ -305,7 +295,7 @@ PG_FUNCTION_INFO_V1(clm_stage_policy_defaults);
 Datum
 clm_stage_policy_defaults(PG_FUNCTION_ARGS)
 {
-	const StagePolicy *p = &default_policy;
+	const ClmStagePolicy *p = &default_policy;
 	char	   *s = psprintf("{\"new_days\": %g, \"loyal_min_orders\": %g, \"at_risk_days\": %g, "
 							 "\"churn_days\": %g, \"at_risk_rhythm\": %g, \"at_risk_risk\": %g, "
 							 "\"churned_risk\": %g}",
@@ -320,8 +310,8 @@ PG_FUNCTION_INFO_V1(clm_check_stage_policy);
 Datum
 clm_check_stage_policy(PG_FUNCTION_ARGS)
 {
-	StagePolicy p;
+	ClmStagePolicy p;
 
-	parse_policy(PG_GETARG_JSONB_P(0), &p);
+	clm_stage_policy_parse(PG_GETARG_JSONB_P(0), &p);
 	PG_RETURN_BOOL(true);
 }

@@ -3,9 +3,8 @@
 -- documented one-query path and the jobs both call these functions, so the
 -- two cannot drift.  Relative scores (RFM, ABC, high value) come from
 -- breakpoints computed once over all customers (clm.breakpoints); P(alive)
--- and CLV from the models (clm.score_value); the rest from clm.score.
--- The functions are small typed SQL functions that the planner inlines into
--- the calling query (no per-row function-call overhead).
+-- and CLV from the models (clm.score_value); the rest from clm.score, in C
+-- (src/score.c) against a context and breakpoints decoded once per query.
 ------------------------------------------------------------------------------
 
 CREATE TYPE @extschema@.breakpoints AS (
@@ -120,6 +119,56 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.breakpoints(float8[], float8[], float8[], float8[], jsonb, float8, float8) IS
 'breakpoints of RFM quintiles, ABC classes (a_share, b_share) and the high-value CLV share of the alert rules, from arrays over all customers (array_agg of days_since_last, orders, total_amount and CLV)';
 
+-- breakpoints_agg: the same breakpoints in one pass over the customers, as
+-- an aggregate (no four array_agg's): its state keeps the values of every
+-- customer (a variable size, so internal, serialized between parallel
+-- workers); customers with a NULL days_since_last, orders or total_amount
+-- are skipped, as clm.breakpoints skips them; the ABC shares are
+-- clm.breakpoints' defaults (0.8, 0.95)
+CREATE FUNCTION @extschema@.breakpoints_agg_trans(internal, float8, float8, float8, float8, jsonb)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_trans'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_trans(internal, float8, float8, float8, float8, jsonb) IS
+'transition function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_combine(internal, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_combine'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_combine(internal, internal) IS
+'combine function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_serialize(internal)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_serialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_serialize(internal) IS
+'serialize function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_deserialize(bytea, internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_deserialize'
+LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_deserialize(bytea, internal) IS
+'deserialize function of clm.breakpoints_agg';
+CREATE FUNCTION @extschema@.breakpoints_agg_final(internal)
+RETURNS @extschema@.breakpoints
+AS 'MODULE_PATHNAME', 'clm_breakpoints_agg_final'
+LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.breakpoints_agg_final(internal) IS
+'final function of clm.breakpoints_agg (validates the alert rules with clm.check_alert_rules)';
+CREATE AGGREGATE @extschema@.breakpoints_agg(
+	days_since_last float8, orders float8, total_amount float8, clv float8, alert_rules jsonb) (
+	SFUNC = @extschema@.breakpoints_agg_trans,
+	STYPE = internal,
+	SSPACE = 32,
+	FINALFUNC = @extschema@.breakpoints_agg_final,
+	COMBINEFUNC = @extschema@.breakpoints_agg_combine,
+	SERIALFUNC = @extschema@.breakpoints_agg_serialize,
+	DESERIALFUNC = @extschema@.breakpoints_agg_deserialize,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE @extschema@.breakpoints_agg(float8, float8, float8, float8, jsonb) IS
+'clm.breakpoints in one pass over the customers: the same RFM cuts, ABC thresholds (shares 0.8, 0.95) and high-value CLV as clm.breakpoints(array_agg(days_since_last), array_agg(orders), array_agg(total_amount), array_agg(clv), alert_rules); alert_rules must be the same in every row';
+
 -- risk crossings in closed form (src/review.c has the algebra)
 CREATE FUNCTION @extschema@.risk_crossing_tenure(
 	r float8, alpha float8, a float8, b float8, mbgnbd boolean,
@@ -200,76 +249,20 @@ COMMENT ON FUNCTION @extschema@.next_risk_crossing(@extschema@.summary, float8, 
 --    high-value flag can change if the customer buys nothing more (the day
 --    rules, the rhythm rule, the next R cut and the risk thresholds), which
 --    is when an incremental job scores the customer again.
+-- (test/data/score_reference.sql keeps the SQL definition this C function
+-- replaced; sql/score.sql checks they agree.)
 CREATE FUNCTION @extschema@.score(
 	s @extschema@.summary, activity @extschema@.activity, p_alive float8, clv float8,
 	ctx @extschema@.scoring, b @extschema@.breakpoints, as_of timestamptz,
-	previous_stage @extschema@.stage DEFAULT NULL)
-RETURNS TABLE (r integer, f integer, m integer, rfm_cell text, segment text, abc text,
-			   churn_risk float8, health float8, stage @extschema@.stage,
-			   high_value_at_risk boolean, next_review timestamptz)
-LANGUAGE sql STABLE PARALLEL SAFE	-- local days follow TimeZone (a job sets its own)
-AS $fn$
-	SELECT (k.rfm).r, (k.rfm).f, (k.rfm).m, (k.rfm).cell, (k.rfm).segment,
-		   CASE WHEN (s).total_amount IS NULL THEN NULL
-				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_a THEN 'A'
-				WHEN (s).total_amount OPERATOR(pg_catalog.>=) (b).abc_b THEN 'B' ELSE 'C' END,
-		   k.risk,
-		   -- a window whose refunds outweigh its purchases counts as no activity
-		   @extschema@.health_score(k.risk,
-									CASE WHEN (activity).orders_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).orders_ratio END,
-									CASE WHEN (activity).amount_ratio OPERATOR(pg_catalog.<) 0 THEN 0 ELSE (activity).amount_ratio END),
-		   k.stage,
-		   coalesce(clv OPERATOR(pg_catalog.>=) (b).high_value_clv AND k.risk OPERATOR(pg_catalog.>=) k.hv_risk, false),
-		   -- the earliest candidate after as_of (least() skips the NULLs)
-		   CASE WHEN (s).orders OPERATOR(pg_catalog.>) 0 THEN least(
-				CASE WHEN (s).first_purchase OPERATOR(pg_catalog.+) k.new_iv OPERATOR(pg_catalog.>) as_of
-					 THEN (s).first_purchase OPERATOR(pg_catalog.+) k.new_iv END,
-				CASE WHEN (s).last_purchase OPERATOR(pg_catalog.+) k.at_risk_iv OPERATOR(pg_catalog.>) as_of
-					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.at_risk_iv END,
-				CASE WHEN (s).last_purchase OPERATOR(pg_catalog.+) k.churn_iv OPERATOR(pg_catalog.>) as_of
-					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.churn_iv END,
-				CASE WHEN k.rhythm OPERATOR(pg_catalog.>) 0 AND (s).orders OPERATOR(pg_catalog.>=) 2
-						  AND (s).last_purchase OPERATOR(pg_catalog.+) k.rhythm_gap OPERATOR(pg_catalog.>) as_of
-					 THEN (s).last_purchase OPERATOR(pg_catalog.+) k.rhythm_gap END,
-				-- the R score drops the day after days_since_last passes the next cut
-				pg_catalog.date_trunc('day', (s).last_purchase) OPERATOR(pg_catalog.+)
-					pg_catalog.make_interval(days => pg_catalog.floor(@extschema@.next_cut((b).r_cuts, (s).days_since_last::float8))::integer
-														 OPERATOR(pg_catalog.+) 1),
-				-- a stage that the rules would change on the next scoring even
-				-- without new data (reactivated -> loyal): due at the next run
-				CASE WHEN @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
-													  k.base_risk, k.stage, (ctx).policy) OPERATOR(pg_catalog.<>) k.stage
-					 THEN as_of OPERATOR(pg_catalog.+) interval '1 microsecond' END,
-				CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.at_risk_risk
-					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.at_risk_risk, as_of) END,
-				CASE WHEN k.base_risk OPERATOR(pg_catalog.<) k.churned_risk
-					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.churned_risk, as_of) END,
-				CASE WHEN k.risk OPERATOR(pg_catalog.<) k.hv_risk AND clv OPERATOR(pg_catalog.>=) (b).high_value_clv
-					 THEN @extschema@.next_risk_crossing(s, p_alive, ctx, k.hv_risk, as_of) END) END
-	FROM (SELECT j.*, st.stage,
-				 CASE st.stage WHEN 'churned' THEN greatest(j.base_risk, j.churned_risk)
-							   WHEN 'at_risk' THEN greatest(j.base_risk, j.at_risk_risk)
-							   ELSE j.base_risk END AS risk
-		  FROM (SELECT coalesce(1 OPERATOR(pg_catalog.-) p_alive,
-								@extschema@.churn_risk((s).days_since_last::float8, (s).avg_days_between, (s).orders)) AS base_risk,
-					   @extschema@.rfm_score((s).days_since_last::float8, (s).orders::float8, (s).total_amount,
-											 (b).r_cuts, (b).f_cuts, (b).m_cuts) AS rfm,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 AS rhythm,
-					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'new_days')::float8 OPERATOR(pg_catalog.*) 86400) AS new_iv,
-					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_days')::float8 OPERATOR(pg_catalog.*) 86400) AS at_risk_iv,
-					   pg_catalog.make_interval(secs => ((ctx).policy OPERATOR(pg_catalog.->>) 'churn_days')::float8 OPERATOR(pg_catalog.*) 86400) AS churn_iv,
-					   CASE WHEN (s).orders OPERATOR(pg_catalog.>=) 2 THEN
-							((s).last_purchase OPERATOR(pg_catalog.-) (s).first_purchase) OPERATOR(pg_catalog.*)
-							(((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_rhythm')::float8 OPERATOR(pg_catalog./) ((s).orders OPERATOR(pg_catalog.-) 1)::float8) END AS rhythm_gap,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'at_risk_risk')::float8 AS at_risk_risk,
-					   ((ctx).policy OPERATOR(pg_catalog.->>) 'churned_risk')::float8 AS churned_risk,
-					   ((ctx).rules OPERATOR(pg_catalog.->>) 'high_value_min_risk')::float8 AS hv_risk) j,
-			   LATERAL (SELECT @extschema@.lifecycle_stage((s).first_purchase, (s).last_purchase, (s).orders, as_of,
-														   j.base_risk, previous_stage, (ctx).policy) AS stage) st
-		  -- a fence: k's columns are used many times above; without it the
-		  -- planner pastes their expressions (lifecycle_stage, churn_risk)
-		  -- into every use and evaluates them again each time
-		  OFFSET 0) k
-$fn$;
+	previous_stage @extschema@.stage DEFAULT NULL,
+	OUT r integer, OUT f integer, OUT m integer, OUT rfm_cell text, OUT segment text, OUT abc text,
+	OUT churn_risk float8, OUT health float8, OUT stage @extschema@.stage,
+	OUT high_value_at_risk boolean, OUT next_review timestamptz)
+RETURNS record
+-- in C (src/score.c): the context and breakpoints are decoded once per
+-- query, not read from jsonb per customer; STABLE: local days follow
+-- TimeZone (a job sets its own)
+AS 'MODULE_PATHNAME', 'clm_score'
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.score(@extschema@.summary, @extschema@.activity, float8, float8, @extschema@.scoring, @extschema@.breakpoints, timestamptz, @extschema@.stage) IS
 'RFM, ABC, churn risk, health, stage, high value at risk and the next review time of one customer (see the README: one scoring engine)';
