@@ -2560,8 +2560,8 @@ BEGIN
 	-- 4. breakpoints over everyone at a full refresh (pass 2, which also
 	-- counts them), else the stored ones
 	IF refresh THEN
-		EXECUTE format('SELECT @extschema@.breakpoints(array_agg((z.s).days_since_last::float8), '
-					   'array_agg((z.s).orders::float8), array_agg((z.s).total_amount), array_agg(v.clv), $4) AS b, '
+		EXECUTE format('SELECT @extschema@.breakpoints_agg((z.s).days_since_last::float8, (z.s).orders::float8, '
+					   '(z.s).total_amount, v.clv, $4) AS b, '
 					   'count(*) AS n FROM (%s) z LEFT JOIN LATERAL @extschema@.score_value(z.s, $5) v ON true', stream)
 			INTO pass2 USING as_of, keys, trend_window, j.alert_rules, ctx;	-- prospects' NULLs are skipped
 		bp := pass2.b;
