@@ -50,6 +50,8 @@ SELECT array_length((bg).covariance, 1) AS n, (bg).covariance[1][2] = (bg).covar
 	   round(((bg).covariance[1][2] / sqrt((bg).covariance[1][1] * (bg).covariance[2][2]))::numeric, 3) AS corr_r_alpha
 FROM u_fits;
 SELECT clm.normal_quantile(0.975)::numeric(8, 6) AS z975, clm.level_z(0.9)::numeric(8, 6) AS z90;
+-- far in the tails: finite (the refinement step would overflow there)
+SELECT clm.normal_quantile(5e-324) < -38 AS tiny_p, clm.normal_quantile(1 - 1e-16) > 8 AS near_one;
 
 -- 4. in another time unit: alpha and its standard error scale by 7 (week
 -- -> day), the rest is unchanged

@@ -60,6 +60,9 @@ clm_normal_quantile(double p)
 	}
 	e = 0.5 * erfc(-z / M_SQRT2) - p;
 	u = e * sqrt(2 * M_PI) * exp(z * z / 2);
+	/* far in the tails (p near the smallest double) exp(z^2/2) overflows */
+	if (!isfinite(u))
+		return z;
 	return z - u / (1 + z * u / 2);
 }
 
