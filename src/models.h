@@ -9,7 +9,9 @@
  *		  models_predict.c	P(alive), expected purchases
  *		  models_next.c		next purchase
  *		  models_clv.c		expected average value, model and formula CLV
- *		  models_uncertainty.c	normal quantiles, covariances, intervals
+ *		  models_uncertainty.c	normal quantiles, covariances
+ *		  models_interval.c	delta-method intervals of per-customer
+ *							quantities and of totals over customers
  *		  models_bgbb.c		BG/BB: fit, P(alive), expected transactions, DERT
  *
  * src/models.h
