@@ -349,10 +349,20 @@ clm_health_score(PG_FUNCTION_ARGS)
 				c[HEALTH_N];
 	bool		known[HEALTH_N];
 	float8		num = 0,
-				den = 0;
+				den = 0,
+				wmax = 0;
 	int			i;
 
+
 	health_weights(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), w);
+	/*
+	 * only the weights' ratios matter: divide by the largest, so that their
+	 * sum stays finite whatever their size (weights of 1e308 gave NaN)
+	 */
+	for (i = 0; i < HEALTH_N; i++)
+		wmax = Max(wmax, w[i]);
+	for (i = 0; wmax > 0 && i < HEALTH_N; i++)
+		w[i] /= wmax;
 	for (i = 0; i < HEALTH_N; i++)
 	{
 		float8		v;

@@ -89,6 +89,9 @@ extern const double *clm_cached_params_unitless(FunctionCallInfo fcinfo, int arg
 												const char *argname);
 extern double clm_cached_unit_days(FunctionCallInfo fcinfo, text *unit);
 extern void clm_check_horizon(float8 t);
+extern double clm_check_result(double v, const char *what);
+extern double clm_probability(double p, double hi, const char *what);
+extern double clm_nonnegative(double v, const char *what);
 
 /* fits' results (models.c) */
 extern int64 clm_fit_count(double w);

@@ -125,6 +125,7 @@ quantity_grad(const ClmQuantity *q, const double *theta, double *est, double *gr
 		q->kind == Q_WITHIN ? "prob_purchase_within" : "clv_estimate";
 
 	clm_check_rc(quantity_eval(q, theta, est), what);
+	clm_check_result(*est, what);
 	memcpy(th, theta, np * sizeof(double));
 	for (j = 0; j < np; j++)
 	{
@@ -192,6 +193,8 @@ interval_result(FunctionCallInfo fcinfo, double est, double var, double z, bool 
 				lo,
 				hi;
 
+	/* the range the point functions clamp to (clm_probability, clm_nonnegative) */
+	est = est < 0 ? 0 : (probability && est > 1 ? 1 : est);
 	values[0] = Float8GetDatum(est);
 	if (var < 0)
 		nulls[1] = nulls[2] = nulls[3] = true;
