@@ -202,6 +202,11 @@ SELECT round((p).estimate::numeric, 4) AS p_alive, round((p).std_error::numeric,
 	   round((p).lower::numeric, 4) AS lower, round((p).upper::numeric, 4) AS upper,
 	   round((e).estimate::numeric, 4) AS next5, round((e).lower::numeric, 4) AS lower5, round((e).upper::numeric, 4) AS upper5
 FROM i_bgbb, clm.p_alive_interval(m, 6, 6, 6) p, clm.expected_purchases_interval(m, 5, 6, 6, 6) e;
+-- DERT at 10% (a donor's residual value in transactions): the interval of ln DERT
+SELECT round((d).estimate::numeric, 4) AS dert, (d).estimate = clm.discounted_expected_transactions(m, 6, 6, 6, 0.1) AS same,
+	   round((d).lower::numeric, 4) AS lower, round((d).upper::numeric, 4) AS upper,
+	   round(((d).estimate * exp(1.959964 * (d).std_error / (d).estimate))::numeric, 4) AS upper_by_hand
+FROM i_bgbb, clm.discounted_expected_transactions_interval(m, 6, 6, 6, 0.1) d;
 -- the total weights a history by its donors: the same as one row per donor
 SELECT round((t).estimate::numeric, 0) AS donations_5y, round((t).std_error::numeric, 0) AS se,
 	   round((t).lower::numeric, 0) AS lower, round((t).upper::numeric, 0) AS upper

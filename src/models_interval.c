@@ -2,9 +2,9 @@
  *
  * models_interval.c
  *		Intervals of per-customer quantities (P(alive), expected purchases,
- *		next-purchase probability, CLV) from the parameter uncertainty of a
- *		fit, by the delta method, and the aggregates that give the interval
- *		of a total over customers.
+ *		next-purchase probability, CLV, BG/BB DERT) from the parameter
+ *		uncertainty of a fit, by the delta method, and the aggregates that
+ *		give the interval of a total over customers.
  *
  * The delta method: for a quantity g(theta) of the parameters, with theta
  * approximately normal with covariance S (the fit's covariance field),
@@ -46,7 +46,8 @@ typedef enum ClmQuantityKind
 	Q_P_ALIVE,
 	Q_EXPECTED,
 	Q_WITHIN,
-	Q_CLV
+	Q_CLV,
+	Q_DERT						/* BG/BB discounted expected transactions */
 } ClmQuantityKind;
 
 /* model codes besides btyd_model's and CLM_PNBD */
@@ -98,6 +99,8 @@ quantity_eval(const ClmQuantity *q, const double *th, double *out)
 			if (q->model == CLM_PNBD)
 				return btyd_pnbd_prob_purchase_within(th, q->t, q->x, q->tx, q->T, out);
 			return btyd_prob_purchase_within(q->model, th, q->t, q->x, q->tx, q->T, out);
+		case Q_DERT:
+			return btyd_bgbb_dert(th, q->d, q->x, q->tx, q->T, out);
 		case Q_CLV:
 			if (q->model == CLM_PNBD)
 				return btyd_pnbd_clv(th, th + 4, q->x, q->tx, q->T, q->m, q->horizon,
@@ -122,7 +125,8 @@ quantity_grad(const ClmQuantity *q, const double *theta, double *est, double *gr
 				fm;
 	const char *what = q->kind == Q_P_ALIVE ? "p_alive" :
 		q->kind == Q_EXPECTED ? "expected_purchases" :
-		q->kind == Q_WITHIN ? "prob_purchase_within" : "clv_estimate";
+		q->kind == Q_WITHIN ? "prob_purchase_within" :
+		q->kind == Q_DERT ? "discounted_expected_transactions" : "clv_estimate";
 
 	clm_check_rc(quantity_eval(q, theta, est), what);
 	clm_check_result(*est, what);
@@ -331,7 +335,7 @@ quantity_setup(FunctionCallInfo fcinfo, ClmQuantityKind kind, btyd_model model,
 		q->ppm = CLM_DAYS_PER_MONTH / udays;
 		return has_cov;
 	}
-	if (kind != Q_P_ALIVE)
+	if (kind == Q_EXPECTED || kind == Q_WITHIN)
 	{
 		q->t = PG_GETARG_FLOAT8(a);
 		check_t(model, q->t);
@@ -341,6 +345,15 @@ quantity_setup(FunctionCallInfo fcinfo, ClmQuantityKind kind, btyd_model model,
 	q->tx = PG_GETARG_FLOAT8(a + 1);
 	q->T = PG_GETARG_FLOAT8(a + 2);
 	check_history(model, q->x, q->tx, q->T);
+	if (kind == Q_DERT)
+	{
+		q->d = PG_GETARG_FLOAT8(a + 3);
+		clm_check_finite("discount_rate", q->d);
+		if (!(q->d > 0))
+			clm_invalid_arg(errmsg("discount_rate must be greater than 0"),
+							errdetail("The value is %g.", q->d),
+							errhint("It is the discount rate per period, e.g. 0.1 for yearly donations."));
+	}
 	return log_cov(mh, cov_attno(model), 4, theta, cov_u, 4, 0, "model");
 }
 
@@ -367,11 +380,11 @@ interval_of(FunctionCallInfo fcinfo, ClmQuantityKind kind, btyd_model model)
 	if (!has_cov)
 	{
 		clm_check_rc(quantity_eval(&q, theta, &est), "interval");
-		return interval_result(fcinfo, est, -1, z, kind != Q_EXPECTED && kind != Q_CLV);
+		return interval_result(fcinfo, est, -1, z, kind == Q_P_ALIVE || kind == Q_WITHIN);
 	}
 	quantity_grad(&q, theta, &est, grad);
 	return interval_result(fcinfo, est, quad_form(grad, cov_u, quantity_npar(&q)), z,
-						   kind != Q_EXPECTED && kind != Q_CLV);
+						   kind == Q_P_ALIVE || kind == Q_WITHIN);
 }
 
 #define INTERVAL_FN(name, kind, model) \
@@ -396,6 +409,7 @@ INTERVAL_FN(clm_pnbd_prob_purchase_within_interval, Q_WITHIN, CLM_PNBD)
 INTERVAL_FN(clm_bgnbd_clv_interval, Q_CLV, BTYD_BGNBD)
 INTERVAL_FN(clm_mbgnbd_clv_interval, Q_CLV, BTYD_MBGNBD)
 INTERVAL_FN(clm_pnbd_clv_interval, Q_CLV, CLM_PNBD)
+INTERVAL_FN(clm_bgbb_dert_interval, Q_DERT, CLM_BGBB)
 
 
 /* ---------- totals over customers ---------- */

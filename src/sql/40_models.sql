@@ -624,6 +624,12 @@ RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_pnbd_clv_interv
 COMMENT ON FUNCTION @extschema@.clv_interval(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text, float8) IS
 'clv_estimate (Pareto/NBD x Gamma-Gamma) with the delta-method standard error and level interval from both fits'' covariances';
 
+CREATE FUNCTION @extschema@.discounted_expected_transactions_interval(model @extschema@.bgbb_model,
+	frequency float8, recency float8, periods float8, discount_rate float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgbb_dert_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.discounted_expected_transactions_interval(@extschema@.bgbb_model, float8, float8, float8, float8, float8) IS
+'BG/BB DERT (discounted expected residual transactions) with the delta-method standard error and level interval (of its logarithm) from the fit''s covariance';
+
 -- totals over customers: the gradients are summed across rows, so the
 -- interval accounts for the parameters the customers share
 CREATE FUNCTION @extschema@.interval_total_combine(float8[], float8[]) RETURNS float8[]
