@@ -32,7 +32,11 @@ btyd_gg_expected_avg_value(const double params[3], double x, double m, double *o
 	den = params[0] * x + params[1] - 1.0;
 	if (!(den > 0.0))
 		return BTYD_EDOMAIN;
-	*out = params[0] * (params[2] + (x > 0.0 ? x * m : 0.0)) / den;
+	/*
+	 * p (v + x m) / den as a sum of two terms, so that a finite answer is
+	 * not lost to an overflow of v + x m (m near the largest double)
+	 */
+	*out = params[0] / den * params[2] + (x > 0.0 ? params[0] * x / den * m : 0.0);
 	return BTYD_OK;
 }
 

@@ -67,6 +67,7 @@
 #define BLOCK			512		/* rows per partial sum (blocked summation) */
 #define SERIES_CAP		20000000L	/* hard cap on hypergeometric series terms */
 #define PNBD_MAX_PANELS 1000000L	/* Pareto/NBD quadrature panel cap */
+#define PNBD_POLL_PANELS 4096L	/* panels between polls of the host's hook */
 #define EP_MULTI_MAX	32		/* most horizons btyd_ep_core_multi takes at once */
 
 /* ------------------------------------------------------------------------

@@ -79,6 +79,8 @@ btyd_prob_n_purchases(btyd_model model, const double params[4], double n, double
 	nb = exp(rp * lq);			/* NB(0) */
 	for (j = 0; j < (long) n; j++)
 	{
+		if (poll_now(j))
+			return BTYD_EINTR;
 		cum += nb;
 		nb *= (rp + j) / (j + 1.0) * z;
 	}
@@ -327,6 +329,10 @@ nb_sweep(const double *q, double n, double start, double limit, int dir, double 
 		int			j,
 					sg;
 
+		/* up to 1e6 panels: let the host cancel now and then */
+		if (k % PNBD_POLL_PANELS == PNBD_POLL_PANELS - 1 &&
+			btyd_poll_hook != NULL && btyd_poll_hook())
+			return BTYD_EINTR;
 		if (dir > 0 && b >= limit)
 			b = limit;
 		mid = 0.5 * (a + b);

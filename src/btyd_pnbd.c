@@ -87,6 +87,13 @@ pnbd_sweep(const double *p, double rx, double c, double start, double limit, int
 		int			j,
 					sg;
 
+		/*
+		 * a sweep may run to 1e6 panels (9 exp and log each): let the host
+		 * cancel every PNBD_POLL_PANELS panels, about a millisecond
+		 */
+		if (k % PNBD_POLL_PANELS == PNBD_POLL_PANELS - 1 &&
+			btyd_poll_hook != NULL && btyd_poll_hook())
+			return BTYD_EINTR;
 		if ((dir > 0 && b >= limit) || (dir < 0 && b <= limit))
 			b = limit;
 		mid = 0.5 * (a + b);
@@ -252,6 +259,8 @@ btyd_pnbd_loglik_rows(const btyd_row *rows, size_t n, const double *p, double *l
 
 		if (w == 0.0)
 			continue;
+		if (poll_now((long) i))
+			return BTYD_EINTR;
 		rc = pnbd_bracket(p, x, row->tx, row->T, &lnA, &lnB, &q, &in);
 		if (rc != BTYD_OK)
 			return rc;
@@ -325,6 +334,27 @@ expm1_over(double y)
 }
 
 /*
+ * growth(b, t, s) = b ((1 + t/b)^(1-s) - 1) / (1 - s) = b L expm1((1-s) L) /
+ * ((1-s) L), L = ln(1 + t/b): the expected purchases' time factor, exact at
+ * s = 1.  When t/b overflows (b near the smallest double) L is ln(b + t) -
+ * ln b; when (1-s) L is not small there is no cancellation and the power
+ * is formed in logs, so b L times an infinite ratio cannot give NaN.
+ */
+static double
+growth(double b, double t, double s)
+{
+	double		L = log1p(t / b),
+				y;
+
+	if (!isfinite(L))
+		L = log(b + t) - log(b);
+	y = (1.0 - s) * L;
+	if (fabs(y) < 0.5)
+		return b * L * expm1_over(y);
+	return (exp(log(b) + y) - b) / (1.0 - s);
+}
+
+/*
  * E[purchases in (T, T+t] | x, tx, T] ([SMC87]; [FH05] eq. 12):
  *	 P(alive) (r+x)(beta+T) / ((alpha+T)(s-1)) [1 - ((beta+T)/(beta+T+t))^(s-1)]
  * written as P(alive) (r+x)/(alpha+T) (beta+T) L expm1((1-s) L)/((1-s) L)
@@ -335,8 +365,7 @@ int
 btyd_pnbd_expected_purchases(const double params[4], double t, double x, double tx,
 							 double T, double *out)
 {
-	double		pa,
-				L;
+	double		pa;
 	int			rc;
 
 	if (out == NULL || !isfinite(t) || t < 0.0)
@@ -344,9 +373,7 @@ btyd_pnbd_expected_purchases(const double params[4], double t, double x, double 
 	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
 	if (rc != BTYD_OK)
 		return rc;
-	L = log1p(t / (params[3] + T));
-	*out = pa * (params[0] + x) / (params[1] + T) * (params[3] + T) * L
-		* expm1_over((1.0 - params[2]) * L);
+	*out = pa * ((params[0] + x) / (params[1] + T)) * growth(params[3] + T, t, params[2]);
 	return BTYD_OK;
 }
 
@@ -354,12 +381,9 @@ btyd_pnbd_expected_purchases(const double params[4], double t, double x, double 
 int
 btyd_pnbd_expected_purchases_new(const double params[4], double t, double *out)
 {
-	double		L;
-
 	if (out == NULL || !check_bg_params(params) || !isfinite(t) || t < 0.0)
 		return BTYD_EINVAL;
-	L = log1p(t / params[3]);
-	*out = params[0] / params[1] * params[3] * L * expm1_over((1.0 - params[2]) * L);
+	*out = (params[0] / params[1]) * growth(params[3], t, params[2]);
 	return BTYD_OK;
 }
 
@@ -392,16 +416,14 @@ btyd_pnbd_clv(const double params[4], const double gg[3], double x, double tx,
 	rc = btyd_pnbd_p_alive(params, x, tx, T, &pa);
 	if (rc != BTYD_OK)
 		return rc;
-	scale = pa * (params[0] + x) / (params[1] + T) * (params[3] + T);
+	scale = pa * ((params[0] + x) / (params[1] + T));
 	for (i = 1; i <= horizon_months; i++)
 	{
-		double		L,
-					cur;
+		double		cur;
 
 		if (poll_now(i))
 			return BTYD_EINTR;
-		L = log1p(i * periods_per_month / (params[3] + T));
-		cur = scale * L * expm1_over((1.0 - params[2]) * L);
+		cur = scale * growth(params[3] + T, i * periods_per_month, params[2]);
 
 		disc /= 1.0 + monthly_discount_rate;
 		clv += value * (cur - prev) * disc;

@@ -354,10 +354,20 @@ clm_health(const bool *known, const float8 *vals, Jsonb *weights, float8 *result
 	float8		w[HEALTH_N],
 				c[HEALTH_N];
 	float8		num = 0,
-				den = 0;
+				den = 0,
+				wmax = 0;
 	int			i;
 
 	health_weights(weights, w);
+
+	/*
+	 * only the weights' ratios matter: divide by the largest, so that their
+	 * sum stays finite whatever their size (weights of 1e308 gave NaN)
+	 */
+	for (i = 0; i < HEALTH_N; i++)
+		wmax = Max(wmax, w[i]);
+	for (i = 0; wmax > 0 && i < HEALTH_N; i++)
+		w[i] /= wmax;
 	for (i = 0; i < HEALTH_N; i++)
 	{
 		float8		v;

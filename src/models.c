@@ -114,6 +114,48 @@ clm_check_rc(int rc, const char *what)
 	}
 }
 
+/*
+ * clm_check_result: a per-customer result that is not a finite number (the
+ * true value beyond the float8 range, or lost to rounding at parameters
+ * near the ends of the double range) is an error, never NaN or Infinity
+ * from finite arguments.
+ */
+double
+clm_check_result(double v, const char *what)
+{
+	if (!isfinite(v))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("%s is out of range for these model parameters and arguments", what),
+				 errdetail("The result would be %g.", v),
+				 errhint("Check the model's parameters (a fit's result), and scale monetary values or time if they are extreme.")));
+	return v;
+}
+
+/*
+ * clm_nonnegative: an expected count or value that is >= 0 in exact
+ * arithmetic (a sum of non-negative terms, a difference of increasing
+ * quantities) but may round to a few ulps below 0
+ */
+double
+clm_nonnegative(double v, const char *what)
+{
+	clm_check_result(v, what);
+	return v < 0 ? 0 : v;
+}
+
+/*
+ * clm_probability: a probability computed as a product of separately
+ * rounded factors may stray above 1 (or below 0) by a few ulps, more for
+ * histories far beyond any data (x = 1e9): clamp it into [0, hi].
+ */
+double
+clm_probability(double p, double hi, const char *what)
+{
+	clm_check_result(p, what);
+	return p < 0 ? 0 : (p > hi ? hi : p);
+}
+
 
 /* ---------- per-customer functions ---------- */
 

@@ -9,7 +9,9 @@
  *		  models_predict.c	P(alive), expected purchases
  *		  models_next.c		next purchase
  *		  models_clv.c		expected average value, model and formula CLV
- *		  models_uncertainty.c	normal quantiles, covariances, intervals
+ *		  models_uncertainty.c	normal quantiles, covariances
+ *		  models_interval.c	delta-method intervals of per-customer
+ *							quantities and of totals over customers
  *		  models_bgbb.c		BG/BB: fit, P(alive), expected transactions, DERT
  *
  * src/models.h
@@ -87,6 +89,9 @@ extern const double *clm_cached_params_unitless(FunctionCallInfo fcinfo, int arg
 												const char *argname);
 extern double clm_cached_unit_days(FunctionCallInfo fcinfo, text *unit);
 extern void clm_check_horizon(float8 t);
+extern double clm_check_result(double v, const char *what);
+extern double clm_probability(double p, double hi, const char *what);
+extern double clm_nonnegative(double v, const char *what);
 
 /* fits' results (models.c) */
 extern int64 clm_fit_count(double w);

@@ -120,7 +120,7 @@ clm_bgbb_p_alive(PG_FUNCTION_ARGS)
 	POLL_ON();
 	bgbb_check_row(x, tx, n);
 	clm_check_rc(btyd_bgbb_p_alive(p, x, tx, n, &out), "p_alive");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_probability(out, 1, "p_alive"));
 }
 
 /* clm.expected_purchases(bgbb_model, t, frequency, recency, periods) */
@@ -142,7 +142,7 @@ clm_bgbb_expected_purchases(PG_FUNCTION_ARGS)
 						errdetail("The value is %g.", t));
 	bgbb_check_row(x, tx, n);
 	clm_check_rc(btyd_bgbb_expected_purchases(p, t, x, tx, n, &out), "expected_purchases");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "expected_purchases"));
 }
 
 /* clm.discounted_expected_transactions(bgbb_model, frequency, recency, periods, discount_rate) */
@@ -165,5 +165,5 @@ clm_bgbb_dert(PG_FUNCTION_ARGS)
 						errdetail("The value is %g.", d),
 						errhint("It is the discount rate per period, e.g. 0.1 for yearly donations."));
 	clm_check_rc(btyd_bgbb_dert(p, d, x, tx, n, &out), "discounted_expected_transactions");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "discounted_expected_transactions"));
 }

@@ -36,7 +36,7 @@ clm_expected_avg_value(PG_FUNCTION_ARGS)
 	fit_check_row(x, 0, 0, false);
 	check_monetary(x, m);
 	clm_check_rc(btyd_gg_expected_avg_value(params, x, m, &out), "expected_avg_value");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_check_result(out, "expected_avg_value"));
 }
 
 /*
@@ -114,7 +114,7 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 		clm_check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
 						  CLM_DAYS_PER_MONTH / udays, &out),
 				 "clv_estimate");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "clv_estimate"));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_clv);
@@ -155,7 +155,9 @@ clm_clv_formula(PG_FUNCTION_ARGS)
 				margin = PG_GETARG_FLOAT8(1),
 				churn = PG_GETARG_FLOAT8(2),
 				cac = PG_GETARG_FLOAT8(3),
-				d = PG_GETARG_FLOAT8(4);
+				d = PG_GETARG_FLOAT8(4),
+				ratio,
+				clv;
 
 	clm_check_finite("annual_value", value);
 	clm_check_finite("margin", margin);
@@ -173,5 +175,24 @@ clm_clv_formula(PG_FUNCTION_ARGS)
 	if (d < 0)
 		clm_invalid_arg(errmsg("discount_rate must not be negative"),
 						errdetail("The value is %g.", d));
-	PG_RETURN_FLOAT8(value * margin * (1.0 + d) / (d + churn) - cac);
+	/*
+	 * (1 + d) / (d + churn) first: it is at most 1 / churn, and written as
+	 * one ratio it does not overflow for a huge d (1e308 gave Infinity, 1e300
+	 * the right 300)
+	 */
+	ratio = (1.0 + d) / (d + churn);
+	if (!isfinite(ratio))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("churn_rate is too small: the expected lifetime is out of range"),
+				 errdetail("The value is %g; the lifetime is 1 / churn_rate years.", churn),
+				 errhint("A yearly churn rate below 1e-300 means customers never leave; pass a realistic rate.")));
+	clv = value * margin * ratio - cac;
+	if (!isfinite(clv))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("clv_estimate is out of range for annual_value %g, margin %g, churn_rate %g and acquisition_cost %g",
+						value, margin, churn, cac),
+				 errhint("Pass amounts in a larger currency unit.")));
+	PG_RETURN_FLOAT8(clv);
 }

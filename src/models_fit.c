@@ -91,6 +91,7 @@ purchase_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, btyd_model 
 	else
 		rc = fit_purchase_model(model, rows, n, &opt, &res);
 	clm_check_rc(rc, what);
+	clm_check_fit_finite(&res, what);
 	if (rc == BTYD_EDATA)
 		ereport(NOTICE,
 				(errmsg("%s: no customer has a repeat purchase, so the likelihood has no finite maximum", what),
@@ -168,6 +169,8 @@ spend_fit(FunctionCallInfo fcinfo, FitData *fd, float8 penalizer, const double *
 	else
 		rc = btyd_fit_gg(rows, n, &opt, &res);
 	clm_check_rc(rc, "gamma_gamma_fit");
+	/* also when degenerate: the reported start must be finite too */
+	clm_check_fit_finite(&res, "gamma_gamma_fit");
 	if (rc == BTYD_EDATA)
 		ereport(NOTICE,
 				(errmsg("gamma_gamma_fit: no customer has a repeat purchase with a positive monetary value"),

@@ -32,7 +32,7 @@ prob_n(FunctionCallInfo fcinfo, btyd_model model)
 		clm_check_rc(btyd_pnbd_prob_n_purchases(params, n, t, x, tx, T, &out), "prob_purchases");
 	else
 		clm_check_rc(btyd_prob_n_purchases(model, params, n, t, x, tx, T, &out), "prob_purchases");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_probability(out, 1, "prob_purchases"));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_prob_purchases);
@@ -74,7 +74,7 @@ prob_within(FunctionCallInfo fcinfo, int model)
 	else
 		clm_check_rc(btyd_prob_purchase_within((btyd_model) model, params, t, x, tx, T, &out),
 				 "prob_purchase_within");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_probability(out, 1, "prob_purchase_within"));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_prob_purchase_within);
@@ -110,6 +110,9 @@ next_median(FunctionCallInfo fcinfo, btyd_model model)
 
 	fit_check_row(x, tx, T, true);
 	clm_check_rc(btyd_next_purchase_median(model, params, x, tx, T, &out), "next_purchase_median");
+	/* +Infinity is an answer (most alive customers never buy again); NaN is not */
+	if (isnan(out))
+		clm_check_result(out, "next_purchase_median");
 	PG_RETURN_FLOAT8(out);
 }
 
@@ -125,6 +128,8 @@ clm_pnbd_next_purchase_median(PG_FUNCTION_ARGS)
 
 	fit_check_row(x, tx, T, true);
 	clm_check_rc(btyd_pnbd_next_purchase_median(params, x, tx, T, &out), "next_purchase_median");
+	if (isnan(out))
+		clm_check_result(out, "next_purchase_median");
 	PG_RETURN_FLOAT8(out);
 }
 

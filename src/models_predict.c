@@ -23,7 +23,7 @@ p_alive(FunctionCallInfo fcinfo, btyd_model model)
 	params = clm_cached_params(fcinfo, 0, 4, "model");
 	fit_check_row(x, tx, T, true);
 	clm_check_rc(btyd_p_alive(model, params, x, tx, T, &out), "p_alive");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_probability(out, 1, "p_alive"));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_p_alive);
@@ -57,7 +57,7 @@ expected_purchases(FunctionCallInfo fcinfo, btyd_model model)
 	fit_check_row(x, tx, T, true);
 	clm_check_rc(btyd_expected_purchases(model, params, t, x, tx, T, &out),
 			 "expected_purchases");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "expected_purchases"));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_expected_purchases);
@@ -87,7 +87,7 @@ expected_purchases_new(FunctionCallInfo fcinfo, btyd_model model)
 	clm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
 	clm_check_horizon(t);
 	clm_check_rc(btyd_expected_purchases_new(model, params, t, &out), "expected_purchases");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "expected_purchases"));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_expected_purchases_new);
@@ -118,7 +118,7 @@ clm_pnbd_p_alive(PG_FUNCTION_ARGS)
 	params = clm_cached_params(fcinfo, 0, 4, "model");
 	fit_check_row(x, tx, T, true);
 	clm_check_rc(btyd_pnbd_p_alive(params, x, tx, T, &out), "p_alive");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_probability(out, 1, "p_alive"));
 }
 
 PG_FUNCTION_INFO_V1(clm_pnbd_expected_purchases);
@@ -136,7 +136,7 @@ clm_pnbd_expected_purchases(PG_FUNCTION_ARGS)
 	clm_check_horizon(t);
 	fit_check_row(x, tx, T, true);
 	clm_check_rc(btyd_pnbd_expected_purchases(params, t, x, tx, T, &out), "expected_purchases");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "expected_purchases"));
 }
 
 PG_FUNCTION_INFO_V1(clm_pnbd_expected_purchases_new);
@@ -150,5 +150,5 @@ clm_pnbd_expected_purchases_new(PG_FUNCTION_ARGS)
 	clm_model_params(PG_GETARG_HEAPTUPLEHEADER(0), 4, params, "model");
 	clm_check_horizon(t);
 	clm_check_rc(btyd_pnbd_expected_purchases_new(params, t, &out), "expected_purchases");
-	PG_RETURN_FLOAT8(out);
+	PG_RETURN_FLOAT8(clm_nonnegative(out, "expected_purchases"));
 }

@@ -3,8 +3,8 @@
  * models_uncertainty.c
  *		What the parameter uncertainty of a fit means for its users: the
  *		normal quantile of a confidence level, rescaling a covariance with
- *		the parameters (a change of time unit), and the delta-method
- *		intervals of per-customer quantities.
+ *		the parameters (a change of time unit).  The delta-method
+ *		intervals of per-customer quantities are in models_interval.c.
  *
  * src/models_uncertainty.c
  *

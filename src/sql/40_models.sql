@@ -539,3 +539,257 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION @extschema@.parameter_summary(@extschema@.bgbb_model, float8) IS
 'the BG/BB fit''s parameters as rows: estimate, standard error, level interval, note';
+
+------------------------------------------------------------------------------
+-- intervals of per-customer quantities and of totals from the parameter
+-- uncertainty (delta method, src/models_interval.c)
+------------------------------------------------------------------------------
+
+CREATE TYPE @extschema@.interval_estimate AS (
+	estimate float8, std_error float8, lower float8, upper float8
+);
+COMMENT ON TYPE @extschema@.interval_estimate IS
+'a quantity computed from a fitted model with the interval its parameter uncertainty gives (delta method): covers how well the data pin down the parameters, not the customer''s own randomness';
+COMMENT ON COLUMN @extschema@.interval_estimate.estimate IS 'the quantity at the fitted parameters (what the point function returns)';
+COMMENT ON COLUMN @extschema@.interval_estimate.std_error IS 'delta-method standard error from the fit''s covariance; NULL when the model has no covariance';
+COMMENT ON COLUMN @extschema@.interval_estimate.lower IS 'lower end of the interval (of logit(estimate) for probabilities, of ln(estimate) otherwise, mapped back); NULL without covariance';
+COMMENT ON COLUMN @extschema@.interval_estimate.upper IS 'upper end of the interval; NULL without covariance';
+
+CREATE FUNCTION @extschema@.p_alive_interval(model @extschema@.bgnbd_model, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgnbd_p_alive_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive_interval(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'P(alive) (BG/NBD) with its delta-method standard error and level interval (of logit P) from the fit''s covariance: parameter uncertainty only';
+CREATE FUNCTION @extschema@.p_alive_interval(model @extschema@.mbgnbd_model, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_mbgnbd_p_alive_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive_interval(@extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'P(alive) (MBG/NBD) with its delta-method standard error and level interval from the fit''s covariance';
+CREATE FUNCTION @extschema@.p_alive_interval(model @extschema@.pareto_nbd_model, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_pnbd_p_alive_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive_interval(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'P(alive) (Pareto/NBD) with its delta-method standard error and level interval from the fit''s covariance';
+CREATE FUNCTION @extschema@.p_alive_interval(model @extschema@.bgbb_model, frequency float8, recency float8, periods float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgbb_p_alive_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive_interval(@extschema@.bgbb_model, float8, float8, float8, float8) IS
+'P(alive at the next period) (BG/BB) with its delta-method standard error and level interval from the fit''s covariance';
+
+CREATE FUNCTION @extschema@.expected_purchases_interval(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_interval(@extschema@.bgnbd_model, float8, float8, float8, float8, float8) IS
+'expected purchases in the next t units (BG/NBD) with the delta-method standard error and level interval (of its logarithm) from the fit''s covariance';
+CREATE FUNCTION @extschema@.expected_purchases_interval(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_interval(@extschema@.mbgnbd_model, float8, float8, float8, float8, float8) IS
+'expected purchases in the next t units (MBG/NBD) with the delta-method standard error and level interval from the fit''s covariance';
+CREATE FUNCTION @extschema@.expected_purchases_interval(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_interval(@extschema@.pareto_nbd_model, float8, float8, float8, float8, float8) IS
+'expected purchases in the next t units (Pareto/NBD) with the delta-method standard error and level interval from the fit''s covariance';
+CREATE FUNCTION @extschema@.expected_purchases_interval(model @extschema@.bgbb_model, t float8, frequency float8, recency float8, periods float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgbb_expected_purchases_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_interval(@extschema@.bgbb_model, float8, float8, float8, float8, float8) IS
+'expected transactions in the next t periods (BG/BB) with the delta-method standard error and level interval from the fit''s covariance';
+
+CREATE FUNCTION @extschema@.prob_purchase_within_interval(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgnbd_prob_purchase_within_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within_interval(@extschema@.bgnbd_model, float8, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t units (BG/NBD) with the delta-method standard error and level interval (of its logit) from the fit''s covariance';
+CREATE FUNCTION @extschema@.prob_purchase_within_interval(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_mbgnbd_prob_purchase_within_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within_interval(@extschema@.mbgnbd_model, float8, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t units (MBG/NBD) with the delta-method standard error and level interval from the fit''s covariance';
+CREATE FUNCTION @extschema@.prob_purchase_within_interval(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_pnbd_prob_purchase_within_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.prob_purchase_within_interval(@extschema@.pareto_nbd_model, float8, float8, float8, float8, float8) IS
+'probability of at least one purchase in the next t units (Pareto/NBD) with the delta-method standard error and level interval from the fit''s covariance';
+
+CREATE FUNCTION @extschema@.clv_interval(
+	model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgnbd_clv_interval' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_interval(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text, float8) IS
+'clv_estimate (BG/NBD x Gamma-Gamma) with the delta-method standard error and level interval (of its logarithm) from both fits'' covariances, taken as independent';
+CREATE FUNCTION @extschema@.clv_interval(
+	model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv_interval' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_interval(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text, float8) IS
+'clv_estimate (MBG/NBD x Gamma-Gamma) with the delta-method standard error and level interval from both fits'' covariances';
+CREATE FUNCTION @extschema@.clv_interval(
+	model @extschema@.pareto_nbd_model, gg_model @extschema@.gamma_gamma_model,
+	frequency float8, recency float8, tenure float8, monetary float8,
+	horizon_months integer, discount_rate float8, unit text DEFAULT NULL, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_pnbd_clv_interval' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_interval(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, text, float8) IS
+'clv_estimate (Pareto/NBD x Gamma-Gamma) with the delta-method standard error and level interval from both fits'' covariances';
+
+CREATE FUNCTION @extschema@.discounted_expected_transactions_interval(model @extschema@.bgbb_model,
+	frequency float8, recency float8, periods float8, discount_rate float8, level float8 DEFAULT 0.95)
+RETURNS @extschema@.interval_estimate AS 'MODULE_PATHNAME', 'clm_bgbb_dert_interval' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.discounted_expected_transactions_interval(@extschema@.bgbb_model, float8, float8, float8, float8, float8) IS
+'BG/BB DERT (discounted expected residual transactions) with the delta-method standard error and level interval (of its logarithm) from the fit''s covariance';
+
+-- totals over customers: the gradients are summed across rows, so the
+-- interval accounts for the parameters the customers share
+CREATE FUNCTION @extschema@.interval_total_combine(float8[], float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_interval_total_combine' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.interval_total_combine(float8[], float8[]) IS
+'combine function of the total interval aggregates (not for direct use)';
+CREATE FUNCTION @extschema@.interval_total_final(float8[]) RETURNS @extschema@.interval_estimate
+AS 'MODULE_PATHNAME', 'clm_interval_total_final' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.interval_total_final(float8[]) IS
+'final function of the total interval aggregates (not for direct use)';
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgnbd_model, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (BG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.bgnbd_model, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t units (BG/NBD) with the delta-method interval of the total at level 0.95 (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgnbd_model, float8, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_bgnbd_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgnbd_model, float8, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (BG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.bgnbd_model, t float8, frequency float8, recency float8, tenure float8, level float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.bgnbd_model, float8, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t units (BG/NBD) with the delta-method interval of the total at level (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.mbgnbd_model, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (MBG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.mbgnbd_model, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t units (MBG/NBD) with the delta-method interval of the total at level 0.95 (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.mbgnbd_model, float8, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.mbgnbd_model, float8, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (MBG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.mbgnbd_model, t float8, frequency float8, recency float8, tenure float8, level float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.mbgnbd_model, float8, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t units (MBG/NBD) with the delta-method interval of the total at level (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.pareto_nbd_model, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (Pareto/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.pareto_nbd_model, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t units (Pareto/NBD) with the delta-method interval of the total at level 0.95 (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.pareto_nbd_model, float8, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_pnbd_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.pareto_nbd_model, float8, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (Pareto/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.pareto_nbd_model, t float8, frequency float8, recency float8, tenure float8, level float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.pareto_nbd_model, float8, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t units (Pareto/NBD) with the delta-method interval of the total at level (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgbb_model, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_bgbb_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgbb_model, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (BG/BB) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.bgbb_model, t float8, frequency float8, recency float8, periods float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.bgbb_model, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t periods (BG/BB) with the delta-method interval of the total at level 0.95 (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgbb_model, float8, float8, float8, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_bgbb_expected_purchases_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.expected_purchases_total_trans(float8[], @extschema@.bgbb_model, float8, float8, float8, float8, float8) IS
+'transition function of clm.expected_purchases_total (BG/BB) (not for direct use)';
+CREATE AGGREGATE @extschema@.expected_purchases_total(model @extschema@.bgbb_model, t float8, frequency float8, recency float8, periods float8, level float8) (
+	SFUNC = @extschema@.expected_purchases_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.expected_purchases_total(@extschema@.bgbb_model, float8, float8, float8, float8, float8) IS
+'the expected purchases of all rows'' customers in the next t periods (BG/BB) with the delta-method interval of the total at level (the shared parameter uncertainty, not the customers'' own randomness)';
+
+CREATE FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_bgnbd_clv_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) IS
+'transition function of clm.clv_total (BG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.clv_total(model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model, frequency float8, recency float8, tenure float8, monetary float8, horizon_months integer, discount_rate float8) (
+	SFUNC = @extschema@.clv_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.clv_total(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) IS
+'the summed clv_estimate of all rows'' customers (BG/NBD x Gamma-Gamma, in the model''s unit) with the delta-method interval of the total at level 0.95 from both fits'' covariances; discount_rate 0 and 12 months: the expected revenue of the next year';
+
+CREATE FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_bgnbd_clv_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'transition function of clm.clv_total (BG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.clv_total(model @extschema@.bgnbd_model, gg_model @extschema@.gamma_gamma_model, frequency float8, recency float8, tenure float8, monetary float8, horizon_months integer, discount_rate float8, level float8) (
+	SFUNC = @extschema@.clv_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.clv_total(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'the summed clv_estimate of all rows'' customers (BG/NBD x Gamma-Gamma, in the model''s unit) with the delta-method interval of the total at level from both fits'' covariances; discount_rate 0 and 12 months: the expected revenue of the next year';
+
+CREATE FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) IS
+'transition function of clm.clv_total (MBG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.clv_total(model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model, frequency float8, recency float8, tenure float8, monetary float8, horizon_months integer, discount_rate float8) (
+	SFUNC = @extschema@.clv_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.clv_total(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) IS
+'the summed clv_estimate of all rows'' customers (MBG/NBD x Gamma-Gamma, in the model''s unit) with the delta-method interval of the total at level 0.95 from both fits'' covariances; discount_rate 0 and 12 months: the expected revenue of the next year';
+
+CREATE FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_mbgnbd_clv_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'transition function of clm.clv_total (MBG/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.clv_total(model @extschema@.mbgnbd_model, gg_model @extschema@.gamma_gamma_model, frequency float8, recency float8, tenure float8, monetary float8, horizon_months integer, discount_rate float8, level float8) (
+	SFUNC = @extschema@.clv_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.clv_total(@extschema@.mbgnbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'the summed clv_estimate of all rows'' customers (MBG/NBD x Gamma-Gamma, in the model''s unit) with the delta-method interval of the total at level from both fits'' covariances; discount_rate 0 and 12 months: the expected revenue of the next year';
+
+CREATE FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_pnbd_clv_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) IS
+'transition function of clm.clv_total (Pareto/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.clv_total(model @extschema@.pareto_nbd_model, gg_model @extschema@.gamma_gamma_model, frequency float8, recency float8, tenure float8, monetary float8, horizon_months integer, discount_rate float8) (
+	SFUNC = @extschema@.clv_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.clv_total(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8) IS
+'the summed clv_estimate of all rows'' customers (Pareto/NBD x Gamma-Gamma, in the model''s unit) with the delta-method interval of the total at level 0.95 from both fits'' covariances; discount_rate 0 and 12 months: the expected revenue of the next year';
+
+CREATE FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'clm_pnbd_clv_total_trans' LANGUAGE C CALLED ON NULL INPUT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_total_trans(float8[], @extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'transition function of clm.clv_total (Pareto/NBD) (not for direct use)';
+CREATE AGGREGATE @extschema@.clv_total(model @extschema@.pareto_nbd_model, gg_model @extschema@.gamma_gamma_model, frequency float8, recency float8, tenure float8, monetary float8, horizon_months integer, discount_rate float8, level float8) (
+	SFUNC = @extschema@.clv_total_trans, STYPE = float8[],
+	FINALFUNC = @extschema@.interval_total_final, COMBINEFUNC = @extschema@.interval_total_combine,
+	PARALLEL = SAFE);
+COMMENT ON AGGREGATE @extschema@.clv_total(@extschema@.pareto_nbd_model, @extschema@.gamma_gamma_model, float8, float8, float8, float8, integer, float8, float8) IS
+'the summed clv_estimate of all rows'' customers (Pareto/NBD x Gamma-Gamma, in the model''s unit) with the delta-method interval of the total at level from both fits'' covariances; discount_rate 0 and 12 months: the expected revenue of the next year';

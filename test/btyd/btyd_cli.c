@@ -408,13 +408,16 @@ print_fit(const char *model, const btyd_fit_result *r, int rc, size_t customers,
 	static const char *bgn[4] = {"r", "alpha", "a", "b"};
 	static const char *ggn[3] = {"p", "q", "v"};
 	static const char *pnn[4] = {"r", "alpha", "s", "beta"};
+	static const char *bbn[4] = {"alpha", "beta", "gamma", "delta"};
+	const char **names4 = strcmp(model, "pnbd") == 0 ? pnn :
+		strcmp(model, "bgbb") == 0 ? bbn : bgn;
 	int			j;
 
 	printf("{\"model\": \"%s\", \"status\": \"%s\", \"params\": {", model,
 		   btyd_strerror(rc));
 	for (j = 0; j < r->nparams; j++)
 		printf("%s\"%s\": %.17g", j ? ", " : "",
-			   r->nparams == 4 ? (strcmp(model, "pnbd") == 0 ? pnn[j] : bgn[j]) : ggn[j],
+			   r->nparams == 4 ? names4[j] : ggn[j],
 			   r->params[j]);
 	printf("}, \"loglik\": %.17g, \"objective\": %.17g, \"grad_norm\": %.3g, "
 		   "\"iterations\": %d, \"evaluations\": %d, \"converged\": %s, "
@@ -427,7 +430,7 @@ print_fit(const char *model, const btyd_fit_result *r, int rc, size_t customers,
 		printf(", \"se\": {");
 		for (j = 0; j < r->nparams; j++)
 			printf("%s\"%s\": %.17g", j ? ", " : "",
-				   r->nparams == 4 ? (strcmp(model, "pnbd") == 0 ? pnn[j] : bgn[j]) : ggn[j],
+				   r->nparams == 4 ? names4[j] : ggn[j],
 				   sqrt(r->cov[j * r->nparams + j]));
 		printf("}");
 	}
@@ -457,13 +460,16 @@ fit_and_print(const char *which, const dataset *d, double pen, btyd_fit_result *
 		print_fit("gg", res, rc, d->n, nr, t1 - t0);
 		free(rows);
 	}
-	else if (strcmp(which, "pnbd") == 0)
+	else if (strcmp(which, "pnbd") == 0 || strcmp(which, "bgbb") == 0)
 	{
 		btyd_row   *rows = NULL;
 
 		nr = make_bg_rows(d, &rows, 1);
 		t0 = now_sec();
-		rc = btyd_fit_pnbd(rows, nr, &o, res);
+		if (strcmp(which, "bgbb") == 0)
+			rc = btyd_fit_bgbb(rows, nr, &o, res);	/* x, t_x, T = frequency, recency, periods */
+		else
+			rc = btyd_fit_pnbd(rows, nr, &o, res);
 		t1 = now_sec();
 		print_fit(which, res, rc, d->n, nr, t1 - t0);
 		free(rows);
@@ -1266,7 +1272,7 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-			"usage: btyd_cli fit-bgnbd|fit-mbgnbd|fit-gg|fit-pnbd FILE [penalizer]\n"
+			"usage: btyd_cli fit-bgnbd|fit-mbgnbd|fit-gg|fit-pnbd|fit-bgbb FILE [penalizer]\n"
 			"       btyd_cli score FILE [N] [t]\n"
 			"       btyd_cli gradcheck | selftest\n"
 			"       btyd_cli bench N [seed] | bench-file FILE | simulate N [seed]\n"
@@ -1284,7 +1290,7 @@ main(int argc, char **argv)
 		const char *which = argv[1] + 4;
 
 		if (strcmp(which, "bgnbd") && strcmp(which, "mbgnbd") && strcmp(which, "gg") &&
-			strcmp(which, "pnbd"))
+			strcmp(which, "pnbd") && strcmp(which, "bgbb"))
 			return usage();
 		return cmd_fit(which, argv[2], argc >= 4 ? atof(argv[3]) : 0.0);
 	}
