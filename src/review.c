@@ -257,7 +257,7 @@ clm_next_cut(PG_FUNCTION_ARGS)
 	Datum	   *elems;
 	bool	   *nulls;
 	float8	   *cuts;
-	float8		cut;
+	float8		cut = 0;		/* (set when clm_next_cut_of returns true) */
 	int			n,
 				m = 0,
 				i;
