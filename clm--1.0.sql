@@ -1947,13 +1947,20 @@ COMMENT ON COLUMN @extschema@.job_runs.message IS 'of a failed run: the error me
 COMMENT ON COLUMN @extschema@.job_runs.note IS 'of a successful run: what it could not do as asked, e.g. a model fit that did not converge (the last converged fit scored instead)';
 COMMENT ON COLUMN @extschema@.job_runs.customers IS 'customers in the job''s state after the run';
 COMMENT ON COLUMN @extschema@.job_runs.scored IS 'customers the run scored: everyone at a full refresh or without change capture, else those whose transactions changed or whose review time had come';
-COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of clm.customer_state the run inserted, updated or deleted (unchanged rows are not written)';
+COMMENT ON COLUMN @extschema@.job_runs.written IS 'rows of the job''s state table the run inserted, updated or deleted (unchanged rows are not written)';
 
--- customer_state, stage_history and alerts have no foreign key to jobs: a
--- per-row RI check costs more than the rest of a run's insert; the trigger
--- below removes a dropped job's rows instead
-CREATE TABLE @extschema@.customer_state (
-	job_id bigint NOT NULL,
+-- Each job keeps its customers' state and stage history in two tables of
+-- its own, @extschema@.job_state_<job_id> and @extschema@.job_history_<job_id>
+-- (clm.job_tables(name) names them), created by clm.create_job_tables from
+-- the two templates below and owned by the job's owner.  Their
+-- customer_id has the type of the source's customer column (a built-in
+-- type with a btree order, or a domain over one; else text), so a BI
+-- query joins them to the user's customers table without a cast, and on
+-- Citus they can be distributed by it, co-located with the source.
+-- Dropping a job drops its tables: no other job's rows are scanned.  The
+-- views clm.customer_state and clm.stage_history (80_views.sql) read every
+-- job's, with the key as text.
+CREATE TABLE @extschema@.job_state_template (
 	customer_id text NOT NULL,
 	first_purchase timestamptz,
 	last_purchase timestamptz,
@@ -1978,41 +1985,74 @@ CREATE TABLE @extschema@.customer_state (
 	stage_since timestamptz NOT NULL,
 	high_value_at_risk boolean NOT NULL DEFAULT false,
 	scored_at timestamptz NOT NULL,
-	next_review timestamptz,
-	PRIMARY KEY (job_id, customer_id)
+	next_review timestamptz
 );
-CREATE INDEX customer_state_review ON @extschema@.customer_state (job_id, next_review);
-COMMENT ON TABLE @extschema@.customer_state IS
-'current state of every customer of every job: stage, segment, ABC class and the summary change only with purchases or at the customer''s review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.preview_job(name) gives every value as of now without writing)';
-COMMENT ON COLUMN @extschema@.customer_state.job_id IS 'the job (clm.jobs)';
-COMMENT ON COLUMN @extschema@.customer_state.customer_id IS 'the customer, as text';
-COMMENT ON COLUMN @extschema@.customer_state.first_purchase IS 'earliest transaction (NULL for a prospect)';
-COMMENT ON COLUMN @extschema@.customer_state.last_purchase IS 'latest transaction (NULL for a prospect)';
-COMMENT ON COLUMN @extschema@.customer_state.orders IS 'number of transactions';
-COMMENT ON COLUMN @extschema@.customer_state.frequency IS 'repeat purchase days (clm.summary.frequency)';
-COMMENT ON COLUMN @extschema@.customer_state.recency_weeks IS 'first to last purchase day, in weeks';
-COMMENT ON COLUMN @extschema@.customer_state.tenure_weeks IS 'first purchase day to the day of scored_at, in weeks';
-COMMENT ON COLUMN @extschema@.customer_state.days_since_last IS 'last purchase day to the day of scored_at';
-COMMENT ON COLUMN @extschema@.customer_state.total_amount IS 'sum of the amounts';
-COMMENT ON COLUMN @extschema@.customer_state.avg_amount IS 'total_amount / orders';
-COMMENT ON COLUMN @extschema@.customer_state.r IS 'RFM recency score (1 to 5)';
-COMMENT ON COLUMN @extschema@.customer_state.f IS 'RFM frequency score (1 to 5)';
-COMMENT ON COLUMN @extschema@.customer_state.m IS 'RFM monetary score (1 to 5)';
-COMMENT ON COLUMN @extschema@.customer_state.rfm_cell IS 'the three RFM scores as digits';
-COMMENT ON COLUMN @extschema@.customer_state.segment IS 'RFM segment';
-COMMENT ON COLUMN @extschema@.customer_state.abc IS 'ABC class by total_amount';
-COMMENT ON COLUMN @extschema@.customer_state.p_alive IS 'probability that the customer is still active (NULL without a converged purchase model)';
-COMMENT ON COLUMN @extschema@.customer_state.clv IS 'CLV over 12 months at 1% a month (NULL without converged models)';
-COMMENT ON COLUMN @extschema@.customer_state.churn_risk IS '1 - p_alive, or the signal form of clm.churn_risk without a model';
-COMMENT ON COLUMN @extschema@.customer_state.health IS 'health score, 0 to 100';
-COMMENT ON COLUMN @extschema@.customer_state.stage IS 'lifecycle stage';
-COMMENT ON COLUMN @extschema@.customer_state.stage_since IS 'when the customer entered stage';
-COMMENT ON COLUMN @extschema@.customer_state.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
-COMMENT ON COLUMN @extschema@.customer_state.scored_at IS
+COMMENT ON TABLE @extschema@.job_state_template IS
+'the columns of every job''s state table (clm.job_state_<job_id>, see clm.job_tables); always empty';
+COMMENT ON COLUMN @extschema@.job_state_template.customer_id IS 'the customer, of the source''s customer column type';
+COMMENT ON COLUMN @extschema@.job_state_template.first_purchase IS 'earliest transaction (NULL for a prospect)';
+COMMENT ON COLUMN @extschema@.job_state_template.last_purchase IS 'latest transaction (NULL for a prospect)';
+COMMENT ON COLUMN @extschema@.job_state_template.orders IS 'number of transactions';
+COMMENT ON COLUMN @extschema@.job_state_template.frequency IS 'repeat purchase days (clm.summary.frequency)';
+COMMENT ON COLUMN @extschema@.job_state_template.recency_weeks IS 'first to last purchase day, in weeks';
+COMMENT ON COLUMN @extschema@.job_state_template.tenure_weeks IS 'first purchase day to the day of scored_at, in weeks';
+COMMENT ON COLUMN @extschema@.job_state_template.days_since_last IS 'last purchase day to the day of scored_at';
+COMMENT ON COLUMN @extschema@.job_state_template.total_amount IS 'sum of the amounts';
+COMMENT ON COLUMN @extschema@.job_state_template.avg_amount IS 'total_amount / orders';
+COMMENT ON COLUMN @extschema@.job_state_template.r IS 'RFM recency score (1 to 5)';
+COMMENT ON COLUMN @extschema@.job_state_template.f IS 'RFM frequency score (1 to 5)';
+COMMENT ON COLUMN @extschema@.job_state_template.m IS 'RFM monetary score (1 to 5)';
+COMMENT ON COLUMN @extschema@.job_state_template.rfm_cell IS 'the three RFM scores as digits';
+COMMENT ON COLUMN @extschema@.job_state_template.segment IS 'RFM segment';
+COMMENT ON COLUMN @extschema@.job_state_template.abc IS 'ABC class by total_amount';
+COMMENT ON COLUMN @extschema@.job_state_template.p_alive IS 'probability that the customer is still active, as of scored_at (NULL without a converged purchase model)';
+COMMENT ON COLUMN @extschema@.job_state_template.clv IS 'CLV over 12 months at 1% a month, as of scored_at (NULL without converged models)';
+COMMENT ON COLUMN @extschema@.job_state_template.churn_risk IS '1 - p_alive, or the signal form of clm.churn_risk without a model, as of scored_at';
+COMMENT ON COLUMN @extschema@.job_state_template.health IS 'health score, 0 to 100, as of scored_at';
+COMMENT ON COLUMN @extschema@.job_state_template.stage IS 'lifecycle stage';
+COMMENT ON COLUMN @extschema@.job_state_template.stage_since IS 'when the customer entered stage';
+COMMENT ON COLUMN @extschema@.job_state_template.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
+COMMENT ON COLUMN @extschema@.job_state_template.scored_at IS
 'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
-COMMENT ON COLUMN @extschema@.customer_state.next_review IS
+COMMENT ON COLUMN @extschema@.job_state_template.next_review IS
 'when the stage, R score or high-value flag can next change if the customer buys nothing (NULL: never); an incremental run rescores customers whose review is due';
 
+CREATE SEQUENCE @extschema@.stage_history_id_seq;
+COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of the rows of every job''s history table';
+CREATE TABLE @extschema@.job_history_template (
+	id bigint NOT NULL DEFAULT pg_catalog.nextval('@extschema@.stage_history_id_seq'::pg_catalog.regclass),
+	customer_id text NOT NULL,
+	from_stage @extschema@.stage,
+	to_stage @extschema@.stage NOT NULL,
+	changed_at timestamptz NOT NULL,
+	run_id bigint NOT NULL
+);
+COMMENT ON TABLE @extschema@.job_history_template IS
+'the columns of every job''s stage history table (clm.job_history_<job_id>, see clm.job_tables); always empty';
+COMMENT ON COLUMN @extschema@.job_history_template.id IS 'row id (one sequence for every job)';
+COMMENT ON COLUMN @extschema@.job_history_template.customer_id IS 'the customer, of the source''s customer column type';
+COMMENT ON COLUMN @extschema@.job_history_template.from_stage IS 'stage before (NULL: first classification)';
+COMMENT ON COLUMN @extschema@.job_history_template.to_stage IS 'stage after';
+COMMENT ON COLUMN @extschema@.job_history_template.changed_at IS 'as_of of the run that saw the change';
+COMMENT ON COLUMN @extschema@.job_history_template.run_id IS 'the run (clm.job_runs)';
+
+-- template_columns: the select list of a job table's rows in the template's
+-- column order, the key cast to text (one list for the views below)
+CREATE FUNCTION @extschema@.template_columns(template regclass)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT pg_catalog.string_agg(CASE WHEN a.attname OPERATOR(pg_catalog.=) 'customer_id' THEN '(s.customer_id)::pg_catalog.text'
+									  ELSE 's.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname) END,
+								 ', ' ORDER BY a.attnum)
+	FROM pg_catalog.pg_attribute a
+	WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+$fn$;
+COMMENT ON FUNCTION @extschema@.template_columns(regclass) IS
+'internal: the select list of a job table (alias s) in its template''s column order, the customer key as text';
+
+-- alerts have no foreign key to jobs (a per-row RI check costs more than
+-- the insert); the jobs_cleanup trigger removes a dropped job's rows
 -- job_changes: the customer keys whose transactions at or before a job's
 -- watermark changed since the last run, written by the capture trigger on
 -- the job's source (src/capture.c) as this table's owner (customer_id
@@ -2028,25 +2068,6 @@ COMMENT ON TABLE @extschema@.job_changes IS
 'customers whose transactions changed since the last run of a job (capture triggers append, runs consume); customer_id NULL asks for a full rescan';
 COMMENT ON COLUMN @extschema@.job_changes.job_id IS 'the job (clm.jobs)';
 COMMENT ON COLUMN @extschema@.job_changes.customer_id IS 'customer whose transactions at or before the job''s watermark changed (once per customer); NULL: rescan everyone';
-
-CREATE TABLE @extschema@.stage_history (
-	id bigserial PRIMARY KEY,
-	job_id bigint NOT NULL,
-	customer_id text NOT NULL,
-	from_stage @extschema@.stage,
-	to_stage @extschema@.stage NOT NULL,
-	changed_at timestamptz NOT NULL,
-	run_id bigint NOT NULL
-);
-CREATE INDEX ON @extschema@.stage_history (job_id, customer_id, changed_at);
-COMMENT ON TABLE @extschema@.stage_history IS 'every stage change (from_stage NULL: first classification)';
-COMMENT ON COLUMN @extschema@.stage_history.id IS 'row id';
-COMMENT ON COLUMN @extschema@.stage_history.job_id IS 'the job (clm.jobs)';
-COMMENT ON COLUMN @extschema@.stage_history.customer_id IS 'the customer, as text';
-COMMENT ON COLUMN @extschema@.stage_history.from_stage IS 'stage before (NULL: first classification)';
-COMMENT ON COLUMN @extschema@.stage_history.to_stage IS 'stage after';
-COMMENT ON COLUMN @extschema@.stage_history.changed_at IS 'as_of of the run that saw the change';
-COMMENT ON COLUMN @extschema@.stage_history.run_id IS 'the run (clm.job_runs)';
 
 CREATE TABLE @extschema@.alerts (
 	alert_id bigserial PRIMARY KEY,
@@ -2077,15 +2098,15 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-	DELETE FROM @extschema@.customer_state s WHERE s.job_id = OLD.job_id;
-	DELETE FROM @extschema@.stage_history h WHERE h.job_id = OLD.job_id;
+	EXECUTE format('DROP TABLE IF EXISTS @extschema@.%I, @extschema@.%I',
+				   'job_state_' || OLD.job_id, 'job_history_' || OLD.job_id);
 	DELETE FROM @extschema@.alerts a WHERE a.job_id = OLD.job_id;
 	DELETE FROM @extschema@.job_changes c WHERE c.job_id = OLD.job_id;
 	RETURN OLD;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.jobs_cleanup() IS
-'trigger: a deleted job takes its state, history and alerts with it';
+'trigger: a deleted job takes its state and history tables and its alerts with it';
 CREATE TRIGGER jobs_cleanup AFTER DELETE ON @extschema@.jobs
 	FOR EACH ROW EXECUTE FUNCTION @extschema@.jobs_cleanup();
 
@@ -2093,8 +2114,6 @@ SELECT pg_catalog.pg_extension_config_dump('@extschema@.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.jobs_job_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.job_runs_run_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.customer_state', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_history', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.stage_history_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alerts', '');
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.alerts_alert_id_seq', '');
@@ -2109,12 +2128,6 @@ CREATE POLICY jobs_owner ON @extschema@.jobs
 ALTER TABLE @extschema@.job_runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY job_runs_owner ON @extschema@.job_runs
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
-ALTER TABLE @extschema@.customer_state ENABLE ROW LEVEL SECURITY;
-CREATE POLICY customer_state_owner ON @extschema@.customer_state
-	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
-ALTER TABLE @extschema@.stage_history ENABLE ROW LEVEL SECURITY;
-CREATE POLICY stage_history_owner ON @extschema@.stage_history
-	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
 ALTER TABLE @extschema@.alerts ENABLE ROW LEVEL SECURITY;
 CREATE POLICY alerts_owner ON @extschema@.alerts
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
@@ -2127,7 +2140,7 @@ CREATE POLICY job_changes_consume ON @extschema@.job_changes FOR DELETE
 	USING (job_id IN (SELECT j.job_id FROM @extschema@.jobs j));
 GRANT SELECT, INSERT, DELETE ON @extschema@.job_changes TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON @extschema@.jobs, @extschema@.job_runs,
-	@extschema@.customer_state, @extschema@.stage_history, @extschema@.alerts TO PUBLIC;
+	@extschema@.alerts TO PUBLIC;
 GRANT USAGE ON SEQUENCE @extschema@.jobs_job_id_seq, @extschema@.job_runs_run_id_seq,
 	@extschema@.stage_history_id_seq, @extschema@.alerts_alert_id_seq TO PUBLIC;
 
@@ -2293,6 +2306,91 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.has_key_index(regclass, text) IS
 'whether an index of the relation has the customer column first';
 
+-- state_key_type: the type of a job's state key: the source's customer
+-- column type when it is built in (pg_catalog) and btree-ordered, or a
+-- domain over such a type (its base type); else text.  Only built-in types
+-- reach the table clm.create_job_tables makes as its owner: no user code
+-- (a type's functions, a domain's checks) is part of that DDL.
+CREATE FUNCTION @extschema@.state_key_type(source regclass, customer_column text)
+RETURNS regtype
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT coalesce((
+		SELECT b.oid::pg_catalog.regtype
+		FROM pg_catalog.pg_attribute a
+		JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+		JOIN pg_catalog.pg_type b ON b.oid OPERATOR(pg_catalog.=)
+			CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END
+		WHERE a.attrelid OPERATOR(pg_catalog.=) $1 AND a.attname OPERATOR(pg_catalog.=) $2
+		  AND NOT a.attisdropped
+		  AND b.typnamespace OPERATOR(pg_catalog.=) 'pg_catalog'::pg_catalog.regnamespace
+		  AND b.typtype OPERATOR(pg_catalog.=) 'b' AND b.typelem OPERATOR(pg_catalog.=) 0
+		  AND EXISTS (SELECT 1 FROM pg_catalog.pg_opclass o JOIN pg_catalog.pg_am m ON m.oid OPERATOR(pg_catalog.=) o.opcmethod
+					  WHERE m.amname OPERATOR(pg_catalog.=) 'btree' AND o.opcdefault
+						AND o.opcintype OPERATOR(pg_catalog.=) b.oid)),
+		'pg_catalog.text'::pg_catalog.regtype)
+$fn$;
+COMMENT ON FUNCTION @extschema@.state_key_type(regclass, text) IS
+'the type of a job''s state key for a source''s customer column: that type when built in and btree-ordered (a domain: its base type), else text';
+
+-- create_job_tables: a job's state and history tables, from the templates,
+-- keyed like its source, owned by the job's owner.  SECURITY DEFINER (as
+-- the extension's owner): job owners may not create objects in the
+-- extension's schema.  Anyone may call it, for any job: it only creates
+-- the tables a job lacks, owned by that job's owner, so nobody gains a
+-- right by it.  Returns false when they existed.
+CREATE FUNCTION @extschema@.create_job_tables(job_id bigint)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	j @extschema@.jobs;
+	st text := '@extschema@.' || quote_ident('job_state_' || job_id);
+	ht text := '@extschema@.' || quote_ident('job_history_' || job_id);
+	key_type regtype;
+BEGIN
+	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = create_job_tables.job_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
+	END IF;
+	IF to_regclass(st) IS NOT NULL AND to_regclass(ht) IS NOT NULL THEN
+		RETURN false;
+	END IF;
+	key_type := coalesce(@extschema@.state_key_type(to_regclass(j.source), j.customer_column), 'text');
+	IF to_regclass(st) IS NULL THEN
+		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.job_state_template INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)', st);
+		EXECUTE format('ALTER TABLE %1$s ALTER COLUMN customer_id TYPE %2$s USING (customer_id::%2$s), ADD PRIMARY KEY (customer_id)', st, key_type);
+		EXECUTE format('CREATE INDEX %I ON %s (next_review)', 'job_state_' || job_id || '_review', st);
+		EXECUTE format('COMMENT ON TABLE %s IS %L', st,
+			format('state of every customer of job %s (clm.jobs): stage, segment, ABC class and summary change with purchases or at the review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at', job_id));
+		EXECUTE format('ALTER TABLE %s OWNER TO %I', st, j.owner);
+	END IF;
+	IF to_regclass(ht) IS NULL THEN
+		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.job_history_template INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)', ht);
+		EXECUTE format('ALTER TABLE %1$s ALTER COLUMN customer_id TYPE %2$s USING (customer_id::%2$s), ADD PRIMARY KEY (id)', ht, key_type);
+		EXECUTE format('CREATE INDEX %I ON %s (customer_id, changed_at)', 'job_history_' || job_id || '_customer', ht);
+		EXECUTE format('COMMENT ON TABLE %s IS %L', ht,
+			format('every stage change of the customers of job %s (from_stage NULL: first classification)', job_id));
+		EXECUTE format('ALTER TABLE %s OWNER TO %I', ht, j.owner);
+	END IF;
+	RETURN true;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.create_job_tables(bigint) IS
+'create the state and history tables a job lacks (clm.job_state_<id>, clm.job_history_<id>), keyed like its source and owned by its owner; used by clm.create_job and by a run that finds them gone';
+
+-- job_tables: where a job keeps its state and history
+CREATE FUNCTION @extschema@.job_tables(name text, OUT state regclass, OUT history regclass)
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT pg_catalog.to_regclass('@extschema@.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident('job_state_' OPERATOR(pg_catalog.||) j.job_id)),
+		   pg_catalog.to_regclass('@extschema@.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident('job_history_' OPERATOR(pg_catalog.||) j.job_id))
+	FROM @extschema@.jobs j WHERE j.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_tables(text) IS
+'the state and history tables of a job (NULL: no job of that name visible to the caller)';
+
 CREATE FUNCTION @extschema@.create_job(
 	name text,
 	source regclass,
@@ -2353,6 +2451,7 @@ BEGIN
 		coalesce(max_retries, 3), coalesce(retry_period, '1 minute'), coalesce(runs_retention, '30 days'),
 		coalesce(history_retention, '1 year'), coalesce(alerts_retention, '90 days'))
 	RETURNING j.job_id INTO id;
+	PERFORM @extschema@.create_job_tables(id);
 	IF coalesce(incremental, true) THEN
 		UPDATE @extschema@.jobs j SET capture = @extschema@.install_capture(id, create_job.source, create_job.customer_column,
 																			create_job.ts_column, create_job.amount_column)
@@ -2446,6 +2545,7 @@ AS $fn$
 DECLARE
 	j @extschema@.jobs;
 	scoring_changed boolean;
+	key_type regtype;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.name = alter_job.name FOR UPDATE;
 	IF NOT FOUND THEN
@@ -2459,6 +2559,18 @@ BEGIN
 										   history_retention, alerts_retention, full_refresh_every);
 	IF source IS NOT NULL THEN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
+		-- the state tables are keyed like the source: a new source must
+		-- key its customers the same way
+		SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
+		WHERE a.attrelid = to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id))
+		  AND a.attname = 'customer_id' AND NOT a.attisdropped;
+		IF key_type IS DISTINCT FROM @extschema@.state_key_type(source, j.customer_column) THEN
+			RAISE EXCEPTION 'the customer column of % does not have the type of the job''s state key', source
+				USING ERRCODE = 'datatype_mismatch',
+					  DETAIL = format('The state is keyed by %s; %s(%s) would key it by %s.', key_type,
+									  source, j.customer_column, @extschema@.state_key_type(source, j.customer_column)),
+					  HINT = 'Create a new job for the new source (and drop this one).';
+		END IF;
 	END IF;
 	-- what the stored breakpoints and scores depend on: the next run is a
 	-- full refresh
@@ -2580,6 +2692,76 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION @extschema@.acknowledge_alert(bigint) IS 'mark an alert as handled';
 
+-- Every job's state and history in one place, the key as text: the rows of
+-- one job's table (none when the caller may not read it, or it is gone),
+-- and the views over all the jobs the caller sees.  A BI query on one job
+-- reads its table (clm.job_tables) instead, keyed like the source.
+CREATE FUNCTION @extschema@.job_state_rows(job_id bigint)
+RETURNS SETOF @extschema@.job_state_template
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	t regclass := to_regclass('@extschema@.' || quote_ident('job_state_' || job_id));
+BEGIN
+	IF t IS NOT NULL AND has_table_privilege(t, 'SELECT') THEN
+		RETURN QUERY EXECUTE format('SELECT %s FROM %s s',
+			@extschema@.template_columns('@extschema@.job_state_template'), t);
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_state_rows(bigint) IS
+'the rows of a job''s state table, the key as text (none when the caller may not read it)';
+
+CREATE FUNCTION @extschema@.job_history_rows(job_id bigint)
+RETURNS SETOF @extschema@.job_history_template
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	t regclass := to_regclass('@extschema@.' || quote_ident('job_history_' || job_id));
+BEGIN
+	IF t IS NOT NULL AND has_table_privilege(t, 'SELECT') THEN
+		RETURN QUERY EXECUTE format('SELECT %s FROM %s s',
+			@extschema@.template_columns('@extschema@.job_history_template'), t);
+	END IF;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_history_rows(bigint) IS
+'the rows of a job''s stage history table, the key as text (none when the caller may not read it)';
+
+CREATE VIEW @extschema@.customer_state WITH (security_invoker = true) AS
+SELECT j.job_id, s.*
+FROM @extschema@.jobs j CROSS JOIN LATERAL @extschema@.job_state_rows(j.job_id) s;
+COMMENT ON VIEW @extschema@.customer_state IS
+'the state of every customer of every job the caller sees, the key as text (each job''s own table, clm.job_tables(name), is keyed like its source); p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.preview_job(name) gives every value as of now without writing)';
+
+CREATE VIEW @extschema@.stage_history WITH (security_invoker = true) AS
+SELECT h.id, j.job_id, h.customer_id, h.from_stage, h.to_stage, h.changed_at, h.run_id
+FROM @extschema@.jobs j CROSS JOIN LATERAL @extschema@.job_history_rows(j.job_id) h;
+COMMENT ON VIEW @extschema@.stage_history IS
+'every stage change of every job the caller sees, the key as text (each job''s own table: clm.job_tables(name))';
+COMMENT ON COLUMN @extschema@.customer_state.job_id IS 'the job (clm.jobs)';
+COMMENT ON COLUMN @extschema@.stage_history.job_id IS 'the job (clm.jobs)';
+-- the other columns say what their template's say (the key: as text)
+DO $do$
+DECLARE
+	c record;
+BEGIN
+	FOR c IN
+		SELECT v.view, a.attname, CASE WHEN a.attname = 'customer_id' THEN 'the customer, as text'
+									   ELSE pg_catalog.col_description(v.template, a.attnum) END AS text
+		FROM (VALUES ('@extschema@.customer_state'::pg_catalog.regclass, '@extschema@.job_state_template'::pg_catalog.regclass),
+					 ('@extschema@.stage_history', '@extschema@.job_history_template')) v(view, template)
+		JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) v.template
+		WHERE a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+	LOOP
+		EXECUTE pg_catalog.format('COMMENT ON COLUMN %s.%I IS %L', c.view, c.attname, c.text);
+	END LOOP;
+END
+$do$;
+GRANT SELECT ON @extschema@.customer_state, @extschema@.stage_history TO PUBLIC;
+
 ------------------------------------------------------------------------------
 -- Job runs: which customers to score, scoring them with the engine
 -- (clm.score_value, clm.breakpoints, clm.score), and writing what changed
@@ -2657,6 +2839,8 @@ DECLARE
 	stream text;
 	trend_window interval;
 	pass2 record;
+	st text;			-- the job's state table (the empty template for a preview without one)
+	st_key text;		-- the type of its key
 BEGIN
 	src := to_regclass(j.source);
 	IF src IS NULL THEN
@@ -2668,6 +2852,14 @@ BEGIN
 	FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.customer_column AND NOT a.attisdropped;
 	IF key_type IS NULL THEN
 		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
+	END IF;
+
+	st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id))::text;
+	SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
+	FROM pg_attribute a WHERE a.attrelid = to_regclass(st) AND a.attname = 'customer_id' AND NOT a.attisdropped;
+	IF st IS NULL OR st_key IS NULL THEN
+		st := '@extschema@.job_state_template';
+		st_key := 'text';
 	END IF;
 
 	-- 1. which customers (the scratch tables are empty: run_scratch_tables)
@@ -2699,10 +2891,10 @@ BEGIN
 			USING j.watermark - CASE WHEN ts_type = 'timestamp with time zone' THEN interval '0' ELSE interval '2 days' END;
 	END IF;
 	IF NOT scan_all THEN
-		INSERT INTO clm_run_keys
-		SELECT s.customer_id FROM @extschema@.customer_state s
-		WHERE s.job_id = j.job_id AND s.next_review <= as_of
-		  AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = s.customer_id);
+		EXECUTE format('INSERT INTO clm_run_keys SELECT (s.customer_id)::text FROM %s s '
+					   'WHERE s.next_review <= $1 '
+					   'AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = (s.customer_id)::text)', st)
+			USING as_of;
 		keys := ARRAY(SELECT DISTINCT k.customer_id FROM clm_run_keys k);
 	END IF;
 	ANALYZE clm_run_keys;
@@ -2839,7 +3031,7 @@ BEGIN
 	SELECT zo.customer_id, (zo.s).*, v.p_alive, v.clv, sc.*,
 		   CASE WHEN $8 THEN zo.o_stage END, CASE WHEN $8 THEN zo.o_stage_since END,
 		   CASE WHEN $8 THEN zo.o_hv END, zo.o_customer_id IS NOT NULL AND $8, true, zo.z_customer_id IS NULL
-	FROM (SELECT coalesce(z.customer_id, o.customer_id) AS customer_id, z.customer_id AS z_customer_id, z.s, z.act,
+	FROM (SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, z.s, z.act,
 				 o.customer_id AS o_customer_id, o.stage AS o_stage, o.stage_since AS o_stage_since,
 				 o.high_value_at_risk AS o_hv, o.first_purchase AS o_first_purchase, o.last_purchase AS o_last_purchase,
 				 o.orders AS o_orders, o.frequency AS o_frequency, o.recency_weeks AS o_recency_weeks,
@@ -2847,9 +3039,9 @@ BEGIN
 				 o.rfm_cell AS o_rfm_cell, o.segment AS o_segment, o.abc AS o_abc, o.p_alive AS o_p_alive,
 				 o.clv AS o_clv, o.churn_risk AS o_churn_risk, o.health AS o_health, o.next_review AS o_next_review
 		  FROM (%s) z
-		  FULL JOIN (SELECT * FROM @extschema@.customer_state cs
-					 WHERE cs.job_id = $6 AND ($2 IS NULL OR cs.customer_id = ANY ($2))) o
-			ON o.customer_id = z.customer_id) zo
+		  FULL JOIN (SELECT * FROM %2$s cs
+					 WHERE $2 IS NULL OR cs.customer_id = ANY ($2::%3$s[])) o
+			ON (o.customer_id)::text = z.customer_id) zo
 	LEFT JOIN LATERAL @extschema@.score_value(zo.s, $5) v ON true
 	CROSS JOIN LATERAL @extschema@.score(zo.s, zo.act, v.p_alive, v.clv, $5, $7, $1,
 										 CASE WHEN $8 THEN zo.o_stage END) sc
@@ -2870,7 +3062,7 @@ BEGIN
 				   OR abs(v.p_alive - zo.o_p_alive) > 0.05 OR abs(sc.churn_risk - zo.o_churn_risk) > 0.05
 				   OR abs(v.clv - zo.o_clv) > 0.05 * greatest(abs(zo.o_clv), 0.1 * ($7).high_value_clv)
 				   OR abs(sc.health - zo.o_health) > 5))
-	$q$, stream)
+	$q$, stream, st, st_key)
 		USING as_of, keys, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
 			  ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL);
 	IF scanned IS NULL THEN
@@ -2908,6 +3100,10 @@ DECLARE
 	err_msg text;
 	err_state text;
 	src regclass;
+	st regclass;		-- the job's state and history tables
+	ht regclass;
+	st_key text;		-- the type of their key
+	n_state bigint;		-- customers in the state (counted when needed)
 BEGIN
 	-- Lock order: the source before the job's row.  clm.drop_job holds the
 	-- row, then drops the capture triggers (an exclusive lock on the
@@ -2967,6 +3163,15 @@ BEGIN
 			END IF;
 			full_refresh := true;
 		END IF;
+		-- the job's tables, made again if dropped: the stored state is gone,
+		-- so this run is a full refresh (and a first run)
+		IF @extschema@.create_job_tables(j.job_id) THEN
+			full_refresh := true;
+		END IF;
+		st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id));
+		ht := to_regclass('@extschema@.' || quote_ident('job_history_' || j.job_id));
+		SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
+		FROM pg_attribute a WHERE a.attrelid = st AND a.attname = 'customer_id' AND NOT a.attisdropped;
 		-- a disabled job's changes are not captured: its runs rescan
 		is_full := full_refresh OR NOT j.enabled OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
@@ -2975,17 +3180,18 @@ BEGIN
 		-- the state: customers gone from the source go; changed rows are
 		-- updated in place, new ones inserted; unchanged rows are not
 		-- touched
-		DELETE FROM @extschema@.customer_state cs
-		WHERE cs.job_id = j.job_id AND cs.customer_id IN (SELECT n.customer_id FROM clm_run_new n WHERE n.gone);
+		EXECUTE format('DELETE FROM %s cs WHERE cs.customer_id IN '
+					   '(SELECT (n.customer_id)::%s FROM clm_run_new n WHERE n.gone)', st, st_key);
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net - n_rows;
 		DELETE FROM clm_run_new n WHERE n.gone;
 
 		-- history and alerts (once per episode, with NOTIFY)
-		INSERT INTO @extschema@.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
-		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, t, run.run_id
-		FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage;
+		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
+					   'SELECT (n.customer_id)::%s, n.prev_stage, n.stage, $1, $2 '
+					   'FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
+			USING t, run.run_id;
 
 		FOR a IN
 			INSERT INTO @extschema@.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details)
@@ -3012,42 +3218,61 @@ BEGIN
 			n_alerts := n_alerts + 1;
 		END LOOP;
 
-		UPDATE @extschema@.customer_state cs SET
+		EXECUTE format($q$
+		UPDATE %1$s cs SET
 			first_purchase = n.first_purchase, last_purchase = n.last_purchase, orders = n.orders,
 			frequency = n.frequency, recency_weeks = n.recency, tenure_weeks = n.tenure,
 			days_since_last = n.days_since_last, total_amount = n.total_amount, avg_amount = n.avg_amount,
 			r = n.r, f = n.f, m = n.m, rfm_cell = n.rfm_cell, segment = n.segment, abc = n.abc,
 			p_alive = n.p_alive, clv = n.clv, churn_risk = n.churn_risk, health = n.health, stage = n.stage,
-			stage_since = CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN cs.stage_since ELSE t END,
-			high_value_at_risk = n.high_value_at_risk, scored_at = t, next_review = n.next_review
+			stage_since = CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN cs.stage_since ELSE $1 END,
+			high_value_at_risk = n.high_value_at_risk, scored_at = $1, next_review = n.next_review
 		FROM clm_run_new n
-		WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id;
+		WHERE cs.customer_id = (n.customer_id)::%2$s
+		$q$, st, st_key) USING t;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
-		INSERT INTO @extschema@.customer_state (
-			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
+		EXECUTE format($q$
+		INSERT INTO %1$s (
+			customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
 			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
 			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, scored_at, next_review)
-		SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
+		SELECT n.key, n.first_purchase, n.last_purchase, n.orders, n.frequency,
 			   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
 			   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health,
-			   n.stage, t, n.high_value_at_risk, t, n.next_review
-		FROM clm_run_new n
-		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.customer_state cs
-						  WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id)
-		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
+			   n.stage, $1, n.high_value_at_risk, $1, n.next_review
+		FROM (SELECT (n.customer_id)::%2$s AS key, n.* FROM clm_run_new n) n
+		WHERE NOT EXISTS (SELECT 1 FROM %1$s cs WHERE cs.customer_id = n.key)
+		ORDER BY n.key		-- key order: the primary key index fills page by page
+		$q$, st, st_key) USING t;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net + n_rows;
 		-- a bulk write (a first run, a refresh that moved many) leaves
 		-- the planner's statistics behind; autovacuum may be late, and the
-		-- next incremental run's plan depends on them
-		-- (only the table's owner may: for other owners the background
-		-- worker does it after the run, see clm.analyze_state)
+		-- next incremental run's plan depends on them (the owner owns the
+		-- table, unless it was given away)
 		IF n_written > 10000
 		   AND (SELECT n_written > c.reltuples / 10 AND pg_has_role(c.relowner, 'USAGE') FROM pg_class c
-				WHERE c.oid = '@extschema@.customer_state'::regclass) THEN
-			ANALYZE @extschema@.customer_state;
+				WHERE c.oid = st) THEN
+			EXECUTE format('ANALYZE %s', st);
+		END IF;
+		-- customers in the state: everyone scanned, or the last run's count
+		-- plus what this one added; counted only when neither is known
+		IF is_full OR NOT j.incremental OR NOT j.capture THEN
+			n_state := c.scanned;
+		ELSE
+			n_state := (SELECT r.customers FROM @extschema@.job_runs r
+						WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+						ORDER BY r.started_at DESC LIMIT 1) + n_net;
+		END IF;
+		IF n_state IS NULL THEN
+			EXECUTE format('SELECT count(*) FROM %s', st) INTO n_state;
+		END IF;
+		-- the history past its retention, on the job's clock (changed_at
+		-- is a run's as_of), once a full refresh: it reads the whole table
+		IF is_full THEN
+			PERFORM @extschema@.prune_job_history(j.job_id, ht, t - j.history_retention);
 		END IF;
 
 		UPDATE @extschema@.jobs SET
@@ -3064,13 +3289,8 @@ BEGIN
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
 			-- the last run's count plus what this one added: no count(*) of
 			-- the state on an incremental run
-			customers = CASE WHEN is_full OR NOT j.incremental OR NOT j.capture THEN
-							coalesce(c.scanned, (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) ELSE
-							coalesce((SELECT r.customers FROM @extschema@.job_runs r
-									  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
-									  ORDER BY r.started_at DESC LIMIT 1) + n_net,
-									 (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) END,
-			scored = coalesce(c.scanned, (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)),
+			customers = n_state,
+			scored = coalesce(c.scanned, n_state),
 			written = n_written, alerts = n_alerts, note = c.note
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;
@@ -3230,30 +3450,6 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
 'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
 
--- analyze_state: ANALYZE clm.customer_state when a tenth of it (at least
--- 10,000 rows) changed since it was last analyzed; true when it did.  The
--- database worker calls it after runs end: an incremental run's plan (by
--- key, against the state) depends on the statistics, which autovacuum may
--- bring late after a first run or a large refresh.
-CREATE FUNCTION @extschema@.analyze_state()
-RETURNS boolean
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-	IF coalesce((SELECT s.n_mod_since_analyze > greatest(10000, c.reltuples / 10)
-				 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-				 WHERE s.relid = '@extschema@.customer_state'::regclass), false) THEN
-		ANALYZE @extschema@.customer_state;
-		RETURN true;
-	END IF;
-	RETURN false;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.analyze_state() IS
-'analyze clm.customer_state when a tenth of it (at least 10,000 rows) changed since its last analyze (called by the background worker after runs; not executable by PUBLIC)';
-REVOKE ALL ON FUNCTION @extschema@.analyze_state() FROM PUBLIC;
-
 -- defer_failed_job: the worker's last resort when a failed run cannot be
 -- recorded (clm.record_job_failure itself fails, e.g. a setting stored by an
 -- older version makes the next slot overflow): without computing the
@@ -3298,16 +3494,41 @@ COMMENT ON FUNCTION @extschema@.defer_failed_job(bigint, text, text) IS
 CREATE INDEX alerts_open_customer ON @extschema@.alerts (job_id, customer_id) WHERE acknowledged_at IS NULL;
 CREATE INDEX alerts_open_run ON @extschema@.alerts (run_id) WHERE acknowledged_at IS NULL;
 
--- prune_history: delete, per job, runs older than runs_retention, stage
--- changes older than history_retention and alerts acknowledged longer ago
--- than alerts_retention; at most batch rows of each table per call (the
--- worker calls again while a batch comes back full).  Never deleted: a
--- job's last run and last successful run (the next incremental run counts
--- from it), runs that raised an open alert, each customer's latest stage
--- change (the current stage's entry) and the history of a customer with an
--- open alert, and open alerts.
+-- prune_history: delete, per job, runs older than runs_retention and
+-- alerts acknowledged longer ago than alerts_retention; at most batch rows
+-- of each table per call (the worker calls again while a batch comes back
+-- full).  Never deleted: a job's last run and last successful run (the
+-- next incremental run counts from it), runs that raised an open alert,
+-- and open alerts.  Stage history lives in each job's own table, owned by
+-- the job's owner: its full refreshes prune it, as the owner
+-- (clm.prune_job_history), so that no other role's process writes it.
+CREATE FUNCTION @extschema@.prune_job_history(job_id bigint, history regclass, cutoff timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	n bigint;
+BEGIN
+	-- never a customer's latest change (the current stage's entry), nor
+	-- the history of a customer with an open alert
+	EXECUTE format($q$
+	DELETE FROM %1$s h
+	WHERE h.changed_at < $1
+	  AND EXISTS (SELECT 1 FROM %1$s n
+				  WHERE n.customer_id = h.customer_id AND (n.changed_at, n.id) > (h.changed_at, h.id))
+	  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
+					  WHERE a.job_id = $2 AND a.customer_id = (h.customer_id)::text AND a.acknowledged_at IS NULL)
+	$q$, history) USING cutoff, job_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.prune_job_history(bigint, regclass, timestamptz) IS
+'delete a job''s stage changes older than cutoff (as the caller: the owner of the history table), keeping each customer''s latest change and the history of customers with an open alert; returns the rows deleted (a full refresh calls it with its as_of minus history_retention)';
+
 CREATE FUNCTION @extschema@.prune_history(batch integer DEFAULT 10000,
-	OUT job_runs bigint, OUT stage_history bigint, OUT alerts bigint)
+	OUT job_runs bigint, OUT alerts bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -3331,22 +3552,6 @@ BEGIN
 		LIMIT batch);
 	GET DIAGNOSTICS job_runs = ROW_COUNT;
 
-	DELETE FROM @extschema@.stage_history h
-	WHERE h.id IN (
-		SELECT x.id
-		FROM @extschema@.jobs j
-		-- the history's clock is the job's (changed_at is a run's as_of)
-		JOIN @extschema@.stage_history x ON x.job_id = j.job_id
-			AND x.changed_at < coalesce(j.last_as_of, now()) - j.history_retention
-		WHERE EXISTS (SELECT 1 FROM @extschema@.stage_history n
-					  WHERE n.job_id = x.job_id AND n.customer_id = x.customer_id
-						AND (n.changed_at, n.id) > (x.changed_at, x.id))
-		  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
-						  WHERE a.job_id = x.job_id AND a.customer_id = x.customer_id
-							AND a.acknowledged_at IS NULL)
-		LIMIT batch);
-	GET DIAGNOSTICS stage_history = ROW_COUNT;
-
 	DELETE FROM @extschema@.alerts a
 	WHERE a.alert_id IN (
 		SELECT x.alert_id
@@ -3357,7 +3562,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.prune_history(integer) IS
-'delete runs, stage changes and acknowledged alerts past their job''s retention, at most batch rows of each; keeps what the current state and open alerts need; returns the rows deleted (the worker calls it)';
+'delete runs and acknowledged alerts past their job''s retention, at most batch rows of each; keeps what the current state and open alerts need; returns the rows deleted (the worker calls it; each job''s stage history is pruned by its full refreshes, clm.prune_job_history)';
 
 CREATE FUNCTION @extschema@.scheduler_coverage()
 RETURNS text
@@ -3944,7 +4149,7 @@ WITH j AS (
 ), h AS (
 	SELECT h.customer_id, h.id, h.from_stage, h.to_stage,
 		   (h.changed_at AT TIME ZONE j.time_zone)::date AS day
-	FROM @extschema@.stage_history h JOIN j ON h.job_id OPERATOR(pg_catalog.=) j.job_id
+	FROM j CROSS JOIN LATERAL @extschema@.job_history_rows(j.job_id) h
 ), bounds AS (
 	SELECT coalesce($4, pg_catalog.min(h.day)) AS lo, coalesce($5, pg_catalog.max(h.day)) AS hi FROM h
 ), periods AS (
@@ -4328,7 +4533,6 @@ COMMENT ON SEQUENCE @extschema@.jobs_job_id_seq IS 'job ids (clm.jobs.job_id)';
 
 COMMENT ON SEQUENCE @extschema@.job_runs_run_id_seq IS 'run ids (clm.job_runs.run_id)';
 
-COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of clm.stage_history';
 
 COMMENT ON SEQUENCE @extschema@.alerts_alert_id_seq IS 'alert ids (clm.alerts.alert_id)';
 

@@ -67,7 +67,8 @@ SELECT from_stage, to_stage, transitions, last_30_days FROM clm.stage_funnel ORD
 -- the 30 days are the job's: with its history and last run a year back
 -- (a job run on past data), the same counts
 BEGIN;
-UPDATE clm.stage_history SET changed_at = changed_at - interval '1 year';
+SELECT (clm.job_tables('shop')).history AS shop_history \gset
+UPDATE :shop_history SET changed_at = changed_at - interval '1 year';
 UPDATE clm.jobs SET last_as_of = last_as_of - interval '1 year' WHERE name = 'shop';
 SELECT sum(transitions) AS transitions, sum(last_30_days) AS last_30_days FROM clm.stage_funnel;
 ROLLBACK;

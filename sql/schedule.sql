@@ -219,12 +219,13 @@ SELECT :jid, '1', 'churned', now() - interval '40 days', now() - interval '40 da
 FROM clm.job_runs r WHERE r.job_id = :jid AND r.started_at < now() - interval '39 days' ORDER BY r.started_at DESC LIMIT 1;
 -- old history: customer 2 has three changes (two old), customer 1 has an
 -- open alert, customer 3 only an old one (its current stage's entry)
-INSERT INTO clm.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id) VALUES
-	(:jid, '2', NULL, 'new', now() - interval '800 days', 0),
-	(:jid, '2', 'new', 'active', now() - interval '700 days', 0),
-	(:jid, '1', NULL, 'new', now() - interval '800 days', 0),
-	(:jid, '3', NULL, 'new', now() - interval '800 days', 0);
-DELETE FROM clm.stage_history WHERE job_id = :jid AND customer_id = '3' AND changed_at > now() - interval '1 day';
+SELECT (clm.job_tables('cron_job')).history AS hist \gset
+INSERT INTO :hist (customer_id, from_stage, to_stage, changed_at, run_id) VALUES
+	(2, NULL, 'new', now() - interval '800 days', 0),
+	(2, 'new', 'active', now() - interval '700 days', 0),
+	(1, NULL, 'new', now() - interval '800 days', 0),
+	(3, NULL, 'new', now() - interval '800 days', 0);
+DELETE FROM :hist WHERE customer_id = 3 AND changed_at > now() - interval '1 day';
 -- alerts: acknowledged long ago (goes), recently (stays), open (stays)
 INSERT INTO clm.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details, acknowledged_at) VALUES
 	(:jid, '4', 'churned', now() - interval '200 days', now() - interval '200 days', 0, '{}', now() - interval '100 days'),
@@ -238,6 +239,8 @@ SELECT * FROM clm.prune_history(10);
 SELECT * FROM clm.prune_history(10);
 SELECT * FROM clm.prune_history(10);
 SELECT * FROM clm.prune_history(10);
+-- the stage history is pruned by the job's full refreshes, as its owner
+SELECT status FROM clm.run_job('cron_job', full_refresh => true);
 SELECT count(*) AS runs, count(*) FILTER (WHERE started_at < now() - interval '30 days') AS old_runs_kept,
 	   bool_and(EXISTS (SELECT 1 FROM clm.alerts a WHERE a.run_id = r.run_id AND a.acknowledged_at IS NULL))
 		   FILTER (WHERE started_at < now() - interval '30 days') AS kept_for_open_alert
@@ -256,11 +259,11 @@ SELECT count(*) AS runs_left FROM clm.job_runs WHERE job_id = :jid;
 -- a run's as_of): for a job last run as of 3 years ago, a change 3 years
 -- and 10 days old stays, one 5 years old goes
 UPDATE clm.jobs SET last_as_of = now() - interval '3 years' WHERE job_id = :jid;
-INSERT INTO clm.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id) VALUES
-	(:jid, '7', NULL, 'new', now() - interval '5 years', 0),
-	(:jid, '7', 'new', 'active', now() - interval '3 years 10 days', 0),
-	(:jid, '7', 'active', 'at_risk', now() - interval '3 years 5 days', 0);
-SELECT stage_history FROM clm.prune_history();
+INSERT INTO :hist (customer_id, from_stage, to_stage, changed_at, run_id) VALUES
+	(7, NULL, 'new', now() - interval '5 years', 0),
+	(7, 'new', 'active', now() - interval '3 years 10 days', 0),
+	(7, 'active', 'at_risk', now() - interval '3 years 5 days', 0);
+SELECT clm.prune_job_history(:jid, :'hist', (SELECT last_as_of - history_retention FROM clm.jobs WHERE job_id = :jid)) AS pruned;
 SELECT to_stage FROM clm.stage_history WHERE job_id = :jid AND customer_id = '7' ORDER BY changed_at;
 SELECT clm.prune_history(0);
 

@@ -17,8 +17,8 @@
  *
  * Why it loses nothing.  A run publishes its new watermark (its as_of) in
  * shared memory, then waits for every transaction that holds a write lock
- * on the source (WaitForLockersMultiple, as CREATE INDEX CONCURRENTLY
- * does), then reads.  A writer reads the watermark after taking its write
+ * on the source (as CREATE INDEX CONCURRENTLY does, but polling, for at
+ * most two seconds: see CLM_CAPTURE_WAIT_MS), then reads.  A writer reads the watermark after taking its write
  * lock: either it took the lock before the publication, and the run waits
  * for it and then sees its rows; or it sees the new watermark and logs what
  * falls at or below it.  The shared watermark only goes up, and is never
@@ -54,6 +54,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -62,6 +63,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/wait_event.h"
 
 /* the margin for columns without time zone: more than any UTC offset */
 #define NAIVE_MARGIN (2 * USECS_PER_DAY)
@@ -443,6 +445,60 @@ clm_capture(PG_FUNCTION_ARGS)
 	return PointerGetDatum(result);
 }
 
+/*
+ * How long a run waits for the source's writers before it gives up
+ * publishing.  Not forever: a writer may itself be waiting for the run (a
+ * session that wrote the source and then calls clm.run_job on the job the
+ * worker is running waits for the job's row, which the run holds), and a
+ * wait on a lock the deadlock detector sees would then fail one of them.
+ * Polling is invisible to it; after the deadline the run goes on
+ * unpublished, which is only slower (it logs the customers with rows
+ * after its as_of for the next run and keeps the old watermark).
+ */
+#define CLM_CAPTURE_WAIT_MS 2000
+
+/*
+ * writers_done: whether the transactions that held a write lock on one of
+ * the relations when called have ended, polling them until deadline_ms.
+ */
+static bool
+writers_done(List *rels, int deadline_ms)
+{
+	List	   *vxids = NIL;
+	ListCell   *lc;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), deadline_ms);
+
+	foreach(lc, rels)
+	{
+		LOCKTAG		tag;
+		VirtualTransactionId *v;
+
+		SET_LOCKTAG_RELATION(tag, MyDatabaseId, lfirst_oid(lc));
+		for (v = GetLockConflicts(&tag, ShareLock, NULL); VirtualTransactionIdIsValid(*v); v++)
+		{
+			VirtualTransactionId *copy = palloc(sizeof(VirtualTransactionId));
+
+			*copy = *v;
+			vxids = lappend(vxids, copy);
+		}
+	}
+	foreach(lc, vxids)
+	{
+		VirtualTransactionId *v = lfirst(lc);
+
+		while (!VirtualXactLock(*v, false))
+		{
+			if (GetCurrentTimestamp() >= deadline)
+				return false;
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 5,
+							 PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
+	}
+	return true;
+}
+
 PG_FUNCTION_INFO_V1(clm_capture_advance);
 
 /*
@@ -450,8 +506,10 @@ PG_FUNCTION_INFO_V1(clm_capture_advance);
  * RETURNS boolean: publish a run's new watermark and wait for the
  * transactions writing the source (and its partitions) that may have read
  * the old one; true when published (the run then stores it), false when it
- * cannot be (no shared memory, no free slot, or a transaction snapshot that
- * would not see what it waited for).
+ * cannot be (no shared memory, no free slot, a transaction snapshot that
+ * would not see what it waited for, or writers that did not end within
+ * CLM_CAPTURE_WAIT_MS).  A watermark raised but not published only makes
+ * writers log more.
  */
 Datum
 clm_capture_advance(PG_FUNCTION_ARGS)
@@ -460,9 +518,6 @@ clm_capture_advance(PG_FUNCTION_ARGS)
 	Oid			source = PG_GETARG_OID(1);
 	TimestampTz watermark = PG_GETARG_TIMESTAMPTZ(2);
 	ClmCaptureSlot *slot;
-	List	   *rels;
-	List	   *tags = NIL;
-	ListCell   *lc;
 
 	if (!clm_capture_available() || IsolationUsesXactSnapshot() || TIMESTAMP_NOT_FINITE(watermark))
 		PG_RETURN_BOOL(false);
@@ -472,17 +527,7 @@ clm_capture_advance(PG_FUNCTION_ARGS)
 	if (slot == NULL)
 		PG_RETURN_BOOL(false);
 	clm_capture_slot_raise(slot, watermark);
-
-	rels = find_all_inheritors(source, NoLock, NULL);
-	foreach(lc, rels)
-	{
-		LOCKTAG    *tag = palloc(sizeof(LOCKTAG));
-
-		SET_LOCKTAG_RELATION(*tag, MyDatabaseId, lfirst_oid(lc));
-		tags = lappend(tags, tag);
-	}
-	WaitForLockersMultiple(tags, ShareLock, false);
-	PG_RETURN_BOOL(true);
+	PG_RETURN_BOOL(writers_done(find_all_inheritors(source, NoLock, NULL), CLM_CAPTURE_WAIT_MS));
 }
 
 /* ---------- enabling, disabling and dropping, at commit ---------- */

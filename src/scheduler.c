@@ -362,18 +362,18 @@ maintenance_sql(const char *what, const char *query, int64 *out, int nout)
 static bool
 prune(void)
 {
-	int64		counts[3] = {0, 0, 0};
+	int64		counts[2] = {0, 0};
 
 	if (!maintenance_sql("prune the job history",
-						 psprintf("SELECT job_runs, stage_history, alerts FROM clm.prune_history(%d)",
+						 psprintf("SELECT job_runs, alerts FROM clm.prune_history(%d)",
 								  CLM_PRUNE_BATCH),
-						 counts, 3))
+						 counts, 2))
 		return false;
-	if (counts[0] + counts[1] + counts[2] > 0)
+	if (counts[0] + counts[1] > 0)
 		ereport(DEBUG1,
-				(errmsg("clm: pruned " INT64_FORMAT " runs, " INT64_FORMAT " stage changes, " INT64_FORMAT " alerts",
-						counts[0], counts[1], counts[2])));
-	return counts[0] >= CLM_PRUNE_BATCH || counts[1] >= CLM_PRUNE_BATCH || counts[2] >= CLM_PRUNE_BATCH;
+				(errmsg("clm: pruned " INT64_FORMAT " runs, " INT64_FORMAT " alerts",
+						counts[0], counts[1])));
+	return counts[0] >= CLM_PRUNE_BATCH || counts[1] >= CLM_PRUNE_BATCH;
 }
 
 void
@@ -412,18 +412,10 @@ clm_worker_main(Datum arg)
 		clmw_reload_config();
 
 		/*
-		 * after runs ended: a bulk write (a first run, a refresh that moved
-		 * many customers) is analyzed now rather than when autovacuum gets
-		 * to it, since the next incremental run's plan depends on it (the
-		 * job's owner, who wrote it, may not analyze clm's table)
+		 * runs that ended leave their slots (a run analyzes what it bulk
+		 * wrote itself: the job's owner owns its state table)
 		 */
-		if (reap_jobs() > 0)
-		{
-			int64		analyzed = 0;
-
-			(void) maintenance_sql("analyze the customer state",
-								   "SELECT clm.analyze_state()::pg_catalog.int8", &analyzed, 1);
-		}
+		(void) reap_jobs();
 		MemoryContextReset(cycle_cxt);
 		jobs = due_jobs(cycle_cxt,
 						clm_worker_enabled ? Max(0, clm_max_running_jobs - n_running) : 0,

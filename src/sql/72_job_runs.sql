@@ -75,6 +75,8 @@ DECLARE
 	stream text;
 	trend_window interval;
 	pass2 record;
+	st text;			-- the job's state table (the empty template for a preview without one)
+	st_key text;		-- the type of its key
 BEGIN
 	src := to_regclass(j.source);
 	IF src IS NULL THEN
@@ -86,6 +88,14 @@ BEGIN
 	FROM pg_attribute a WHERE a.attrelid = src AND a.attname = j.customer_column AND NOT a.attisdropped;
 	IF key_type IS NULL THEN
 		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
+	END IF;
+
+	st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id))::text;
+	SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
+	FROM pg_attribute a WHERE a.attrelid = to_regclass(st) AND a.attname = 'customer_id' AND NOT a.attisdropped;
+	IF st IS NULL OR st_key IS NULL THEN
+		st := '@extschema@.job_state_template';
+		st_key := 'text';
 	END IF;
 
 	-- 1. which customers (the scratch tables are empty: run_scratch_tables)
@@ -117,10 +127,10 @@ BEGIN
 			USING j.watermark - CASE WHEN ts_type = 'timestamp with time zone' THEN interval '0' ELSE interval '2 days' END;
 	END IF;
 	IF NOT scan_all THEN
-		INSERT INTO clm_run_keys
-		SELECT s.customer_id FROM @extschema@.customer_state s
-		WHERE s.job_id = j.job_id AND s.next_review <= as_of
-		  AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = s.customer_id);
+		EXECUTE format('INSERT INTO clm_run_keys SELECT (s.customer_id)::text FROM %s s '
+					   'WHERE s.next_review <= $1 '
+					   'AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id = (s.customer_id)::text)', st)
+			USING as_of;
 		keys := ARRAY(SELECT DISTINCT k.customer_id FROM clm_run_keys k);
 	END IF;
 	ANALYZE clm_run_keys;
@@ -257,7 +267,7 @@ BEGIN
 	SELECT zo.customer_id, (zo.s).*, v.p_alive, v.clv, sc.*,
 		   CASE WHEN $8 THEN zo.o_stage END, CASE WHEN $8 THEN zo.o_stage_since END,
 		   CASE WHEN $8 THEN zo.o_hv END, zo.o_customer_id IS NOT NULL AND $8, true, zo.z_customer_id IS NULL
-	FROM (SELECT coalesce(z.customer_id, o.customer_id) AS customer_id, z.customer_id AS z_customer_id, z.s, z.act,
+	FROM (SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, z.s, z.act,
 				 o.customer_id AS o_customer_id, o.stage AS o_stage, o.stage_since AS o_stage_since,
 				 o.high_value_at_risk AS o_hv, o.first_purchase AS o_first_purchase, o.last_purchase AS o_last_purchase,
 				 o.orders AS o_orders, o.frequency AS o_frequency, o.recency_weeks AS o_recency_weeks,
@@ -265,9 +275,9 @@ BEGIN
 				 o.rfm_cell AS o_rfm_cell, o.segment AS o_segment, o.abc AS o_abc, o.p_alive AS o_p_alive,
 				 o.clv AS o_clv, o.churn_risk AS o_churn_risk, o.health AS o_health, o.next_review AS o_next_review
 		  FROM (%s) z
-		  FULL JOIN (SELECT * FROM @extschema@.customer_state cs
-					 WHERE cs.job_id = $6 AND ($2 IS NULL OR cs.customer_id = ANY ($2))) o
-			ON o.customer_id = z.customer_id) zo
+		  FULL JOIN (SELECT * FROM %2$s cs
+					 WHERE $2 IS NULL OR cs.customer_id = ANY ($2::%3$s[])) o
+			ON (o.customer_id)::text = z.customer_id) zo
 	LEFT JOIN LATERAL @extschema@.score_value(zo.s, $5) v ON true
 	CROSS JOIN LATERAL @extschema@.score(zo.s, zo.act, v.p_alive, v.clv, $5, $7, $1,
 										 CASE WHEN $8 THEN zo.o_stage END) sc
@@ -288,7 +298,7 @@ BEGIN
 				   OR abs(v.p_alive - zo.o_p_alive) > 0.05 OR abs(sc.churn_risk - zo.o_churn_risk) > 0.05
 				   OR abs(v.clv - zo.o_clv) > 0.05 * greatest(abs(zo.o_clv), 0.1 * ($7).high_value_clv)
 				   OR abs(sc.health - zo.o_health) > 5))
-	$q$, stream)
+	$q$, stream, st, st_key)
 		USING as_of, keys, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
 			  ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL);
 	IF scanned IS NULL THEN
@@ -326,6 +336,10 @@ DECLARE
 	err_msg text;
 	err_state text;
 	src regclass;
+	st regclass;		-- the job's state and history tables
+	ht regclass;
+	st_key text;		-- the type of their key
+	n_state bigint;		-- customers in the state (counted when needed)
 BEGIN
 	-- Lock order: the source before the job's row.  clm.drop_job holds the
 	-- row, then drops the capture triggers (an exclusive lock on the
@@ -385,6 +399,15 @@ BEGIN
 			END IF;
 			full_refresh := true;
 		END IF;
+		-- the job's tables, made again if dropped: the stored state is gone,
+		-- so this run is a full refresh (and a first run)
+		IF @extschema@.create_job_tables(j.job_id) THEN
+			full_refresh := true;
+		END IF;
+		st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id));
+		ht := to_regclass('@extschema@.' || quote_ident('job_history_' || j.job_id));
+		SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
+		FROM pg_attribute a WHERE a.attrelid = st AND a.attname = 'customer_id' AND NOT a.attisdropped;
 		-- a disabled job's changes are not captured: its runs rescan
 		is_full := full_refresh OR NOT j.enabled OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
@@ -393,17 +416,18 @@ BEGIN
 		-- the state: customers gone from the source go; changed rows are
 		-- updated in place, new ones inserted; unchanged rows are not
 		-- touched
-		DELETE FROM @extschema@.customer_state cs
-		WHERE cs.job_id = j.job_id AND cs.customer_id IN (SELECT n.customer_id FROM clm_run_new n WHERE n.gone);
+		EXECUTE format('DELETE FROM %s cs WHERE cs.customer_id IN '
+					   '(SELECT (n.customer_id)::%s FROM clm_run_new n WHERE n.gone)', st, st_key);
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net - n_rows;
 		DELETE FROM clm_run_new n WHERE n.gone;
 
 		-- history and alerts (once per episode, with NOTIFY)
-		INSERT INTO @extschema@.stage_history (job_id, customer_id, from_stage, to_stage, changed_at, run_id)
-		SELECT j.job_id, n.customer_id, n.prev_stage, n.stage, t, run.run_id
-		FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage;
+		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
+					   'SELECT (n.customer_id)::%s, n.prev_stage, n.stage, $1, $2 '
+					   'FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
+			USING t, run.run_id;
 
 		FOR a IN
 			INSERT INTO @extschema@.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details)
@@ -430,42 +454,61 @@ BEGIN
 			n_alerts := n_alerts + 1;
 		END LOOP;
 
-		UPDATE @extschema@.customer_state cs SET
+		EXECUTE format($q$
+		UPDATE %1$s cs SET
 			first_purchase = n.first_purchase, last_purchase = n.last_purchase, orders = n.orders,
 			frequency = n.frequency, recency_weeks = n.recency, tenure_weeks = n.tenure,
 			days_since_last = n.days_since_last, total_amount = n.total_amount, avg_amount = n.avg_amount,
 			r = n.r, f = n.f, m = n.m, rfm_cell = n.rfm_cell, segment = n.segment, abc = n.abc,
 			p_alive = n.p_alive, clv = n.clv, churn_risk = n.churn_risk, health = n.health, stage = n.stage,
-			stage_since = CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN cs.stage_since ELSE t END,
-			high_value_at_risk = n.high_value_at_risk, scored_at = t, next_review = n.next_review
+			stage_since = CASE WHEN n.prev_stage IS NOT DISTINCT FROM n.stage THEN cs.stage_since ELSE $1 END,
+			high_value_at_risk = n.high_value_at_risk, scored_at = $1, next_review = n.next_review
 		FROM clm_run_new n
-		WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id;
+		WHERE cs.customer_id = (n.customer_id)::%2$s
+		$q$, st, st_key) USING t;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
-		INSERT INTO @extschema@.customer_state (
-			job_id, customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
+		EXECUTE format($q$
+		INSERT INTO %1$s (
+			customer_id, first_purchase, last_purchase, orders, frequency, recency_weeks,
 			tenure_weeks, days_since_last, total_amount, avg_amount, r, f, m, rfm_cell, segment, abc,
 			p_alive, clv, churn_risk, health, stage, stage_since, high_value_at_risk, scored_at, next_review)
-		SELECT j.job_id, n.customer_id, n.first_purchase, n.last_purchase, n.orders, n.frequency,
+		SELECT n.key, n.first_purchase, n.last_purchase, n.orders, n.frequency,
 			   n.recency, n.tenure, n.days_since_last, n.total_amount, n.avg_amount,
 			   n.r, n.f, n.m, n.rfm_cell, n.segment, n.abc, n.p_alive, n.clv, n.churn_risk, n.health,
-			   n.stage, t, n.high_value_at_risk, t, n.next_review
-		FROM clm_run_new n
-		WHERE NOT EXISTS (SELECT 1 FROM @extschema@.customer_state cs
-						  WHERE cs.job_id = j.job_id AND cs.customer_id = n.customer_id)
-		ORDER BY n.customer_id;		-- key order: the primary key index fills page by page
+			   n.stage, $1, n.high_value_at_risk, $1, n.next_review
+		FROM (SELECT (n.customer_id)::%2$s AS key, n.* FROM clm_run_new n) n
+		WHERE NOT EXISTS (SELECT 1 FROM %1$s cs WHERE cs.customer_id = n.key)
+		ORDER BY n.key		-- key order: the primary key index fills page by page
+		$q$, st, st_key) USING t;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net + n_rows;
 		-- a bulk write (a first run, a refresh that moved many) leaves
 		-- the planner's statistics behind; autovacuum may be late, and the
-		-- next incremental run's plan depends on them
-		-- (only the table's owner may: for other owners the background
-		-- worker does it after the run, see clm.analyze_state)
+		-- next incremental run's plan depends on them (the owner owns the
+		-- table, unless it was given away)
 		IF n_written > 10000
 		   AND (SELECT n_written > c.reltuples / 10 AND pg_has_role(c.relowner, 'USAGE') FROM pg_class c
-				WHERE c.oid = '@extschema@.customer_state'::regclass) THEN
-			ANALYZE @extschema@.customer_state;
+				WHERE c.oid = st) THEN
+			EXECUTE format('ANALYZE %s', st);
+		END IF;
+		-- customers in the state: everyone scanned, or the last run's count
+		-- plus what this one added; counted only when neither is known
+		IF is_full OR NOT j.incremental OR NOT j.capture THEN
+			n_state := c.scanned;
+		ELSE
+			n_state := (SELECT r.customers FROM @extschema@.job_runs r
+						WHERE r.job_id = j.job_id AND r.status = 'succeeded'
+						ORDER BY r.started_at DESC LIMIT 1) + n_net;
+		END IF;
+		IF n_state IS NULL THEN
+			EXECUTE format('SELECT count(*) FROM %s', st) INTO n_state;
+		END IF;
+		-- the history past its retention, on the job's clock (changed_at
+		-- is a run's as_of), once a full refresh: it reads the whole table
+		IF is_full THEN
+			PERFORM @extschema@.prune_job_history(j.job_id, ht, t - j.history_retention);
 		END IF;
 
 		UPDATE @extschema@.jobs SET
@@ -482,13 +525,8 @@ BEGIN
 		UPDATE @extschema@.job_runs SET status = 'succeeded', finished_at = clock_timestamp(),
 			-- the last run's count plus what this one added: no count(*) of
 			-- the state on an incremental run
-			customers = CASE WHEN is_full OR NOT j.incremental OR NOT j.capture THEN
-							coalesce(c.scanned, (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) ELSE
-							coalesce((SELECT r.customers FROM @extschema@.job_runs r
-									  WHERE r.job_id = j.job_id AND r.status = 'succeeded'
-									  ORDER BY r.started_at DESC LIMIT 1) + n_net,
-									 (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)) END,
-			scored = coalesce(c.scanned, (SELECT count(*) FROM @extschema@.customer_state cs WHERE cs.job_id = j.job_id)),
+			customers = n_state,
+			scored = coalesce(c.scanned, n_state),
 			written = n_written, alerts = n_alerts, note = c.note
 		WHERE job_runs.run_id = run.run_id
 		RETURNING * INTO run;

@@ -32,30 +32,6 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.reschedule_job(bigint, boolean, timestamptz) IS
 'after a run: count consecutive failures and set the next run (a retry with backoff after a failure, else the next scheduled slot); used by clm.run_job_by_id and clm.record_job_failure';
 
--- analyze_state: ANALYZE clm.customer_state when a tenth of it (at least
--- 10,000 rows) changed since it was last analyzed; true when it did.  The
--- database worker calls it after runs end: an incremental run's plan (by
--- key, against the state) depends on the statistics, which autovacuum may
--- bring late after a first run or a large refresh.
-CREATE FUNCTION @extschema@.analyze_state()
-RETURNS boolean
-LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-BEGIN
-	IF coalesce((SELECT s.n_mod_since_analyze > greatest(10000, c.reltuples / 10)
-				 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-				 WHERE s.relid = '@extschema@.customer_state'::regclass), false) THEN
-		ANALYZE @extschema@.customer_state;
-		RETURN true;
-	END IF;
-	RETURN false;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.analyze_state() IS
-'analyze clm.customer_state when a tenth of it (at least 10,000 rows) changed since its last analyze (called by the background worker after runs; not executable by PUBLIC)';
-REVOKE ALL ON FUNCTION @extschema@.analyze_state() FROM PUBLIC;
-
 -- defer_failed_job: the worker's last resort when a failed run cannot be
 -- recorded (clm.record_job_failure itself fails, e.g. a setting stored by an
 -- older version makes the next slot overflow): without computing the
@@ -100,16 +76,41 @@ COMMENT ON FUNCTION @extschema@.defer_failed_job(bigint, text, text) IS
 CREATE INDEX alerts_open_customer ON @extschema@.alerts (job_id, customer_id) WHERE acknowledged_at IS NULL;
 CREATE INDEX alerts_open_run ON @extschema@.alerts (run_id) WHERE acknowledged_at IS NULL;
 
--- prune_history: delete, per job, runs older than runs_retention, stage
--- changes older than history_retention and alerts acknowledged longer ago
--- than alerts_retention; at most batch rows of each table per call (the
--- worker calls again while a batch comes back full).  Never deleted: a
--- job's last run and last successful run (the next incremental run counts
--- from it), runs that raised an open alert, each customer's latest stage
--- change (the current stage's entry) and the history of a customer with an
--- open alert, and open alerts.
+-- prune_history: delete, per job, runs older than runs_retention and
+-- alerts acknowledged longer ago than alerts_retention; at most batch rows
+-- of each table per call (the worker calls again while a batch comes back
+-- full).  Never deleted: a job's last run and last successful run (the
+-- next incremental run counts from it), runs that raised an open alert,
+-- and open alerts.  Stage history lives in each job's own table, owned by
+-- the job's owner: its full refreshes prune it, as the owner
+-- (clm.prune_job_history), so that no other role's process writes it.
+CREATE FUNCTION @extschema@.prune_job_history(job_id bigint, history regclass, cutoff timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+	n bigint;
+BEGIN
+	-- never a customer's latest change (the current stage's entry), nor
+	-- the history of a customer with an open alert
+	EXECUTE format($q$
+	DELETE FROM %1$s h
+	WHERE h.changed_at < $1
+	  AND EXISTS (SELECT 1 FROM %1$s n
+				  WHERE n.customer_id = h.customer_id AND (n.changed_at, n.id) > (h.changed_at, h.id))
+	  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
+					  WHERE a.job_id = $2 AND a.customer_id = (h.customer_id)::text AND a.acknowledged_at IS NULL)
+	$q$, history) USING cutoff, job_id;
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.prune_job_history(bigint, regclass, timestamptz) IS
+'delete a job''s stage changes older than cutoff (as the caller: the owner of the history table), keeping each customer''s latest change and the history of customers with an open alert; returns the rows deleted (a full refresh calls it with its as_of minus history_retention)';
+
 CREATE FUNCTION @extschema@.prune_history(batch integer DEFAULT 10000,
-	OUT job_runs bigint, OUT stage_history bigint, OUT alerts bigint)
+	OUT job_runs bigint, OUT alerts bigint)
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -133,22 +134,6 @@ BEGIN
 		LIMIT batch);
 	GET DIAGNOSTICS job_runs = ROW_COUNT;
 
-	DELETE FROM @extschema@.stage_history h
-	WHERE h.id IN (
-		SELECT x.id
-		FROM @extschema@.jobs j
-		-- the history's clock is the job's (changed_at is a run's as_of)
-		JOIN @extschema@.stage_history x ON x.job_id = j.job_id
-			AND x.changed_at < coalesce(j.last_as_of, now()) - j.history_retention
-		WHERE EXISTS (SELECT 1 FROM @extschema@.stage_history n
-					  WHERE n.job_id = x.job_id AND n.customer_id = x.customer_id
-						AND (n.changed_at, n.id) > (x.changed_at, x.id))
-		  AND NOT EXISTS (SELECT 1 FROM @extschema@.alerts a
-						  WHERE a.job_id = x.job_id AND a.customer_id = x.customer_id
-							AND a.acknowledged_at IS NULL)
-		LIMIT batch);
-	GET DIAGNOSTICS stage_history = ROW_COUNT;
-
 	DELETE FROM @extschema@.alerts a
 	WHERE a.alert_id IN (
 		SELECT x.alert_id
@@ -159,7 +144,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.prune_history(integer) IS
-'delete runs, stage changes and acknowledged alerts past their job''s retention, at most batch rows of each; keeps what the current state and open alerts need; returns the rows deleted (the worker calls it)';
+'delete runs and acknowledged alerts past their job''s retention, at most batch rows of each; keeps what the current state and open alerts need; returns the rows deleted (the worker calls it; each job''s stage history is pruned by its full refreshes, clm.prune_job_history)';
 
 CREATE FUNCTION @extschema@.scheduler_coverage()
 RETURNS text

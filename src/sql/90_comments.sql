@@ -136,7 +136,6 @@ COMMENT ON SEQUENCE @extschema@.jobs_job_id_seq IS 'job ids (clm.jobs.job_id)';
 
 COMMENT ON SEQUENCE @extschema@.job_runs_run_id_seq IS 'run ids (clm.job_runs.run_id)';
 
-COMMENT ON SEQUENCE @extschema@.stage_history_id_seq IS 'ids of clm.stage_history';
 
 COMMENT ON SEQUENCE @extschema@.alerts_alert_id_seq IS 'alert ids (clm.alerts.alert_id)';
 

@@ -1,0 +1,97 @@
+-- job_tables: each job keeps its state and history in tables of its own,
+-- keyed like its source's customer column (issue 18), so that a BI query
+-- joins them to the user's customers table without a cast, by index
+SET client_min_messages = error;
+SET timezone = 'UTC';
+CREATE TABLE jt_customers (id bigint PRIMARY KEY, name text NOT NULL);
+INSERT INTO jt_customers SELECT g, 'customer ' || g FROM generate_series(1, 2000) g;
+CREATE TABLE jt_orders (customer_id bigint NOT NULL, ts timestamptz NOT NULL, amount float8 NOT NULL);
+INSERT INTO jt_orders
+SELECT 1 + g % 2000, '2024-01-01'::timestamptz + (g * 7919 % 365) * interval '1 day', 5 + g % 40
+FROM generate_series(1, 12000) g;
+CREATE INDEX ON jt_orders (customer_id);
+CREATE INDEX ON jt_orders (ts);
+SELECT clm.create_job('jt', 'jt_orders') > 0 AS created;
+SELECT status, customers FROM clm.run_job('jt', as_of => '2025-01-01');
+SELECT (clm.job_tables('jt')).state AS jt_state, (clm.job_tables('jt')).history AS jt_history \gset
+
+-- the key has the source's type, in the state and in the history, with
+-- the primary key on it; the table belongs to the job's owner
+SELECT c.relname ~ '^job_state_[0-9]+$' AS state_named, format_type(a.atttypid, a.atttypmod) AS state_key,
+	   (SELECT format_type(h.atttypid, h.atttypmod) FROM pg_attribute h
+		WHERE h.attrelid = :'jt_history'::regclass AND h.attname = 'customer_id') AS history_key,
+	   pg_get_userbyid(c.relowner) = current_user AS owned_by_job_owner,
+	   (SELECT array_agg(pg_get_indexdef(i.indexrelid) ~ '\(customer_id\)') FROM pg_index i
+		WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_on_key
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'customer_id'
+WHERE c.oid = :'jt_state'::regclass;
+SELECT count(*) AS customers, count(*) FILTER (WHERE stage IS NOT NULL) AS staged FROM :jt_state;
+SELECT count(*) > 0 AS first_classifications FROM :jt_history WHERE from_stage IS NULL;
+
+-- joined to the customers table without a cast, through both keys'
+-- indexes (the plan's table names without the job's id)
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+CREATE FUNCTION jt_plan(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	line text;
+BEGIN
+	FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+		RETURN NEXT regexp_replace(line, 'job_state_[0-9]+', 'job_state_N', 'g');
+	END LOOP;
+END $$;
+SELECT jt_plan(format('SELECT c.name, s.segment, s.clv FROM jt_customers c JOIN %s s ON s.customer_id = c.id '
+					  'WHERE c.id BETWEEN 10 AND 12', :'jt_state'));
+SELECT jt_plan(format('SELECT c.name, s.stage FROM %s s JOIN jt_customers c ON c.id = s.customer_id '
+					  'WHERE s.customer_id = 42', :'jt_state'));
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT c.name, s.customer_id, s.orders FROM jt_customers c JOIN :jt_state s ON s.customer_id = c.id
+WHERE c.id BETWEEN 10 AND 12 ORDER BY c.id;
+
+-- the view over all jobs gives the same rows, the key as text
+SELECT count(*) AS view_rows,
+	   count(*) FILTER (WHERE (v.customer_id, v.orders, v.stage, v.clv) IS DISTINCT FROM
+							   (s.customer_id::text, s.orders, s.stage, s.clv)) AS differ
+FROM clm.customer_state v JOIN :jt_state s ON s.customer_id::text = v.customer_id
+WHERE v.job_id = (SELECT job_id FROM clm.jobs WHERE name = 'jt');
+SELECT (SELECT count(*) FROM clm.stage_history WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'jt'))
+	 = (SELECT count(*) FROM :jt_history) AS history_view_complete;
+
+-- other key types: text, uuid, a domain (its base type), numeric with a
+-- scale; a type of no built-in order keys the state by text
+CREATE DOMAIN jt_id AS integer CHECK (VALUE > 0);
+CREATE TYPE jt_mood AS ENUM ('calm', 'angry');
+CREATE TABLE jt_keys (k_text text, k_uuid uuid, k_dom jt_id, k_num numeric(10, 2), k_enum jt_mood, k_json json,
+					  ts timestamptz, amount float8);
+INSERT INTO jt_keys VALUES ('a', '6f1c6d8e-3c1a-4a8e-9d6e-0d2f3b7c1a11', 7, 12.50, 'calm', '{"a": 1}', '2024-03-01', 10);
+SELECT k AS customer_column, clm.state_key_type('jt_keys', k) AS state_key
+FROM unnest(ARRAY['k_text', 'k_uuid', 'k_dom', 'k_num', 'k_enum', 'k_json']) k;
+SELECT clm.create_job('jt_uuid', 'jt_keys', customer_column => 'k_uuid', enabled => false) > 0 AS created;
+SELECT status, customers FROM clm.run_job('jt_uuid', as_of => '2025-01-01');
+SELECT (clm.job_tables('jt_uuid')).state AS jt_uuid_state \gset
+SELECT customer_id, pg_typeof(customer_id) AS key_type, orders FROM :jt_uuid_state;
+
+-- a new source must key its customers the same way
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+CREATE TABLE jt_keys_text (k_uuid text, ts timestamptz, amount float8);
+SELECT clm.alter_job('jt_uuid', source => 'jt_keys_text');
+\set VERBOSITY terse
+
+-- state dropped by hand: the next run makes the tables again and rescans
+-- everyone (a full refresh)
+DROP TABLE :jt_uuid_state;
+SELECT status, customers, scored FROM clm.run_job('jt_uuid', as_of => '2025-01-02');
+SELECT count(*) AS rows_again FROM :jt_uuid_state;
+
+-- dropping a job drops its tables
+SELECT clm.drop_job('jt');
+SELECT to_regclass(:'jt_state') AS state_after_drop, to_regclass(:'jt_history') AS history_after_drop;
+SELECT clm.drop_job('jt_uuid');
+SELECT count(*) AS job_tables_left FROM pg_class c
+WHERE c.relnamespace = 'clm'::regnamespace AND c.relname ~ '^job_(state|history)_[0-9]+$';
+DROP TABLE jt_customers, jt_orders, jt_keys, jt_keys_text;
+DROP FUNCTION jt_plan(text);
+DROP TYPE jt_mood;
+DROP DOMAIN jt_id;
