@@ -191,6 +191,8 @@ GRANT SELECT ON tx TO regress_owner1, regress_owner2;
 SET ROLE regress_owner1; SELECT clm.create_job('orphan', 'tx', schedule => '1 hour', enabled => false, max_retries => 0); RESET ROLE;
 SET ROLE regress_owner2; SELECT clm.create_job('renamed', 'tx', schedule => '1 hour', enabled => false, max_retries => 0); RESET ROLE;
 REVOKE SELECT ON tx FROM regress_owner1;
+-- (the role owns the job's tables: DROP ROLE needs DROP OWNED first)
+DROP OWNED BY regress_owner1;
 DROP ROLE regress_owner1;
 ALTER ROLE regress_owner2 RENAME TO regress_owner2b;
 UPDATE clm.jobs SET enabled = true WHERE name IN ('orphan', 'renamed');
