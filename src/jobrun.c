@@ -103,6 +103,22 @@ clm_check_time_zone(PG_FUNCTION_ARGS)
 }
 
 /*
+ * A run groups, sorts and joins every customer at a full refresh: with the
+ * default work_mem (4MB) each of them spills to disk at 100,000 customers.
+ * Within the run's GUC level work_mem is at least CLM_RUN_WORK_MEM_KB (a
+ * higher setting of the session or role stays); undone with the rest.
+ */
+#define CLM_RUN_WORK_MEM_KB (64 * 1024)
+
+static void
+raise_work_mem(void)
+{
+	if (work_mem < CLM_RUN_WORK_MEM_KB)
+		(void) set_config_option("work_mem", psprintf("%d", CLM_RUN_WORK_MEM_KB), PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
  * switch_to_owner: become the job's owner, locked down, with the job's time
  * zone and a search_path that reaches no user schema.
  */
@@ -117,6 +133,7 @@ switch_to_owner(OwnerSwitch *sw, Oid owner, const char *tz, Oid scratch)
 	check_tz(tz);
 	(void) set_config_option("TimeZone", tz, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	raise_work_mem();
 
 	/*
 	 * The run works in temporary tables, which a security-restricted

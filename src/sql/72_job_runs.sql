@@ -149,22 +149,25 @@ BEGIN
 		tx_sql := tx_sql || format(' AND t.%I = ANY ($2::%s[])', j.customer_column, key_type);
 	END IF;
 	trend_window := (policy ->> 'at_risk_days')::float8 * interval '1 day';	-- local days, as the rest
-	stream := format('SELECT (x.k)::text AS customer_id, '
+	-- key: the customer as the state keys it (the source's type: the
+	-- join to the state below needs no cast, and a merge join needs no
+	-- sort when the source is read in key order)
+	stream := format('SELECT (x.k)::text AS customer_id, (x.k)::%s AS key, '
 					 '@extschema@.customer_summary(x.ts, x.amount, $1, ''week'') FILTER (WHERE x.ts <= $1) AS s, '
 					 '@extschema@.activity_trend(x.ts, x.amount, $1, $3) FILTER (WHERE x.ts <= $1) AS act, '
 					 'false AS prospect '
-					 'FROM (%s) x GROUP BY x.k', tx_sql);
+					 'FROM (%s) x GROUP BY x.k', st_key, tx_sql);
 	IF j.customers_source IS NOT NULL THEN
 		csrc := to_regclass(j.customers_source);
 		IF csrc IS NULL THEN
 			RAISE EXCEPTION 'customers source relation % does not exist', j.customers_source
 				USING ERRCODE = 'undefined_table';
 		END IF;
-		stream := stream || format(' UNION ALL SELECT DISTINCT (c.%1$I)::text, NULL::@extschema@.summary, NULL::@extschema@.activity, true FROM %2$s c '
+		stream := stream || format(' UNION ALL SELECT DISTINCT (c.%1$I)::text, ((c.%1$I)::text)::%6$s, NULL::@extschema@.summary, NULL::@extschema@.activity, true FROM %2$s c '
 								   'WHERE c.%1$I IS NOT NULL AND ($2 IS NULL OR (c.%1$I)::text = ANY ($2)) '
 								   'AND NOT EXISTS (SELECT 1 FROM %3$s t WHERE (t.%4$I)::text = (c.%1$I)::text '
 								   'AND (t.%5$I)::timestamptz <= $1)',
-								   j.customers_id_column, csrc, src, j.customer_column, j.ts_column);
+								   j.customers_id_column, csrc, src, j.customer_column, j.ts_column, st_key);
 	END IF;
 	-- (a customer whose only purchases are after as_of is not scored)
 	stream := format('SELECT * FROM (%s) z0 WHERE NOT (z0.s IS NULL) OR z0.prospect', stream);	-- (IS NULL: the whole value)
@@ -277,7 +280,7 @@ BEGIN
 		  FROM (%s) z
 		  FULL JOIN (SELECT * FROM %2$s cs
 					 WHERE $2 IS NULL OR cs.customer_id = ANY ($2::%3$s[])) o
-			ON (o.customer_id)::text = z.customer_id) zo
+			ON o.customer_id = z.key) zo
 	LEFT JOIN LATERAL @extschema@.score_value(zo.s, $5) v ON true
 	CROSS JOIN LATERAL @extschema@.score(zo.s, zo.act, v.p_alive, v.clv, $5, $7, $1,
 										 CASE WHEN $8 THEN zo.o_stage END) sc
