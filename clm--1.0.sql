@@ -2098,8 +2098,8 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-	EXECUTE format('DROP TABLE IF EXISTS @extschema@.%I, @extschema@.%I',
-				   'job_state_' || OLD.job_id, 'job_history_' || OLD.job_id);
+	EXECUTE format('DROP TABLE IF EXISTS %s, %s', @extschema@.job_table_name(OLD.job_id, 'state'),
+				   @extschema@.job_table_name(OLD.job_id, 'history'));
 	DELETE FROM @extschema@.alerts a WHERE a.job_id = OLD.job_id;
 	DELETE FROM @extschema@.job_changes c WHERE c.job_id = OLD.job_id;
 	RETURN OLD;
@@ -2333,6 +2333,34 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.state_key_type(regclass, text) IS
 'the type of a job''s state key for a source''s customer column: that type when built in and btree-ordered (a domain: its base type), else text';
 
+-- job_table_name: the one definition of a job's table names
+-- (kind 'state' or 'history'), qualified and quoted
+CREATE FUNCTION @extschema@.job_table_name(job_id bigint, kind text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT '@extschema@.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(
+		'job_' OPERATOR(pg_catalog.||) $2 OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) $1)
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_table_name(bigint, text) IS
+'the qualified name of a job''s state or history table (kind ''state'' or ''history''), whether or not it exists';
+
+-- job_tables_of: a job's tables as they are, and the type of their key
+-- (NULL for what is missing)
+CREATE FUNCTION @extschema@.job_tables_of(job_id bigint, OUT state regclass, OUT history regclass,
+	OUT key_type text)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT t.s, t.h,
+		   (SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a
+			WHERE a.attrelid OPERATOR(pg_catalog.=) t.s AND a.attname OPERATOR(pg_catalog.=) 'customer_id'
+			  AND NOT a.attisdropped)
+	FROM (SELECT pg_catalog.to_regclass(@extschema@.job_table_name($1, 'state')) AS s,
+				 pg_catalog.to_regclass(@extschema@.job_table_name($1, 'history')) AS h) t
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_tables_of(bigint) IS
+'a job''s state and history tables (NULL when missing) and the type of their customer key';
+
 -- create_job_tables: a job's state and history tables, from the templates,
 -- keyed like its source, owned by the job's owner.  SECURITY DEFINER (as
 -- the extension's owner): job owners may not create objects in the
@@ -2346,8 +2374,8 @@ SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
 	j @extschema@.jobs;
-	st text := '@extschema@.' || quote_ident('job_state_' || job_id);
-	ht text := '@extschema@.' || quote_ident('job_history_' || job_id);
+	st text := @extschema@.job_table_name(job_id, 'state');
+	ht text := @extschema@.job_table_name(job_id, 'history');
 	key_type regtype;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = create_job_tables.job_id;
@@ -2384,9 +2412,8 @@ COMMENT ON FUNCTION @extschema@.create_job_tables(bigint) IS
 CREATE FUNCTION @extschema@.job_tables(name text, OUT state regclass, OUT history regclass)
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $fn$
-	SELECT pg_catalog.to_regclass('@extschema@.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident('job_state_' OPERATOR(pg_catalog.||) j.job_id)),
-		   pg_catalog.to_regclass('@extschema@.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident('job_history_' OPERATOR(pg_catalog.||) j.job_id))
-	FROM @extschema@.jobs j WHERE j.name OPERATOR(pg_catalog.=) $1
+	SELECT t.state, t.history
+	FROM @extschema@.jobs j, @extschema@.job_tables_of(j.job_id) t WHERE j.name OPERATOR(pg_catalog.=) $1
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_tables(text) IS
 'the state and history tables of a job (NULL: no job of that name visible to the caller)';
@@ -2561,9 +2588,7 @@ BEGIN
 		PERFORM @extschema@.check_job_source(source, j.customer_column, j.ts_column, j.amount_column);
 		-- the state tables are keyed like the source: a new source must
 		-- key its customers the same way
-		SELECT a.atttypid::regtype INTO key_type FROM pg_attribute a
-		WHERE a.attrelid = to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id))
-		  AND a.attname = 'customer_id' AND NOT a.attisdropped;
+		key_type := to_regtype((@extschema@.job_tables_of(j.job_id)).key_type);
 		IF key_type IS DISTINCT FROM @extschema@.state_key_type(source, j.customer_column) THEN
 			RAISE EXCEPTION 'the customer column of % does not have the type of the job''s state key', source
 				USING ERRCODE = 'datatype_mismatch',
@@ -2702,7 +2727,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	t regclass := to_regclass('@extschema@.' || quote_ident('job_state_' || job_id));
+	t regclass := to_regclass(@extschema@.job_table_name(job_id, 'state'));
 BEGIN
 	IF t IS NOT NULL AND has_table_privilege(t, 'SELECT') THEN
 		RETURN QUERY EXECUTE format('SELECT %s FROM %s s',
@@ -2719,7 +2744,7 @@ LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	t regclass := to_regclass('@extschema@.' || quote_ident('job_history_' || job_id));
+	t regclass := to_regclass(@extschema@.job_table_name(job_id, 'history'));
 BEGIN
 	IF t IS NOT NULL AND has_table_privilege(t, 'SELECT') THEN
 		RETURN QUERY EXECUTE format('SELECT %s FROM %s s',
@@ -2854,9 +2879,7 @@ BEGIN
 		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
 	END IF;
 
-	st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id))::text;
-	SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
-	FROM pg_attribute a WHERE a.attrelid = to_regclass(st) AND a.attname = 'customer_id' AND NOT a.attisdropped;
+	SELECT t.state::text, t.key_type INTO st, st_key FROM @extschema@.job_tables_of(j.job_id) t;
 	IF st IS NULL OR st_key IS NULL THEN
 		st := '@extschema@.job_state_template';
 		st_key := 'text';
@@ -3171,10 +3194,7 @@ BEGIN
 		IF @extschema@.create_job_tables(j.job_id) THEN
 			full_refresh := true;
 		END IF;
-		st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id));
-		ht := to_regclass('@extschema@.' || quote_ident('job_history_' || j.job_id));
-		SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
-		FROM pg_attribute a WHERE a.attrelid = st AND a.attname = 'customer_id' AND NOT a.attisdropped;
+		SELECT t.state, t.history, t.key_type INTO st, ht, st_key FROM @extschema@.job_tables_of(j.job_id) t;
 		-- a disabled job's changes are not captured: its runs rescan
 		is_full := full_refresh OR NOT j.enabled OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
@@ -3192,8 +3212,9 @@ BEGIN
 
 		-- history and alerts (once per episode, with NOTIFY)
 		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
-					   'SELECT (n.customer_id)::%s, n.prev_stage, n.stage, $1, $2 '
-					   'FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
+					   'SELECT n.key, n.prev_stage, n.stage, $1, $2 '
+					   'FROM (SELECT (n.customer_id)::%s AS key, n.* FROM clm_run_new n) n '
+					   'WHERE n.prev_stage IS DISTINCT FROM n.stage ORDER BY n.key', ht, st_key)
 			USING t, run.run_id;
 
 		FOR a IN

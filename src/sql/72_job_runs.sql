@@ -90,9 +90,7 @@ BEGIN
 		RAISE EXCEPTION 'column "%" does not exist in %', j.customer_column, src USING ERRCODE = 'undefined_column';
 	END IF;
 
-	st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id))::text;
-	SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
-	FROM pg_attribute a WHERE a.attrelid = to_regclass(st) AND a.attname = 'customer_id' AND NOT a.attisdropped;
+	SELECT t.state::text, t.key_type INTO st, st_key FROM @extschema@.job_tables_of(j.job_id) t;
 	IF st IS NULL OR st_key IS NULL THEN
 		st := '@extschema@.job_state_template';
 		st_key := 'text';
@@ -407,10 +405,7 @@ BEGIN
 		IF @extschema@.create_job_tables(j.job_id) THEN
 			full_refresh := true;
 		END IF;
-		st := to_regclass('@extschema@.' || quote_ident('job_state_' || j.job_id));
-		ht := to_regclass('@extschema@.' || quote_ident('job_history_' || j.job_id));
-		SELECT format_type(a.atttypid, a.atttypmod) INTO st_key
-		FROM pg_attribute a WHERE a.attrelid = st AND a.attname = 'customer_id' AND NOT a.attisdropped;
+		SELECT t.state, t.history, t.key_type INTO st, ht, st_key FROM @extschema@.job_tables_of(j.job_id) t;
 		-- a disabled job's changes are not captured: its runs rescan
 		is_full := full_refresh OR NOT j.enabled OR j.scoring IS NULL OR j.breakpoints IS NULL OR j.last_full_refresh_at IS NULL
 			OR t >= j.last_full_refresh_at + j.full_refresh_every;
@@ -428,8 +423,9 @@ BEGIN
 
 		-- history and alerts (once per episode, with NOTIFY)
 		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
-					   'SELECT (n.customer_id)::%s, n.prev_stage, n.stage, $1, $2 '
-					   'FROM clm_run_new n WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
+					   'SELECT n.key, n.prev_stage, n.stage, $1, $2 '
+					   'FROM (SELECT (n.customer_id)::%s AS key, n.* FROM clm_run_new n) n '
+					   'WHERE n.prev_stage IS DISTINCT FROM n.stage ORDER BY n.key', ht, st_key)
 			USING t, run.run_id;
 
 		FOR a IN
