@@ -177,9 +177,17 @@ fits AS (SELECT (c.ctx).purchase_mbgnbd AS cold_fit, (j.ctx).purchase_mbgnbd AS 
 v AS (SELECT s.*, v.* FROM s, ctx, LATERAL clm.score_value(s.s, ctx.ctx) v),
 b AS (SELECT clm.breakpoints(array_agg((v.s).days_since_last), array_agg((v.s).orders),
 							 array_agg((v.s).total_amount), array_agg(v.clv)) AS b FROM v)
-SELECT v.customer_id, v.s, v.p_alive, v.clv, sc.*, fits.*
+SELECT v.customer_id, v.s, v.p_alive, v.clv, sc.*, fits.*, b.b AS bp
 FROM fits, v, ctx, b, LATERAL clm.score(v.s, v.act, v.p_alive, v.clv, ctx.ctx, b.b, '1998-12-01 00:00+00') sc;
 SET timezone = 'UTC';
+-- the refresh's breakpoints are those over everyone (its high-value CLV cut
+-- comes from the fit data, one CLV per distinct customer row)
+SELECT count(DISTINCT q.bp) AS one_set,
+	   bool_and(((q.bp).r_cuts, (q.bp).f_cuts, (q.bp).m_cuts, (q.bp).abc_a, (q.bp).abc_b, (q.bp).high_value_clv)
+				= ((j.breakpoints).r_cuts, (j.breakpoints).f_cuts, (j.breakpoints).m_cuts, (j.breakpoints).abc_a,
+				   (j.breakpoints).abc_b, (j.breakpoints).high_value_clv)) AS same_breakpoints,
+	   bool_and((j.breakpoints).high_value_clv > 0) AS has_high_value_cut
+FROM one_query q, clm.jobs j WHERE j.name = 'inc';
 SELECT bool_and(abs((job_fit).r / (cold_fit).r - 1) < 1e-3 AND abs((job_fit).alpha / (cold_fit).alpha - 1) < 1e-3
 				AND abs((job_fit).a / (cold_fit).a - 1) < 1e-2 AND abs((job_fit).b / (cold_fit).b - 1) < 1e-2
 				AND abs((job_fit).loglik - (cold_fit).loglik) < 1e-6 * abs((cold_fit).loglik)) AS job_fit_is_the_cold_fit

@@ -35,6 +35,12 @@ CREATE FUNCTION @extschema@.fit_data_customers(@extschema@.fit_data) RETURNS flo
 AS 'MODULE_PATHNAME', 'clm_fit_data_customers' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.fit_data_customers(@extschema@.fit_data) IS
 'number of customers (sum of the weights)';
+CREATE FUNCTION @extschema@.fit_data_unnest(@extschema@.fit_data,
+	OUT frequency float8, OUT recency float8, OUT tenure float8, OUT monetary float8, OUT weight float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'clm_fit_data_unnest' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.fit_data_unnest(@extschema@.fit_data) IS
+'the distinct rows stored and how many customers share each (weight); columns the data does not carry are NULL';
 
 -- transition, combine and final support functions (not for direct use)
 CREATE FUNCTION @extschema@.fit_data_trans(@extschema@.fit_data, float8, float8, float8)

@@ -74,7 +74,8 @@ DECLARE
 	fit_rows @extschema@.fit_data;
 	stream text;
 	trend_window interval;
-	pass2 record;
+	pass1 record;
+	hv_cut float8;
 	st text;			-- the job's state table (the empty template for a preview without one)
 	st_key text;		-- the type of its key
 BEGIN
@@ -194,12 +195,17 @@ BEGIN
 					USING ERRCODE = 'undefined_object';
 			END IF;
 		END IF;
-		-- pass 1: the fit data of everyone, straight from the stream
-		IF j.purchase_model IS NULL OR j.spend_model IS NULL THEN
-			EXECUTE format('SELECT @extschema@.fit_data((z.s).frequency, (z.s).recency, (z.s).tenure, (z.s).repeat_avg_amount) '
-						   'FROM (%s) z WHERE (z.s).tenure > 0', stream)
-				INTO fit_rows USING as_of, keys, trend_window;
-		END IF;
+		-- pass 1, the one read of everyone before scoring: the fit data
+		-- (the customers' model inputs, identical rows grouped), the
+		-- breakpoints that do not depend on the models (RFM, ABC; the
+		-- high-value cut follows the fits, below) and the count
+		EXECUTE format('SELECT @extschema@.fit_data((z.s).frequency, (z.s).recency, (z.s).tenure, (z.s).repeat_avg_amount) '
+					   'FILTER (WHERE (z.s).tenure > 0) AS f, '
+					   '@extschema@.breakpoints_agg((z.s).days_since_last::float8, (z.s).orders::float8, '
+					   '(z.s).total_amount, NULL::float8, $4) AS b, '
+					   'count(*) AS n FROM (%s) z', stream)
+			INTO pass1 USING as_of, keys, trend_window, j.alert_rules;	-- prospects' NULLs are skipped
+		fit_rows := pass1.f;
 		-- a fit that does not converge is not used: the last converged
 		-- one scores instead (or none: p_alive and clv stay NULL), and the
 		-- run says so in its note (clm.job_problems() shows it)
@@ -240,15 +246,25 @@ BEGIN
 		ctx := j.scoring;
 	END IF;
 
-	-- 4. breakpoints over everyone at a full refresh (pass 2, which also
-	-- counts them), else the stored ones
+	-- 4. breakpoints over everyone at a full refresh, else the stored
+	-- ones.  The high-value cut needs every customer's CLV under the new
+	-- models: the fit data holds what CLV depends on (frequency, recency,
+	-- tenure, repeat average) for every customer who can have one (tenure
+	-- > 0), so one CLV per distinct row, counted as many times as
+	-- customers share it, gives the cut the breakpoints over everyone
+	-- would, without reading the source again
 	IF refresh THEN
-		EXECUTE format('SELECT @extschema@.breakpoints_agg((z.s).days_since_last::float8, (z.s).orders::float8, '
-					   '(z.s).total_amount, v.clv, $4) AS b, '
-					   'count(*) AS n FROM (%s) z LEFT JOIN LATERAL @extschema@.score_value(z.s, $5) v ON true', stream)
-			INTO pass2 USING as_of, keys, trend_window, j.alert_rules, ctx;	-- prospects' NULLs are skipped
-		bp := pass2.b;
-		scanned := pass2.n;
+		bp := pass1.b;
+		scanned := pass1.n;
+		hv_cut := (SELECT (@extschema@.breakpoints_agg(0, 0, 0, v.clv, j.alert_rules)).high_value_clv
+				   FROM @extschema@.fit_data_unnest(fit_rows) r
+				   CROSS JOIN LATERAL @extschema@.score_value(
+					   ROW(NULL, NULL, NULL, r.frequency::integer, r.recency, r.tenure, NULL, NULL, NULL,
+						   r.monetary, NULL)::@extschema@.summary, ctx) v
+				   CROSS JOIN LATERAL generate_series(1, r.weight::bigint) w);
+		IF hv_cut IS NOT NULL THEN
+			bp.high_value_clv := hv_cut;
+		END IF;
 	ELSE
 		bp := j.breakpoints;
 	END IF;
