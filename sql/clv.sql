@@ -124,6 +124,18 @@ FROM cdnow_summary;
 SELECT '{(0,0,5,2),(2,1.5,5,1),(2,1.5,5,3)}'::clm.fit_data AS grouped_and_sorted;
 SELECT 'penalizer=0.1;{(1,2,3,4.5,1)}'::clm.fit_data AS with_penalizer_and_monetary;
 SELECT '{(1,0.1,1)}'::clm.fit_data AS spend_only, '{}'::clm.fit_data AS empty;
+-- unnested: the distinct rows with their weights; the weights add up to
+-- the customers, and the rows give back the same data
+SELECT * FROM clm.fit_data_unnest('{(0,0,5,2),(2,1.5,5,1),(2,1.5,5,3)}');
+SELECT * FROM clm.fit_data_unnest('{(1,0.1,1)}');
+WITH d AS (SELECT clm.fit_data(x, t_x, "T", zbar) AS d FROM cdnow_summary),
+	 u AS (SELECT u.* FROM d, clm.fit_data_unnest(d.d) u)
+SELECT (SELECT sum(weight) FROM u) = (SELECT clm.fit_data_customers(d) FROM d) AS weights_are_customers,
+	   (SELECT count(*) FROM u) = (SELECT clm.fit_data_rows(d) FROM d) AS one_row_each,
+	   (SELECT (sum(weight * frequency), round(sum(weight * recency)::numeric, 6), round(sum(weight * tenure)::numeric, 6),
+				round(sum(weight * monetary)::numeric, 6)) FROM u)
+	 = (SELECT (sum(x)::float8, round(sum(t_x)::numeric, 6), round(sum("T")::numeric, 6), round(sum(zbar)::numeric, 6))
+		FROM cdnow_summary) AS same_sums;
 CREATE TABLE fd_bin (d clm.fit_data);
 INSERT INTO fd_bin SELECT clm.fit_data(x, t_x, "T", zbar) FROM cdnow_summary;
 \copy fd_bin TO 'results/fd_bin.copy' WITH (FORMAT binary)
