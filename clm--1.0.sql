@@ -2367,12 +2367,23 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.job_tables_of(bigint) IS
 'a job''s state and history tables (NULL when missing) and the type of their customer key';
 
+-- record_extension_dependency: a job table depends on the extension, so
+-- that DROP EXTENSION clm CASCADE drops it whole (src/jobtables.c)
+CREATE FUNCTION @extschema@.record_extension_dependency(rel regclass)
+RETURNS void
+AS 'MODULE_PATHNAME', 'clm_record_extension_dependency'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+COMMENT ON FUNCTION @extschema@.record_extension_dependency(regclass) IS
+'internal: record that a table in schema clm (a job''s state or history table) depends on the extension, so that DROP EXTENSION clm CASCADE drops it (not executable by PUBLIC)';
+REVOKE ALL ON FUNCTION @extschema@.record_extension_dependency(regclass) FROM PUBLIC;
+
 -- create_job_tables: a job's state and history tables, from the templates,
 -- keyed like its source, owned by the job's owner.  SECURITY DEFINER (as
 -- the extension's owner): job owners may not create objects in the
 -- extension's schema.  Anyone may call it, for any job: it only creates
 -- the tables a job lacks, owned by that job's owner, so nobody gains a
--- right by it.  Returns false when they existed.
+-- right by it.  Returns false when they existed.  Also ties them to the
+-- extension when they are not (they come back from a dump without it).
 CREATE FUNCTION @extschema@.create_job_tables(job_id bigint)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE SECURITY DEFINER
@@ -2389,6 +2400,12 @@ BEGIN
 		RAISE EXCEPTION 'no job with id %', job_id USING ERRCODE = 'undefined_object';
 	END IF;
 	IF to_regclass(st) IS NOT NULL AND to_regclass(ht) IS NOT NULL THEN
+		PERFORM @extschema@.record_extension_dependency(r.rel)
+		FROM (VALUES (to_regclass(st)), (to_regclass(ht))) r(rel)
+		WHERE NOT EXISTS (SELECT 1 FROM pg_depend d
+						  WHERE d.classid = 'pg_class'::regclass AND d.objid = r.rel
+							AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'n'
+							AND d.refobjid = (SELECT e.oid FROM pg_extension e WHERE e.extname = 'clm'));
 		RETURN false;
 	END IF;
 	key_type := coalesce(@extschema@.state_key_type(to_regclass(j.source), j.customer_column), 'text');
@@ -2399,6 +2416,7 @@ BEGIN
 		EXECUTE format('COMMENT ON TABLE %s IS %L', st,
 			format('state of every customer of job %s (clm.jobs): stage, segment, ABC class and summary change with purchases or at the review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at', job_id));
 		EXECUTE format('ALTER TABLE %s OWNER TO %I', st, j.owner);
+		PERFORM @extschema@.record_extension_dependency(st::regclass);
 	END IF;
 	IF to_regclass(ht) IS NULL THEN
 		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.job_history_template INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)', ht);
@@ -2407,6 +2425,7 @@ BEGIN
 		EXECUTE format('COMMENT ON TABLE %s IS %L', ht,
 			format('every stage change of the customers of job %s (from_stage NULL: first classification)', job_id));
 		EXECUTE format('ALTER TABLE %s OWNER TO %I', ht, j.owner);
+		PERFORM @extschema@.record_extension_dependency(ht::regclass);
 	END IF;
 	RETURN true;
 END
@@ -3236,7 +3255,7 @@ BEGIN
 		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
 					   'SELECT n.key, n.prev_stage, n.stage, $1, $2 '
 					   'FROM (SELECT (n.customer_id)::%s AS key, n.* FROM clm_run_new n) n '
-					   'WHERE n.prev_stage IS DISTINCT FROM n.stage ORDER BY n.key', ht, st_key)
+					   'WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
 			USING t, run.run_id;
 
 		FOR a IN
@@ -3289,7 +3308,10 @@ BEGIN
 			   n.stage, $1, n.high_value_at_risk, $1, n.next_review
 		FROM (SELECT (n.customer_id)::%2$s AS key, n.* FROM clm_run_new n) n
 		WHERE NOT EXISTS (SELECT 1 FROM %1$s cs WHERE cs.customer_id = n.key)
-		ORDER BY n.key		-- key order: the primary key index fills page by page
+		-- (no ORDER BY: clm_run_new is in key order when the stream was
+		-- merged with the state, as at a full refresh, and sorting a
+		-- first run's million wide rows again cost more than the random
+		-- index inserts it would save otherwise)
 		$q$, st, st_key) USING t;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;

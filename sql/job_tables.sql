@@ -3,6 +3,7 @@
 -- joins them to the user's customers table without a cast, by index
 SET client_min_messages = error;
 SET timezone = 'UTC';
+CREATE ROLE regress_jt_nobody;
 CREATE TABLE jt_customers (id bigint PRIMARY KEY, name text NOT NULL);
 INSERT INTO jt_customers SELECT g, 'customer ' || g FROM generate_series(1, 2000) g;
 CREATE TABLE jt_orders (customer_id bigint NOT NULL, ts timestamptz NOT NULL, amount float8 NOT NULL);
@@ -85,6 +86,39 @@ DROP TABLE :jt_uuid_state;
 SELECT status, customers, scored FROM clm.run_job('jt_uuid', as_of => '2025-01-02');
 SELECT count(*) AS rows_again FROM :jt_uuid_state;
 
+-- the tables depend on the extension: DROP EXTENSION clm names them, and
+-- with CASCADE drops them whole (not just their columns of clm's types)
+SELECT count(*) AS tied FROM pg_depend d
+WHERE d.objid IN (:'jt_state'::regclass, :'jt_history'::regclass)
+  AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'n';
+CREATE TEMP TABLE jt_drop (refused boolean, names_state boolean, names_history boolean);
+DO $$
+BEGIN
+	DROP EXTENSION clm;
+	INSERT INTO jt_drop VALUES (false, NULL, NULL);
+EXCEPTION WHEN dependent_objects_still_exist THEN
+	DECLARE
+		d text;
+	BEGIN
+		GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+		INSERT INTO jt_drop VALUES (true, d ~ 'table clm\.job_state_[0-9]+ depends on extension clm',
+									d ~ 'table clm\.job_history_[0-9]+ depends on extension clm');
+	END;
+END $$;
+SELECT * FROM jt_drop;
+-- a restore brings the tables back without the tie (pg_dump does not
+-- dump it): the next run ties them again
+DELETE FROM pg_depend d
+WHERE d.objid IN (:'jt_state'::regclass, :'jt_history'::regclass) AND d.refclassid = 'pg_extension'::regclass;
+SELECT status FROM clm.run_job('jt', as_of => '2025-01-03');
+SELECT count(*) AS tied_again FROM pg_depend d
+WHERE d.objid IN (:'jt_state'::regclass, :'jt_history'::regclass)
+  AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'n';
+-- only clm's own code may tie a table to the extension
+SET ROLE regress_jt_nobody;
+SELECT clm.record_extension_dependency('jt_customers');
+RESET ROLE;
+
 -- dropping a job drops its tables
 SELECT clm.drop_job('jt');
 SELECT to_regclass(:'jt_state') AS state_after_drop, to_regclass(:'jt_history') AS history_after_drop;
@@ -95,3 +129,4 @@ DROP TABLE jt_customers, jt_orders, jt_keys, jt_keys_text;
 DROP FUNCTION jt_plan(text);
 DROP TYPE jt_mood;
 DROP DOMAIN jt_id;
+DROP ROLE regress_jt_nobody;

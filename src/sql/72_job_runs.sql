@@ -441,7 +441,7 @@ BEGIN
 		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
 					   'SELECT n.key, n.prev_stage, n.stage, $1, $2 '
 					   'FROM (SELECT (n.customer_id)::%s AS key, n.* FROM clm_run_new n) n '
-					   'WHERE n.prev_stage IS DISTINCT FROM n.stage ORDER BY n.key', ht, st_key)
+					   'WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
 			USING t, run.run_id;
 
 		FOR a IN
@@ -494,7 +494,10 @@ BEGIN
 			   n.stage, $1, n.high_value_at_risk, $1, n.next_review
 		FROM (SELECT (n.customer_id)::%2$s AS key, n.* FROM clm_run_new n) n
 		WHERE NOT EXISTS (SELECT 1 FROM %1$s cs WHERE cs.customer_id = n.key)
-		ORDER BY n.key		-- key order: the primary key index fills page by page
+		-- (no ORDER BY: clm_run_new is in key order when the stream was
+		-- merged with the state, as at a full refresh, and sorting a
+		-- first run's million wide rows again cost more than the random
+		-- index inserts it would save otherwise)
 		$q$, st, st_key) USING t;
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
