@@ -491,23 +491,39 @@ AS 'MODULE_PATHNAME', 'clm_rescale_covariance' LANGUAGE C STRICT IMMUTABLE PARAL
 COMMENT ON FUNCTION @extschema@.rescale_covariance(float8[], float8[]) IS
 'covariance[i][j] x scale[i] x scale[j]: the covariance of the parameters multiplied by scale (clm.in_unit rescales alpha, beta with the time unit)';
 
+-- check_purchase_model: in_unit copies the fields it does not rescale, so
+-- it checks the model first (one C function behind the three types)
+CREATE FUNCTION @extschema@.check_purchase_model(model @extschema@.bgnbd_model) RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_purchase_model' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_purchase_model(@extschema@.bgnbd_model) IS
+'true for a model with finite positive parameters, a unit (or NULL) and n >= 0 (or NULL); an error naming the field otherwise';
+CREATE FUNCTION @extschema@.check_purchase_model(model @extschema@.mbgnbd_model) RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_purchase_model' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_purchase_model(@extschema@.mbgnbd_model) IS
+'true for a model with finite positive parameters, a unit (or NULL) and n >= 0 (or NULL); an error naming the field otherwise';
+CREATE FUNCTION @extschema@.check_purchase_model(model @extschema@.pareto_nbd_model) RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_purchase_model' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_purchase_model(@extschema@.pareto_nbd_model) IS
+'true for a model with finite positive parameters, a unit (or NULL) and n >= 0 (or NULL); an error naming the field otherwise';
+
 -- in_unit: the same model for data measured in another unit.  Time scales
 -- by c = days(old unit) / days(new unit); the purchase rate lambda scales
 -- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
 -- unit-free.  A model that states no unit is labelled with the given one
 -- (declaring the unit it was fitted in).  loglik stays that of the fit.
+-- A model no other function accepts is refused (check_purchase_model).
 CREATE FUNCTION @extschema@.in_unit(model @extschema@.bgnbd_model, unit text)
 RETURNS @extschema@.bgnbd_model
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-	SELECT ROW((model).r,
+	SELECT CASE WHEN @extschema@.check_purchase_model(model) THEN ROW((model).r,
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
 			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
 			   @extschema@.rescale_covariance((model).covariance,
 					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
-							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.bgnbd_model
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.bgnbd_model END
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
 'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -515,14 +531,14 @@ CREATE FUNCTION @extschema@.in_unit(model @extschema@.mbgnbd_model, unit text)
 RETURNS @extschema@.mbgnbd_model
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-	SELECT ROW((model).r,
+	SELECT CASE WHEN @extschema@.check_purchase_model(model) THEN ROW((model).r,
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
 			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
 			   @extschema@.rescale_covariance((model).covariance,
 					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
-							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.mbgnbd_model
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.mbgnbd_model END
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
 'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -531,7 +547,7 @@ CREATE FUNCTION @extschema@.in_unit(model @extschema@.pareto_nbd_model, unit tex
 RETURNS @extschema@.pareto_nbd_model
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-	SELECT ROW((model).r,
+	SELECT CASE WHEN @extschema@.check_purchase_model(model) THEN ROW((model).r,
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).s,
@@ -543,7 +559,7 @@ AS $fn$
 					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
 							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 						  1, coalesce(@extschema@.unit_days((model).unit)
-							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1)]))::@extschema@.pareto_nbd_model
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1)]))::@extschema@.pareto_nbd_model END
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.pareto_nbd_model, text) IS
 'the Pareto/NBD model for data in unit (day, week, month): alpha and beta rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -1146,12 +1162,161 @@ COMMENT ON FUNCTION @extschema@.tracking_series(anyelement, text, timestamptz, t
 'per period (unit) from the cohort''s first purchase to holdout_end: actual and expected repeat purchases of the calibration cohort, per period and cumulative; holdout marks periods ending after calibration_end';
 
 ------------------------------------------------------------------------------
+-- Holdout evaluation of BG/BB: calendar periods, one opportunity each
+--
+-- BG/BB counts periods, not time: a customer has at most one transaction
+-- opportunity per period.  Its "unit" is therefore the length of a period,
+-- a calendar day, week (ISO, from Monday), month or year, and transactions
+-- are binned by the local calendar period they fall in.  Unlike the time
+-- unit of the continuous models it cannot be converted: the per-period
+-- probabilities of a yearly model say nothing exact about months.
+------------------------------------------------------------------------------
+
+-- check_period_unit: the BG/BB period names, anything else 22023 naming unit
+CREATE FUNCTION @extschema@.check_period_unit(unit text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	IF unit IS NULL OR unit NOT IN ('day', 'week', 'month', 'year') THEN
+		RAISE EXCEPTION 'unit must be ''day'', ''week'', ''month'' or ''year'''
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', unit),
+				  HINT = 'A BG/BB period is a calendar day, week, month or year: one transaction opportunity each.';
+	END IF;
+	RETURN unit;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.check_period_unit(text) IS
+'unit if it names a BG/BB period (day, week, month, year), else 22023';
+-- period_number: consecutive numbers for the calendar periods of unit, so
+-- that the difference of two is the number of periods between them
+CREATE FUNCTION @extschema@.period_number(day date, unit text)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+	PERFORM @extschema@.check_period_unit(unit);
+	IF NOT pg_catalog.isfinite(day) THEN
+		RAISE EXCEPTION 'day must be finite'
+			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %s.', day);
+	END IF;
+	-- the year and month numbers come from extract(), a plain multiple of
+	-- the year; days and ISO weeks count from a Monday (1970-01-05)
+	RETURN CASE unit
+		WHEN 'day' THEN day OPERATOR(pg_catalog.-) DATE '1970-01-05'
+		WHEN 'week' THEN pg_catalog.floor((day OPERATOR(pg_catalog.-) DATE '1970-01-05')::float8
+										   OPERATOR(pg_catalog./) 7)::integer
+		WHEN 'month' THEN (pg_catalog.date_part('year', day)::integer OPERATOR(pg_catalog.*) 12
+						   OPERATOR(pg_catalog.+) pg_catalog.date_part('month', day)::integer)
+		WHEN 'year' THEN pg_catalog.date_part('year', day)::integer
+	END;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.period_number(date, text) IS
+'the number of the calendar period (day, week from Monday, month, year) that day falls in; consecutive periods have consecutive numbers (for BG/BB histories: recency = period_number(last) - period_number(first))';
+
+-- period_holdout_data: the BG/BB counterpart of clm.holdout_data.  Per
+-- customer whose first transaction falls in the period of calibration_end
+-- or before (the birth period b, the first transaction not counted, as the
+-- 1995 gift of the donations cohort), with c and h the periods of
+-- calibration_end and holdout_end: frequency = periods in (b, c] with a
+-- transaction, recency = the last of them - b (0 without any), periods =
+-- c - b, monetary = their mean amount per period (0 without any), and in
+-- (c, h] the periods with a transaction and their amount.  Whole periods
+-- throughout: a transaction after calibration_end in its period is a
+-- calibration transaction.
+CREATE FUNCTION @extschema@.period_holdout_data(
+	source text, calibration_end timestamptz, holdout_end timestamptz, unit text)
+RETURNS TABLE (customer_id text, frequency float8, recency float8, periods float8, monetary float8,
+			   first_purchase timestamptz, holdout_frequency float8, holdout_amount float8,
+			   holdout_periods float8)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+AS $fn$
+DECLARE
+	c integer;
+	h integer;
+BEGIN
+	IF source IS NULL OR calibration_end IS NULL OR holdout_end IS NULL THEN
+		RAISE EXCEPTION 'source, calibration_end and holdout_end must not be NULL'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	PERFORM @extschema@.check_period_unit(unit);
+	c := @extschema@.period_number(calibration_end::date, unit);
+	h := @extschema@.period_number(holdout_end::date, unit);
+	IF h OPERATOR(pg_catalog.<=) c THEN
+		RAISE EXCEPTION 'holdout_end must fall in a later % than calibration_end', unit
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = format('calibration_end is %s, holdout_end is %s.', calibration_end, holdout_end);
+	END IF;
+	RETURN QUERY EXECUTE format($q$
+		SELECT x.customer_id, x.f::float8, x.r::float8, ($1 - x.b)::float8,
+			   CASE WHEN x.f > 0 THEN x.ca / x.f ELSE 0 END, x.first_ts, x.hf::float8, x.ha, ($2 - $1)::float8
+		FROM (SELECT t.customer_id, min(t.b) AS b, min(t.ts) AS first_ts,
+					 count(DISTINCT t.k) FILTER (WHERE t.k > t.b AND t.k <= $1) AS f,
+					 coalesce(max(t.k) FILTER (WHERE t.k > t.b AND t.k <= $1) - min(t.b), 0) AS r,
+					 coalesce(sum(t.amount) FILTER (WHERE t.k > t.b AND t.k <= $1), 0) AS ca,
+					 count(DISTINCT t.k) FILTER (WHERE t.k > $1) AS hf,
+					 coalesce(sum(t.amount) FILTER (WHERE t.k > $1), 0) AS ha
+			  FROM (SELECT p.*, min(p.k) OVER (PARTITION BY p.customer_id) AS b
+					FROM (SELECT s.customer_id::text AS customer_id, s.ts::timestamptz AS ts,
+								 s.amount::float8 AS amount,
+								 @extschema@.period_number(s.ts::timestamptz::date, $3) AS k
+						  FROM (%s) AS s(customer_id, ts, amount)
+						  WHERE s.customer_id IS NOT NULL AND s.ts IS NOT NULL) p
+					WHERE p.k <= $2) t
+			  GROUP BY t.customer_id) x
+		WHERE x.b <= $1
+		ORDER BY x.customer_id
+	$q$, source) USING c, h, unit;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.period_holdout_data(text, timestamptz, timestamptz, text) IS
+'calibration/holdout split of a query returning (customer_id, ts, amount) in calendar periods of unit (day, week, month, year) for BG/BB: per customer whose first transaction falls in the period of calibration_end or before, frequency, recency and periods counted after that first period up to the period of calibration_end, monetary = mean amount per calibration period with a transaction, and the periods with a transaction and their amount up to the period of holdout_end; holdout_periods = the number of holdout periods';
+
+-- holdout_predictions for BG/BB: the same columns as for the other models,
+-- periods in place of tenure; unit is the period length (required: a
+-- BG/BB model cannot be put into another one)
+CREATE FUNCTION @extschema@.holdout_predictions(
+	purchase_model @extschema@.bgbb_model, source text, calibration_end timestamptz, holdout_end timestamptz,
+	unit text DEFAULT NULL, spend_model @extschema@.gamma_gamma_model DEFAULT NULL)
+RETURNS TABLE (customer_id text, frequency float8, recency float8, periods float8, monetary float8,
+			   p_alive float8, predicted_purchases float8, actual_purchases float8,
+			   predicted_spend float8, actual_spend float8)
+LANGUAGE plpgsql STABLE PARALLEL UNSAFE
+AS $fn$
+BEGIN
+	IF purchase_model IS NULL THEN
+		RAISE EXCEPTION 'purchase_model must not be NULL' USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF unit IS NULL THEN
+		RAISE EXCEPTION 'unit must not be NULL for a BG/BB model'
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Name the period the model was fitted on: day, week, month or year.';
+	END IF;
+	RETURN QUERY
+	SELECT h.customer_id, h.frequency, h.recency, h.periods, h.monetary,
+		   @extschema@.p_alive(purchase_model, h.frequency, h.recency, h.periods),
+		   e.predicted, h.holdout_frequency,
+		   e.predicted * CASE WHEN h.frequency = 0 OR h.monetary > 0
+							  THEN @extschema@.expected_avg_value(spend_model, h.frequency, h.monetary) END,
+		   h.holdout_amount
+	FROM @extschema@.period_holdout_data(source, calibration_end, holdout_end, unit) h,
+		 LATERAL (SELECT @extschema@.expected_purchases(purchase_model, h.holdout_periods, h.frequency,
+														h.recency, h.periods) AS predicted) e;
+END
+$fn$;
+COMMENT ON FUNCTION @extschema@.holdout_predictions(@extschema@.bgbb_model, text, timestamptz, timestamptz, text, @extschema@.gamma_gamma_model) IS
+'per customer of the BG/BB calibration cohort (clm.period_holdout_data in periods of unit): P(alive) at the first holdout period, expected and actual holdout transactions (periods with one) and, with a Gamma-Gamma spend_model, expected and actual holdout spend';
+
+------------------------------------------------------------------------------
 -- Stored models: fit once, score from jobs and dashboards
 ------------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.models (
 	name text PRIMARY KEY,
-	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma')),
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma', 'bgbb')),
 	parameters jsonb NOT NULL,
 	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	n bigint,
@@ -1160,14 +1325,15 @@ CREATE TABLE @extschema@.models (
 	converged boolean NOT NULL,
 	source text,
 	owner name NOT NULL DEFAULT CURRENT_USER,
-	unit text CHECK (unit IN ('day', 'week', 'month')),
+	-- a BG/BB model's unit is its period, which may also be a year
+	unit text CHECK (unit IN ('day', 'week', 'month') OR (kind = 'bgbb' AND unit = 'year')),
 	aic float8,
 	bic float8,
 	evaluation jsonb,
 	covariance float8[]
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model; covariance is the covariance of the parameters (in the order of the model type) from the observed information, NULL when the fit gave none';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on (for a BG/BB model the calendar period: day, week, month or year); aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model; covariance is the covariance of the parameters (in the order of the model type) from the observed information, NULL when the fit gave none';
 COMMENT ON COLUMN @extschema@.models.covariance IS 'covariance of the parameters (in the order of the model type) from the observed information; NULL: no standard errors';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
@@ -1199,7 +1365,10 @@ BEGIN
 		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF unit IS NOT NULL THEN
+	IF unit IS NOT NULL AND kind = 'bgbb' THEN
+		-- the period of the histories: a label, never a conversion
+		PERFORM @extschema@.check_period_unit(unit);
+	ELSIF unit IS NOT NULL THEN
 		PERFORM @extschema@.unit_days(unit);	-- rejects anything but day, week, month
 		IF kind = 'gamma_gamma' THEN
 			RAISE EXCEPTION 'a gamma_gamma model has no time unit'
@@ -1224,8 +1393,29 @@ BEGIN
 			INTO fit;
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
 		k := 3;
+	ELSIF kind = 'bgbb' THEN
+		-- the BG/BB aggregates take a weight, not a penalizer
+		IF penalizer <> 0 THEN
+			RAISE EXCEPTION 'penalizer must be 0 for a bgbb model'
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Fit a penalized BG/BB with clm.bgbb_fit(fit_data, penalizer).';
+		END IF;
+		-- (frequency, recency, periods, weight) for grouped histories, else
+		-- one row per customer: a source of three columns makes the
+		-- four-name alias list fail at parse time (42P10), before any row
+		BEGIN
+			EXECUTE format('SELECT (@extschema@.bgbb_fit(s.frequency::float8, s.recency::float8, s.periods::float8, '
+						   's.weight::float8)).* FROM (%s) AS s(frequency, recency, periods, weight)', source)
+				INTO fit;
+		EXCEPTION WHEN invalid_column_reference THEN
+			EXECUTE format('SELECT (@extschema@.bgbb_fit(s.frequency::float8, s.recency::float8, s.periods::float8)).* '
+						   'FROM (%s) AS s(frequency, recency, periods)', source)
+				INTO fit;
+		END;
+		params := jsonb_build_object('alpha', fit.alpha, 'beta', fit.beta, 'gamma', fit.gamma, 'delta', fit.delta);
+		k := 4;
 	ELSE
-		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'' or ''gamma_gamma'''
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'', ''gamma_gamma'' or ''bgbb'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
 	END IF;
 	IF fit.n IS NULL THEN
@@ -1248,7 +1438,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
-'fit a model (kind bgnbd, mbgnbd, pareto_nbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
+'fit a model (kind bgnbd, mbgnbd, pareto_nbd, gamma_gamma or bgbb) on a query returning (frequency, recency, tenure), (frequency, monetary) or for bgbb (frequency, recency, periods [, weight]), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data, for bgbb its period (day, week, month, year)';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -1323,6 +1513,19 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
 
+CREATE FUNCTION @extschema@.get_bgbb_model(name text)
+RETURNS @extschema@.bgbb_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'alpha')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
+			   (p OPERATOR(pg_catalog.->>) 'gamma')::float8, (p OPERATOR(pg_catalog.->>) 'delta')::float8,
+			   m.loglik, m.n, m.iterations, m.converged, m.covariance)::@extschema@.bgbb_model
+	FROM @extschema@.stored_model_params($1, 'bgbb') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_bgbb_model(text) IS
+'a stored BG/BB model by name (its period, the unit column of clm.models, is not part of the model type)';
+
 CREATE FUNCTION @extschema@.parameter_summary(name text, level float8 DEFAULT 0.95)
 RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -1342,6 +1545,8 @@ BEGIN
 		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_mbgnbd_model(name), level);
 	ELSIF found_kind OPERATOR(pg_catalog.=) 'pareto_nbd' THEN
 		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_pareto_nbd_model(name), level);
+	ELSIF found_kind OPERATOR(pg_catalog.=) 'bgbb' THEN
+		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_bgbb_model(name), level);
 	ELSE
 		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_gamma_gamma_model(name), level);
 	END IF;
@@ -1377,7 +1582,23 @@ BEGIN
 		RAISE EXCEPTION 'no model named %', name
 			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
 	END IF;
-	unit := coalesce(unit, found_unit, 'week');
+	IF found_kind = 'bgbb' THEN
+		-- the period of the model's histories: stated at the fit or here,
+		-- the same if both; a BG/BB model has no conversion between periods
+		IF unit IS NOT NULL AND found_unit IS NOT NULL AND unit <> found_unit THEN
+			RAISE EXCEPTION 'model % was fitted on % periods, not % periods', name, found_unit, unit
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'A BG/BB model cannot be converted between periods; pass unit => NULL or refit.';
+		END IF;
+		unit := coalesce(unit, found_unit);
+		IF unit IS NULL THEN
+			RAISE EXCEPTION 'unit must not be NULL: model % states no period', name
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Pass the period of the histories: unit => ''day'', ''week'', ''month'' or ''year''.';
+		END IF;
+	ELSE
+		unit := coalesce(unit, found_unit, 'week');
+	END IF;
 	IF spend_model IS NOT NULL THEN
 		gg := @extschema@.get_gamma_gamma_model(spend_model);
 	END IF;
@@ -1399,9 +1620,15 @@ BEGIN
 		INTO e
 		FROM @extschema@.holdout_predictions(@extschema@.get_pareto_nbd_model(name), source, calibration_end,
 											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'bgbb' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_bgbb_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
 	ELSE
 		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
-			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd or pareto_nbd model; pass the Gamma-Gamma model as spend_model.';
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd, pareto_nbd or bgbb model; pass the Gamma-Gamma model as spend_model.';
 	END IF;
 	purchases := e.p;
 	spend := e.s;
@@ -1413,7 +1640,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.evaluate_model(text, text, timestamptz, timestamptz, text, text) IS
-'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned';
+'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned; a bgbb model is evaluated in calendar periods of its unit (clm.period_holdout_data)';
 
 ------------------------------------------------------------------------------
 -- Churn risk, activity trend, health score, lifecycle stages
@@ -4437,8 +4664,10 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
 	SELECT f.f, r.r, @extschema@.expected_purchases($1, $4, f.f, r.r, $2), @extschema@.p_alive($1, f.f, r.r, $2)
 	FROM pg_catalog.generate_series(0, $3) f(f),
-		 LATERAL (SELECT pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer)
-						 OPERATOR(pg_catalog.*) $5 AS r) r
+		 -- k * step may round a few ulps above tenure (26.13 / 0.39 gives 67,
+		 -- 67 * 0.39 = 26.130000000000003): the last recency is tenure
+		 LATERAL (SELECT LEAST(k.k OPERATOR(pg_catalog.*) $5, $2) AS r
+				  FROM pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer) k(k)) r
 	WHERE @extschema@.check_matrix($2, $3, $4, $5)
 	  AND (f.f OPERATOR(pg_catalog.>) 0 OR r.r OPERATOR(pg_catalog.=) 0)
 	ORDER BY 1, 2
@@ -4454,8 +4683,10 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
 	SELECT f.f, r.r, @extschema@.expected_purchases($1, $4, f.f, r.r, $2), @extschema@.p_alive($1, f.f, r.r, $2)
 	FROM pg_catalog.generate_series(0, $3) f(f),
-		 LATERAL (SELECT pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer)
-						 OPERATOR(pg_catalog.*) $5 AS r) r
+		 -- k * step may round a few ulps above tenure (26.13 / 0.39 gives 67,
+		 -- 67 * 0.39 = 26.130000000000003): the last recency is tenure
+		 LATERAL (SELECT LEAST(k.k OPERATOR(pg_catalog.*) $5, $2) AS r
+				  FROM pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer) k(k)) r
 	WHERE @extschema@.check_matrix($2, $3, $4, $5)
 	  AND (f.f OPERATOR(pg_catalog.>) 0 OR r.r OPERATOR(pg_catalog.=) 0)
 	ORDER BY 1, 2

@@ -52,3 +52,37 @@ SELECT clm.pareto_nbd_fit('{(1,1,1,1e300)}'::clm.fit_data);
 SELECT clm.bgnbd_fit('{(1,1,2,9.3e18)}'::clm.fit_data);
 SELECT clm.mbgnbd_fit('{(1,1,2,9.3e18)}'::clm.fit_data);
 SELECT clm.gamma_gamma_fit('{(1,1e308,1)}'::clm.fit_data);
+
+-- 8. the functions the fuzz suite allowlisted until now (test/fuzz/fuzz.py)
+-- churn_risk, signal form: b = prior_weight x prior_days + (orders - 1) x
+-- gap overflowed (1e308 + 1e308) and the risk was p = 0.5 whatever the
+-- silence.  By hand: a = 2, b = 2e308, d / b = 1/2, tail (2/3)^2 = 4/9,
+-- risk 1 / (1 + 4/9) = 9/13; and with one order, b = d = 1e308: tail 1/2,
+-- risk 2/3 (b + d overflowed)
+SELECT round(clm.churn_risk(1e308, 1e308, 2, 1e308, 1, 0.5)::numeric, 9) AS b_overflows,
+	   round((9 / 13.0)::numeric, 9) AS by_hand,
+	   round(clm.churn_risk(1e308, NULL, 1, 1e308, 1, 0.5)::numeric, 9) AS b_plus_d_overflows;
+-- risk_crossing_tenure: the tenure never precedes the recency.  A BG/NBD
+-- customer with x = 5, t_x = 10 (r = alpha = a = b = 1) already has risk
+-- 1 - 1/(1 + 1/5) = 1/6 >= 0.01 at T = 10 (the formula gave 5.69); with r
+-- 1e-300, a 1e300 the root was -1; parameters of 1e308 each are finite
+-- (their sum is not): P(alive) at T = t_x is 1/(1 + a/(b + x - 1)) = 1/2
+SELECT clm.risk_crossing_tenure(1, 1, 1, 1, false, 5, 10, 0.01) AS already_at_recency,
+	   round((1 - clm.p_alive(ROW(1,1,1,1,0,1,0,true,NULL,NULL)::clm.bgnbd_model, 5, 10, 10))::numeric, 6) AS risk_then,
+	   clm.risk_crossing_tenure(1e-300, 1, 1e300, 1e-300, true, 0, 0, 0.999999) AS was_minus_1,
+	   clm.risk_crossing_tenure(1e308, 1e308, 1, 1, false, 1, 1, 0.5) AS huge_parameters,
+	   round(clm.risk_crossing_tenure(1, 1, 1, 1, false, 5, 1, 0.5)::numeric, 6) AS later;
+-- by hand for the last: (1 + T) / 2 = (0.5/0.5 x 5/1)^(1/6), T = 2 x 5^(1/6) - 1
+SELECT round((2 * 5 ^ (1 / 6.0) - 1)::numeric, 6) AS later_by_hand;
+-- frequency_recency_matrix: 67 x 0.39 = 26.130000000000003 > tenure 26.13
+-- made P(alive) fail with "recency must not exceed tenure"
+SELECT count(*) AS cells, max(recency) AS last_recency, max(recency) = 26.13 AS last_is_tenure
+FROM clm.frequency_recency_matrix(ROW(0.243,4.414,0.793,2.426,0,1,0,true,'week',NULL)::clm.bgnbd_model, 26.13, 2, 1, 0.39);
+-- in_unit: a model no other function accepts is refused, not rescaled
+-- (it kept n = -1 and turned alpha -5 into -0.16); a valid one as before
+SELECT clm.in_unit(ROW(-1,-5,1,1,0,1,0,true,'day',NULL)::clm.bgnbd_model, 'month');
+SELECT clm.in_unit(ROW(1,5,1,1,0,-1,0,true,'day',NULL)::clm.mbgnbd_model, 'month');
+SELECT clm.in_unit(ROW(1,NULL,1,1,0,1,0,true,'day',NULL)::clm.pareto_nbd_model, 'month');
+SELECT clm.in_unit(ROW(1,5,1,1,0,1,0,true,'year',NULL)::clm.bgnbd_model, 'month');
+SELECT (m).alpha, (m).unit, (m).n FROM (SELECT clm.in_unit(ROW(1,5,1,1,0,1,0,true,'day',NULL)::clm.bgnbd_model, 'week') AS m) x;
+SELECT (m).alpha, (m).beta, (m).unit FROM (SELECT clm.in_unit(ROW(1,5,1,3,0,1,0,true,'week',NULL)::clm.pareto_nbd_model, 'day') AS m) x;

@@ -56,6 +56,7 @@ clm_signal_churn_risk(float8 d, bool gap_null, float8 gap, int64 orders,
 {
 	float8		a,
 				b,
+				log_b,
 				tail;
 
 	check_nonneg("days_since_last", d);
@@ -82,14 +83,35 @@ clm_signal_churn_risk(float8 d, bool gap_null, float8 gap, int64 orders,
 
 	a = prior_weight;
 	b = prior_weight * prior_days;
+	log_b = log(prior_weight) + log(prior_days);
 	if (!gap_null && orders > 1)
 	{
 		check_nonneg("avg_days_between", gap);
 		a += (float8) (orders - 1);
 		b += (float8) (orders - 1) * gap;
+		if (gap > 0)
+		{
+			/* ln(b1 + b2) = ln b1 + log1p(b2 / b1), larger term first */
+			double		log_g = log((float8) (orders - 1)) + log(gap),
+						hi = fmax(log_b, log_g),
+						lo = fmin(log_b, log_g);
+
+			log_b = hi + log1p(exp(lo - hi));
+		}
 	}
-	/* G(d) = (b / (b + d))^a, in log space */
-	tail = exp(a * log1p(-d / (b + d)));
+
+	/*
+	 * G(d) = (b / (b + d))^a, in log space.  b overflows at a long prior or
+	 * gap times a large weight (1e308 x 1e308), and b + d when both are
+	 * near the top of the range: b / (b + d) would then be Inf / Inf, or 1
+	 * instead of 1/2, and the risk p whatever the silence.  There the tail
+	 * is exp(-a log1p(d / b)) with d / b formed from ln b (Infinity beyond
+	 * the range: a tail of 0, risk 1, the limit).
+	 */
+	if (isfinite(b + d))
+		tail = exp(a * log1p(-d / (b + d)));
+	else
+		tail = exp(-a * log1p(exp(log(d) - log_b)));
 	*risk = p / (p + (1 - p) * tail);
 	return true;
 }

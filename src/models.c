@@ -228,6 +228,33 @@ clm_model_unit_days(HeapTupleHeader model)
 	return clm_unit_days_text(DatumGetTextPP(d), "model unit");
 }
 
+/*
+ * clm.check_purchase_model(model): true for a BG/NBD, MBG/NBD or Pareto/NBD
+ * model composite whose parameters are finite and positive, whose unit is
+ * NULL or a unit and whose n is NULL or not negative; else 22023 naming the
+ * field.  clm.in_unit asks it first: it copies the fields it does not
+ * rescale, so it would hand back a model no other function accepts (a
+ * negative alpha rescaled, n = -1 kept).
+ */
+PG_FUNCTION_INFO_V1(clm_check_purchase_model);
+Datum
+clm_check_purchase_model(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader th = PG_GETARG_HEAPTUPLEHEADER(0);
+	double		params[4];
+	bool		isnull;
+	Datum		n;
+
+	clm_model_params(th, 4, params, "model");
+	(void) clm_model_unit_days(th);
+	n = GetAttributeByNum(th, MODEL_N_ATTNO, &isnull);
+	if (!isnull && DatumGetInt64(n) < 0)
+		clm_invalid_arg(errmsg("model n must not be negative"),
+						errdetail("The value is " INT64_FORMAT ".", DatumGetInt64(n)),
+						errhint("It is the number of customers the model was fitted on."));
+	PG_RETURN_BOOL(true);
+}
+
 ModelCache *
 clm_model_cache(FunctionCallInfo fcinfo)
 {

@@ -44,7 +44,8 @@
 #define CLM_DAYS_PER_MONTH (365.25 / 12.0)
 
 
-/* attribute number of "unit" in bgnbd_model, mbgnbd_model, pareto_nbd_model */
+/* attribute numbers of "n" and "unit" in bgnbd_model, mbgnbd_model, pareto_nbd_model */
+#define MODEL_N_ATTNO 6
 #define MODEL_UNIT_ATTNO 9
 
 

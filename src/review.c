@@ -50,9 +50,11 @@ clm_crossing_tenure(float8 r, float8 alpha, float8 a, float8 b, bool mbgnbd,
 				t;
 
 	check_threshold(thr);
-	if (!(r > 0 && alpha > 0 && a > 0 && b > 0) || !isfinite(r + alpha + a + b))
+	/* each finite (a sum of finite parameters may overflow) */
+	if (!(r > 0 && alpha > 0 && a > 0 && b > 0) ||
+		!(isfinite(r) && isfinite(alpha) && isfinite(a) && isfinite(b)))
 		clm_invalid_arg(errmsg("model parameters must be finite and greater than 0"));
-	if (!(x >= 0 && t_x >= 0) || !isfinite(x + t_x))
+	if (!(x >= 0 && t_x >= 0) || !(isfinite(x) && isfinite(t_x)))
 		clm_invalid_arg(errmsg("frequency and recency must be finite and not negative"));
 	c = mbgnbd ? b + x : b + x - 1;
 	if (!mbgnbd && x == 0)
@@ -60,9 +62,18 @@ clm_crossing_tenure(float8 r, float8 alpha, float8 a, float8 b, bool mbgnbd,
 	/* log of (alpha + T) / (alpha + t_x), in log space to avoid overflow */
 	log_ratio = (log(thr) - log1p(-thr) + log(c) - log(a)) / (r + x);
 	t = (alpha + t_x) * exp(log_ratio) - alpha;
+	/* beyond the double range: no representable tenure, never */
 	if (!isfinite(t))
 		return false;
-	*tenure = t;
+
+	/*
+	 * The tenure never precedes the recency.  A root below it (log_ratio <
+	 * 0: the risk is past thr as soon as the customer is observed, e.g.
+	 * MBG/NBD with a much larger than b) or one rounded a few ulps under it
+	 * means the risk has reached thr at tenure = recency; the formula gave
+	 * -1 for r 1e-300, a 1e300, b 1e-300.
+	 */
+	*tenure = fmax(t, t_x);
 	return true;
 }
 

@@ -332,23 +332,39 @@ AS 'MODULE_PATHNAME', 'clm_rescale_covariance' LANGUAGE C STRICT IMMUTABLE PARAL
 COMMENT ON FUNCTION @extschema@.rescale_covariance(float8[], float8[]) IS
 'covariance[i][j] x scale[i] x scale[j]: the covariance of the parameters multiplied by scale (clm.in_unit rescales alpha, beta with the time unit)';
 
+-- check_purchase_model: in_unit copies the fields it does not rescale, so
+-- it checks the model first (one C function behind the three types)
+CREATE FUNCTION @extschema@.check_purchase_model(model @extschema@.bgnbd_model) RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_purchase_model' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_purchase_model(@extschema@.bgnbd_model) IS
+'true for a model with finite positive parameters, a unit (or NULL) and n >= 0 (or NULL); an error naming the field otherwise';
+CREATE FUNCTION @extschema@.check_purchase_model(model @extschema@.mbgnbd_model) RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_purchase_model' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_purchase_model(@extschema@.mbgnbd_model) IS
+'true for a model with finite positive parameters, a unit (or NULL) and n >= 0 (or NULL); an error naming the field otherwise';
+CREATE FUNCTION @extschema@.check_purchase_model(model @extschema@.pareto_nbd_model) RETURNS boolean
+AS 'MODULE_PATHNAME', 'clm_check_purchase_model' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.check_purchase_model(@extschema@.pareto_nbd_model) IS
+'true for a model with finite positive parameters, a unit (or NULL) and n >= 0 (or NULL); an error naming the field otherwise';
+
 -- in_unit: the same model for data measured in another unit.  Time scales
 -- by c = days(old unit) / days(new unit); the purchase rate lambda scales
 -- by 1/c, so its Gamma scale alpha becomes alpha * c; r, a and b are
 -- unit-free.  A model that states no unit is labelled with the given one
 -- (declaring the unit it was fitted in).  loglik stays that of the fit.
+-- A model no other function accepts is refused (check_purchase_model).
 CREATE FUNCTION @extschema@.in_unit(model @extschema@.bgnbd_model, unit text)
 RETURNS @extschema@.bgnbd_model
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-	SELECT ROW((model).r,
+	SELECT CASE WHEN @extschema@.check_purchase_model(model) THEN ROW((model).r,
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
 			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
 			   @extschema@.rescale_covariance((model).covariance,
 					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
-							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.bgnbd_model
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.bgnbd_model END
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.bgnbd_model, text) IS
 'the BG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -356,14 +372,14 @@ CREATE FUNCTION @extschema@.in_unit(model @extschema@.mbgnbd_model, unit text)
 RETURNS @extschema@.mbgnbd_model
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-	SELECT ROW((model).r,
+	SELECT CASE WHEN @extschema@.check_purchase_model(model) THEN ROW((model).r,
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).a, (model).b, (model).loglik, (model).n, (model).iterations, (model).converged,
 			   CASE WHEN @extschema@.unit_days(unit) IS NOT NULL THEN unit END,
 			   @extschema@.rescale_covariance((model).covariance,
 					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
-							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.mbgnbd_model
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1), 1, 1]))::@extschema@.mbgnbd_model END
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.mbgnbd_model, text) IS
 'the MBG/NBD model for data in unit (day, week, month): alpha rescaled from the model''s unit; a model without a unit is labelled with this one';
@@ -372,7 +388,7 @@ CREATE FUNCTION @extschema@.in_unit(model @extschema@.pareto_nbd_model, unit tex
 RETURNS @extschema@.pareto_nbd_model
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
-	SELECT ROW((model).r,
+	SELECT CASE WHEN @extschema@.check_purchase_model(model) THEN ROW((model).r,
 			   (model).alpha OPERATOR(pg_catalog.*) coalesce(@extschema@.unit_days((model).unit)
 					OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 			   (model).s,
@@ -384,7 +400,7 @@ AS $fn$
 					ARRAY[1, coalesce(@extschema@.unit_days((model).unit)
 							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1),
 						  1, coalesce(@extschema@.unit_days((model).unit)
-							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1)]))::@extschema@.pareto_nbd_model
+							OPERATOR(pg_catalog./) @extschema@.unit_days(unit), 1)]))::@extschema@.pareto_nbd_model END
 $fn$;
 COMMENT ON FUNCTION @extschema@.in_unit(@extschema@.pareto_nbd_model, text) IS
 'the Pareto/NBD model for data in unit (day, week, month): alpha and beta rescaled from the model''s unit; a model without a unit is labelled with this one';

@@ -4,7 +4,7 @@
 
 CREATE TABLE @extschema@.models (
 	name text PRIMARY KEY,
-	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma')),
+	kind text NOT NULL CHECK (kind IN ('bgnbd', 'mbgnbd', 'pareto_nbd', 'gamma_gamma', 'bgbb')),
 	parameters jsonb NOT NULL,
 	fitted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	n bigint,
@@ -13,14 +13,15 @@ CREATE TABLE @extschema@.models (
 	converged boolean NOT NULL,
 	source text,
 	owner name NOT NULL DEFAULT CURRENT_USER,
-	unit text CHECK (unit IN ('day', 'week', 'month')),
+	-- a BG/BB model's unit is its period, which may also be a year
+	unit text CHECK (unit IN ('day', 'week', 'month') OR (kind = 'bgbb' AND unit = 'year')),
 	aic float8,
 	bic float8,
 	evaluation jsonb,
 	covariance float8[]
 );
 COMMENT ON TABLE @extschema@.models IS
-'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on; aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model; covariance is the covariance of the parameters (in the order of the model type) from the observed information, NULL when the fit gave none';
+'fitted models by name: everyone can read them, only their owner can change them; unit is the time unit of the data a purchase model was fitted on (for a BG/BB model the calendar period: day, week, month or year); aic = 2k - 2 loglik and bic = k ln(n) - 2 loglik with k parameters; evaluation holds the holdout figures of clm.evaluate_model; covariance is the covariance of the parameters (in the order of the model type) from the observed information, NULL when the fit gave none';
 COMMENT ON COLUMN @extschema@.models.covariance IS 'covariance of the parameters (in the order of the model type) from the observed information; NULL: no standard errors';
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.models', '');
 ALTER TABLE @extschema@.models ENABLE ROW LEVEL SECURITY;
@@ -52,7 +53,10 @@ BEGIN
 		RAISE EXCEPTION 'name, kind, source and penalizer must not be NULL'
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
-	IF unit IS NOT NULL THEN
+	IF unit IS NOT NULL AND kind = 'bgbb' THEN
+		-- the period of the histories: a label, never a conversion
+		PERFORM @extschema@.check_period_unit(unit);
+	ELSIF unit IS NOT NULL THEN
 		PERFORM @extschema@.unit_days(unit);	-- rejects anything but day, week, month
 		IF kind = 'gamma_gamma' THEN
 			RAISE EXCEPTION 'a gamma_gamma model has no time unit'
@@ -77,8 +81,29 @@ BEGIN
 			INTO fit;
 		params := jsonb_build_object('p', fit.p, 'q', fit.q, 'v', fit.v);
 		k := 3;
+	ELSIF kind = 'bgbb' THEN
+		-- the BG/BB aggregates take a weight, not a penalizer
+		IF penalizer <> 0 THEN
+			RAISE EXCEPTION 'penalizer must be 0 for a bgbb model'
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Fit a penalized BG/BB with clm.bgbb_fit(fit_data, penalizer).';
+		END IF;
+		-- (frequency, recency, periods, weight) for grouped histories, else
+		-- one row per customer: a source of three columns makes the
+		-- four-name alias list fail at parse time (42P10), before any row
+		BEGIN
+			EXECUTE format('SELECT (@extschema@.bgbb_fit(s.frequency::float8, s.recency::float8, s.periods::float8, '
+						   's.weight::float8)).* FROM (%s) AS s(frequency, recency, periods, weight)', source)
+				INTO fit;
+		EXCEPTION WHEN invalid_column_reference THEN
+			EXECUTE format('SELECT (@extschema@.bgbb_fit(s.frequency::float8, s.recency::float8, s.periods::float8)).* '
+						   'FROM (%s) AS s(frequency, recency, periods)', source)
+				INTO fit;
+		END;
+		params := jsonb_build_object('alpha', fit.alpha, 'beta', fit.beta, 'gamma', fit.gamma, 'delta', fit.delta);
+		k := 4;
 	ELSE
-		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'' or ''gamma_gamma'''
+		RAISE EXCEPTION 'kind must be ''bgnbd'', ''mbgnbd'', ''pareto_nbd'', ''gamma_gamma'' or ''bgbb'''
 			USING ERRCODE = 'invalid_parameter_value', DETAIL = format('The value is %L.', kind);
 	END IF;
 	IF fit.n IS NULL THEN
@@ -101,7 +126,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.fit_model(text, text, text, float8, text) IS
-'fit a model (kind bgnbd, mbgnbd, pareto_nbd or gamma_gamma) on a query returning (frequency, recency, tenure) or (frequency, monetary), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data';
+'fit a model (kind bgnbd, mbgnbd, pareto_nbd, gamma_gamma or bgbb) on a query returning (frequency, recency, tenure), (frequency, monetary) or for bgbb (frequency, recency, periods [, weight]), and store it in clm.models under name, with its log-likelihood, AIC, BIC and (purchase models) the time unit of the data, for bgbb its period (day, week, month, year)';
 
 CREATE FUNCTION @extschema@.stored_model_params(name text, kind text)
 RETURNS jsonb
@@ -176,6 +201,19 @@ AS $fn$
 $fn$;
 COMMENT ON FUNCTION @extschema@.get_gamma_gamma_model(text) IS 'a stored Gamma-Gamma model by name';
 
+CREATE FUNCTION @extschema@.get_bgbb_model(name text)
+RETURNS @extschema@.bgbb_model
+LANGUAGE sql STABLE PARALLEL SAFE
+AS $fn$
+	SELECT ROW((p OPERATOR(pg_catalog.->>) 'alpha')::float8, (p OPERATOR(pg_catalog.->>) 'beta')::float8,
+			   (p OPERATOR(pg_catalog.->>) 'gamma')::float8, (p OPERATOR(pg_catalog.->>) 'delta')::float8,
+			   m.loglik, m.n, m.iterations, m.converged, m.covariance)::@extschema@.bgbb_model
+	FROM @extschema@.stored_model_params($1, 'bgbb') p, @extschema@.models m
+	WHERE m.name OPERATOR(pg_catalog.=) $1
+$fn$;
+COMMENT ON FUNCTION @extschema@.get_bgbb_model(text) IS
+'a stored BG/BB model by name (its period, the unit column of clm.models, is not part of the model type)';
+
 CREATE FUNCTION @extschema@.parameter_summary(name text, level float8 DEFAULT 0.95)
 RETURNS TABLE (parameter text, estimate float8, std_error float8, lower float8, upper float8, note text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -195,6 +233,8 @@ BEGIN
 		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_mbgnbd_model(name), level);
 	ELSIF found_kind OPERATOR(pg_catalog.=) 'pareto_nbd' THEN
 		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_pareto_nbd_model(name), level);
+	ELSIF found_kind OPERATOR(pg_catalog.=) 'bgbb' THEN
+		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_bgbb_model(name), level);
 	ELSE
 		RETURN QUERY SELECT * FROM @extschema@.parameter_summary(@extschema@.get_gamma_gamma_model(name), level);
 	END IF;
@@ -230,7 +270,23 @@ BEGIN
 		RAISE EXCEPTION 'no model named %', name
 			USING ERRCODE = 'undefined_object', HINT = 'Fit one with clm.fit_model().';
 	END IF;
-	unit := coalesce(unit, found_unit, 'week');
+	IF found_kind = 'bgbb' THEN
+		-- the period of the model's histories: stated at the fit or here,
+		-- the same if both; a BG/BB model has no conversion between periods
+		IF unit IS NOT NULL AND found_unit IS NOT NULL AND unit <> found_unit THEN
+			RAISE EXCEPTION 'model % was fitted on % periods, not % periods', name, found_unit, unit
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'A BG/BB model cannot be converted between periods; pass unit => NULL or refit.';
+		END IF;
+		unit := coalesce(unit, found_unit);
+		IF unit IS NULL THEN
+			RAISE EXCEPTION 'unit must not be NULL: model % states no period', name
+				USING ERRCODE = 'invalid_parameter_value',
+					  HINT = 'Pass the period of the histories: unit => ''day'', ''week'', ''month'' or ''year''.';
+		END IF;
+	ELSE
+		unit := coalesce(unit, found_unit, 'week');
+	END IF;
 	IF spend_model IS NOT NULL THEN
 		gg := @extschema@.get_gamma_gamma_model(spend_model);
 	END IF;
@@ -252,9 +308,15 @@ BEGIN
 		INTO e
 		FROM @extschema@.holdout_predictions(@extschema@.get_pareto_nbd_model(name), source, calibration_end,
 											 holdout_end, unit, gg) h;
+	ELSIF found_kind = 'bgbb' THEN
+		SELECT @extschema@.prediction_error(h.predicted_purchases, h.actual_purchases) AS p,
+			   @extschema@.prediction_error(h.predicted_spend, h.actual_spend) AS s
+		INTO e
+		FROM @extschema@.holdout_predictions(@extschema@.get_bgbb_model(name), source, calibration_end,
+											 holdout_end, unit, gg) h;
 	ELSE
 		RAISE EXCEPTION 'model % is a % model, not a purchase model', name, found_kind
-			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd or pareto_nbd model; pass the Gamma-Gamma model as spend_model.';
+			USING ERRCODE = 'wrong_object_type', HINT = 'Name a bgnbd, mbgnbd, pareto_nbd or bgbb model; pass the Gamma-Gamma model as spend_model.';
 	END IF;
 	purchases := e.p;
 	spend := e.s;
@@ -266,4 +328,4 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.evaluate_model(text, text, timestamptz, timestamptz, text, text) IS
-'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned';
+'holdout evaluation of the stored purchase model name (fitted on the calibration period) on source (customer_id, ts, amount): clm.prediction_error of holdout purchases and, with spend_model, of holdout spend; stored in clm.models.evaluation and returned; a bgbb model is evaluated in calendar periods of its unit (clm.period_holdout_data)';

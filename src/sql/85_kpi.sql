@@ -711,8 +711,10 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
 	SELECT f.f, r.r, @extschema@.expected_purchases($1, $4, f.f, r.r, $2), @extschema@.p_alive($1, f.f, r.r, $2)
 	FROM pg_catalog.generate_series(0, $3) f(f),
-		 LATERAL (SELECT pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer)
-						 OPERATOR(pg_catalog.*) $5 AS r) r
+		 -- k * step may round a few ulps above tenure (26.13 / 0.39 gives 67,
+		 -- 67 * 0.39 = 26.130000000000003): the last recency is tenure
+		 LATERAL (SELECT LEAST(k.k OPERATOR(pg_catalog.*) $5, $2) AS r
+				  FROM pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer) k(k)) r
 	WHERE @extschema@.check_matrix($2, $3, $4, $5)
 	  AND (f.f OPERATOR(pg_catalog.>) 0 OR r.r OPERATOR(pg_catalog.=) 0)
 	ORDER BY 1, 2
@@ -728,8 +730,10 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$
 	SELECT f.f, r.r, @extschema@.expected_purchases($1, $4, f.f, r.r, $2), @extschema@.p_alive($1, f.f, r.r, $2)
 	FROM pg_catalog.generate_series(0, $3) f(f),
-		 LATERAL (SELECT pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer)
-						 OPERATOR(pg_catalog.*) $5 AS r) r
+		 -- k * step may round a few ulps above tenure (26.13 / 0.39 gives 67,
+		 -- 67 * 0.39 = 26.130000000000003): the last recency is tenure
+		 LATERAL (SELECT LEAST(k.k OPERATOR(pg_catalog.*) $5, $2) AS r
+				  FROM pg_catalog.generate_series(0, pg_catalog.floor($2 OPERATOR(pg_catalog./) $5)::integer) k(k)) r
 	WHERE @extschema@.check_matrix($2, $3, $4, $5)
 	  AND (f.f OPERATOR(pg_catalog.>) 0 OR r.r OPERATOR(pg_catalog.=) 0)
 	ORDER BY 1, 2
