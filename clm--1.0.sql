@@ -1801,30 +1801,32 @@ $fn$;
 COMMENT ON FUNCTION @extschema@.scoring(@extschema@.bgnbd_model, @extschema@.gamma_gamma_model, jsonb, jsonb, integer, float8, text) IS
 'scoring context with a BG/NBD purchase model: validates the policy and alert rules and fills in their defaults';
 
+-- p_alive and clv_estimate of a summary under a scoring context: the model
+-- values of one customer, in C (src/value.c: the context is decoded once
+-- per query, not read field by field per customer)
+CREATE FUNCTION @extschema@.p_alive(s @extschema@.summary, ctx @extschema@.scoring)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_value_p_alive'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.p_alive(@extschema@.summary, @extschema@.scoring) IS
+'P(alive) of a customer under the scoring context''s converged purchase model (MBG/NBD, else BG/NBD); NULL for tenure 0 or without a converged model';
+
+CREATE FUNCTION @extschema@.clv_estimate(s @extschema@.summary, ctx @extschema@.scoring)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_value_clv'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.clv_estimate(@extschema@.summary, @extschema@.scoring) IS
+'discounted CLV of a customer over the scoring context''s horizon, discount rate and unit (purchase model x Gamma-Gamma); NULL for tenure 0, without converged models, or for a repeat customer without a positive repeat_avg_amount';
+
 -- score_value: P(alive) and CLV.  Customers whose first purchase is on the
 -- day of as_of (tenure 0) and prospects get NULL: the models say nothing yet,
--- and scoring falls back to the signal form of churn risk.
+-- and scoring falls back to the signal form of churn risk.  (One SELECT of
+-- two calls, so the planner inlines it into the caller's query.)
 CREATE FUNCTION @extschema@.score_value(s @extschema@.summary, ctx @extschema@.scoring)
 RETURNS TABLE (p_alive float8, clv float8)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$
-	SELECT CASE WHEN (s).tenure OPERATOR(pg_catalog.>) 0 THEN
-				CASE WHEN ((ctx).purchase_mbgnbd).converged
-					 THEN @extschema@.p_alive((ctx).purchase_mbgnbd, (s).frequency, (s).recency, (s).tenure)
-					 WHEN ((ctx).purchase_bgnbd).converged
-					 THEN @extschema@.p_alive((ctx).purchase_bgnbd, (s).frequency, (s).recency, (s).tenure) END
-		   END,
-		   CASE WHEN (s).tenure OPERATOR(pg_catalog.>) 0 AND ((ctx).spend).converged
-					 AND ((s).frequency OPERATOR(pg_catalog.=) 0 OR (s).repeat_avg_amount OPERATOR(pg_catalog.>) 0) THEN
-				CASE WHEN ((ctx).purchase_mbgnbd).converged
-					 THEN @extschema@.clv_estimate((ctx).purchase_mbgnbd, (ctx).spend, (s).frequency, (s).recency,
-												   (s).tenure, (s).repeat_avg_amount, (ctx).horizon_months,
-												   (ctx).discount_rate, (ctx).unit)
-					 WHEN ((ctx).purchase_bgnbd).converged
-					 THEN @extschema@.clv_estimate((ctx).purchase_bgnbd, (ctx).spend, (s).frequency, (s).recency,
-												   (s).tenure, (s).repeat_avg_amount, (ctx).horizon_months,
-												   (ctx).discount_rate, (ctx).unit) END
-		   END
+	SELECT @extschema@.p_alive(s, ctx), @extschema@.clv_estimate(s, ctx)
 $fn$;
 COMMENT ON FUNCTION @extschema@.score_value(@extschema@.summary, @extschema@.scoring) IS
 'P(alive) and discounted CLV of a customer under the scoring context''s models (NULL without a converged model, for prospects and on the day of the first purchase)';

@@ -99,14 +99,13 @@ WITH s AS (
            clm.activity_trend(ts, amount, %1$L, '90 days') AS act
     FROM bench_tx WHERE ts <= %1$L GROUP BY customer_id),
 ctx AS (
-    SELECT clm.scoring(clm.mbgnbd_fit((s).frequency, (s).recency, (s).tenure) FILTER (WHERE (s).tenure > 0),
-                       clm.gamma_gamma_fit((s).frequency, (s).repeat_avg_amount) FILTER (WHERE (s).tenure > 0)) AS ctx
-    FROM s),
+    SELECT clm.scoring(clm.mbgnbd_fit(d), clm.gamma_gamma_fit(d)) AS ctx
+    FROM (SELECT clm.fit_data((s).frequency, (s).recency, (s).tenure, (s).repeat_avg_amount) AS d
+          FROM s WHERE (s).tenure > 0) f),
 v AS (
     SELECT s.*, v.* FROM s, ctx, LATERAL clm.score_value(s.s, ctx.ctx) v),
 b AS (
-    SELECT clm.breakpoints(array_agg((s).days_since_last), array_agg((s).orders),
-                           array_agg((s).total_amount), array_agg(clv)) AS b FROM v)
+    SELECT clm.breakpoints_agg((s).days_since_last, (s).orders, (s).total_amount, clv, NULL) AS b FROM v)
 SELECT v.customer_id, (v.s).orders, (v.s).total_amount, (v.s).days_since_last,
        v.p_alive, v.clv AS clv_12m, sc.*
 FROM v, ctx, b, LATERAL clm.score(v.s, v.act, v.p_alive, v.clv, ctx.ctx, b.b, %1$L) sc

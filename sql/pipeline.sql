@@ -1,9 +1,10 @@
 -- pipeline: the README's one query from raw transactions to summary, RFM
 -- segment, ABC class, P(alive), CLV, churn risk, health score and stage per
 -- customer (CDNOW, as of the end of the data, weeks).  It is the scoring
--- engine the jobs use (clm.scoring, clm.score_value, clm.breakpoints,
--- clm.score), so the two cannot drift apart; sql/job_incremental.sql
--- checks a job's full refresh against it field by field.
+-- engine the jobs use (clm.fit_data, clm.scoring, clm.score_value,
+-- clm.breakpoints_agg, clm.score), so the two cannot drift apart;
+-- sql/job_incremental.sql checks a job's full refresh against it field by
+-- field.
 SET extra_float_digits = 0;
 SET timezone = 'UTC';
 -- the README's sample tables; customer_id is the sample's id (1..2357)
@@ -20,14 +21,13 @@ WITH s AS (                                   -- 1. summary and trend per custom
            clm.activity_trend(ts, amount, '1998-07-01', '90 days') AS act
     FROM cdnow_tx WHERE ts <= '1998-07-01' GROUP BY customer_id),
 ctx AS (                                      -- 2. fit the models once: the scoring context
-    SELECT clm.scoring(clm.mbgnbd_fit((s).frequency, (s).recency, (s).tenure) FILTER (WHERE (s).tenure > 0),
-                       clm.gamma_gamma_fit((s).frequency, (s).repeat_avg_amount) FILTER (WHERE (s).tenure > 0)) AS ctx
-    FROM s),
+    SELECT clm.scoring(clm.mbgnbd_fit(d), clm.gamma_gamma_fit(d)) AS ctx
+    FROM (SELECT clm.fit_data((s).frequency, (s).recency, (s).tenure, (s).repeat_avg_amount) AS d
+          FROM s WHERE (s).tenure > 0) f),
 v AS (                                        -- 3. P(alive) and 12-month CLV per customer
     SELECT s.*, v.* FROM s, ctx, LATERAL clm.score_value(s.s, ctx.ctx) v),
 b AS (                                        -- 4. RFM quintile cuts, ABC and high-value thresholds
-    SELECT clm.breakpoints(array_agg((s).days_since_last), array_agg((s).orders),
-                           array_agg((s).total_amount), array_agg(clv)) AS b FROM v)
+    SELECT clm.breakpoints_agg((s).days_since_last, (s).orders, (s).total_amount, clv, NULL) AS b FROM v)
 SELECT v.customer_id, (v.s).orders, (v.s).total_amount, (v.s).days_since_last,
        v.p_alive, v.clv AS clv_12m, sc.*      -- 5. every other score
 FROM v, ctx, b, LATERAL clm.score(v.s, v.act, v.p_alive, v.clv, ctx.ctx, b.b, '1998-07-01') sc;

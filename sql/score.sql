@@ -12,6 +12,7 @@ SET extra_float_digits = 0;
 SET timezone = 'UTC';
 \set ECHO none
 \i test/data/score_reference.sql
+\i test/data/score_value_reference.sql
 \set ECHO all
 SELECT setseed(0.18);
 
@@ -141,6 +142,27 @@ SELECT stage, count(*) FROM sc_result GROUP BY stage ORDER BY stage;
 -- (empty: the first differing rows, if any)
 SELECT tz, as_of, ctx_id, customer_id, diff FROM sc_result WHERE diff <> '{}'
 ORDER BY tz, as_of, ctx_id, customer_id LIMIT 10;
+
+-- clm.score_value (C since src/value.c) equals the SQL definition it
+-- replaced (test/data/score_value_reference.sql) bit for bit, for every
+-- customer (and a prospect) under every context; rows alternate between
+-- contexts, so the decoded context is also replaced as it changes
+WITH s AS (SELECT c.customer_id, t.s
+		   FROM generate_series(1, 410) c(customer_id)
+		   LEFT JOIN (SELECT customer_id, clm.customer_summary(ts, amount, '2024-03-10 12:00+00', 'week') AS s
+					  FROM sc_tx WHERE ts <= '2024-03-10 12:00+00' GROUP BY customer_id) t USING (customer_id))
+SELECT count(*) AS scored, count(v.p_alive) AS with_p_alive, count(v.clv) AS with_clv,
+	   count(*) FILTER (WHERE (v.p_alive, v.clv) IS DISTINCT FROM (q.p_alive, q.clv)) AS differing
+FROM s CROSS JOIN sc_ctx x,
+	 LATERAL clm.score_value(s.s, x.ctx) v,
+	 LATERAL pg_temp.score_value_reference(s.s, x.ctx) q;
+-- a context whose converged model has a NULL parameter fails as
+-- clm.p_alive and clm.clv_estimate fail, and only for customers they score
+SELECT v.* FROM clm.score_value(NULL, clm.scoring(ROW(0.24, NULL, 0.79, 2.43, -9000, 2357, 20, true, 'week', NULL)::clm.mbgnbd_model, NULL)) v;
+SELECT v.* FROM clm.score_value(ROW('2024-01-01 00:00+00', '2024-02-01 00:00+00', 3, 2, 4.43, 10, 30, 30, 10, 10, 15.5)::clm.summary,
+								 clm.scoring(ROW(0.24, NULL, 0.79, 2.43, -9000, 2357, 20, true, 'week', NULL)::clm.mbgnbd_model, NULL)) v;
+SELECT v.* FROM pg_temp.score_value_reference(ROW('2024-01-01 00:00+00', '2024-02-01 00:00+00', 3, 2, 4.43, 10, 30, 30, 10, 10, 15.5)::clm.summary,
+								 clm.scoring(ROW(0.24, NULL, 0.79, 2.43, -9000, 2357, 20, true, 'week', NULL)::clm.mbgnbd_model, NULL)) v;
 
 -- the context and breakpoints are decoded once per call site and again
 -- when they change: one query whose rows alternate between two contexts

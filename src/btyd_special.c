@@ -395,23 +395,88 @@ btyd_ep_core(double A, double B, double a, double k, double *out)
  * comp[i]) holds S.  Once past the parameters (n >= nmin) the term ratios
  * are monotone towards z, so the tail is below |term| rho / (1 - rho).
  */
+/*
+ * The active z of ep_sum_positive, packed: lane j holds series idx[j].
+ * Lanes are handled in pairs, as two-double vectors (GCC and Clang vector
+ * extensions: SSE2 on x86-64, NEON on ARM, plain code elsewhere); lanes past
+ * the active ones have z = pw = 0 and add nothing.  Each lane does exactly
+ * the arithmetic of the scalar loop (term = u pw, sum += term, pw *= z),
+ * so the sums are the same to the bit.
+ */
+#define EP_LANES 2
+typedef double ep_vec __attribute__((vector_size(EP_LANES * sizeof(double))));
+#define EP_VECS ((EP_MULTI_MAX + EP_LANES - 1) / EP_LANES)
+typedef union EpLane
+{
+	ep_vec		v[EP_VECS];
+	double		d[EP_VECS * EP_LANES];
+} EpLane;
+typedef struct EpLanes
+{
+	EpLane		z,
+				pw,
+				sum,
+				last;
+	int			idx[EP_MULTI_MAX];
+	int			na;				/* active lanes */
+} EpLanes;
+
+/* ep_lanes_step: add u z^n to every lane's sum (and keep it in last) */
+static inline void
+ep_lanes_step(EpLanes *L, int nvec, double u, int keep_last)
+{
+	ep_vec		uu = {u, u};
+	int			j;
+
+	for (j = 0; j < nvec; j++)
+	{
+		ep_vec		term = uu * L->pw.v[j];
+
+		L->sum.v[j] += term;
+		if (keep_last)
+			L->last.v[j] = term;
+		L->pw.v[j] *= L->z.v[j];
+	}
+}
+
+/* ep_lanes_drop: lane j's series is done: its sum out, the last lane in */
+static void
+ep_lanes_drop(EpLanes *L, int j, double *sum, int *series)
+{
+	int			k = --L->na;
+
+	sum[L->idx[j]] = L->sum.d[j];
+	series[L->idx[j]] = 2;
+	L->idx[j] = L->idx[k];
+	L->z.d[j] = L->z.d[k];
+	L->pw.d[j] = L->pw.d[k];
+	L->sum.d[j] = L->sum.d[k];
+	L->last.d[j] = L->last.d[k];
+	L->z.d[k] = L->pw.d[k] = L->sum.d[k] = L->last.d[k] = 0.0;
+}
+
 static int
 ep_sum_positive(double d, double eps, double c, double nmin, const double *z,
 				double *pw, double *sum, int *series, int nk, int active)
 {
+	EpLanes		L;
 	double		u = d,
-				last[EP_MULTI_MAX],
 				r = 1.0;
-	int			idx[EP_MULTI_MAX],
-				na = 0,
-				i,
+	int			i,
 				j,
 				b;
 	long		n = 1;
 
+	memset(&L, 0, sizeof(L));
 	for (i = 0; i < nk; i++)
 		if (series[i] == 1)
-			idx[na++] = i;
+		{
+			L.idx[L.na] = i;
+			L.z.d[L.na] = z[i];
+			L.pw.d[L.na] = pw[i];
+			L.sum.d[L.na] = sum[i];
+			L.na++;
+		}
 	(void) active;
 	/*
 	 * Blocks of 8 terms over the still-active z, then the tail test on the
@@ -419,8 +484,10 @@ ep_sum_positive(double d, double eps, double c, double nmin, const double *z,
 	 * series may run up to 7 terms past its stopping point (adding terms
 	 * below its rounding).
 	 */
-	while (na > 0)
+	while (L.na > 0)
 	{
+		int			nvec = (L.na + EP_LANES - 1) / EP_LANES;
+
 		if (n > SERIES_CAP)
 			return BTYD_ENOCONV;
 		/* n moves by 8: poll once per BTYD_POLL_TERMS terms */
@@ -429,32 +496,22 @@ ep_sum_positive(double d, double eps, double c, double nmin, const double *z,
 		for (b = 0; b < 8; b++, n++)
 		{
 			r = (d + n) * (eps + n) / ((c + n) * (n + 1.0));
-			for (j = 0; j < na; j++)
-			{
-				double		term = u * pw[idx[j]];
-
-				sum[idx[j]] += term;
-				last[idx[j]] = term;
-				pw[idx[j]] *= z[idx[j]];
-			}
+			ep_lanes_step(&L, nvec, u, b == 7);
 			u *= r;
 		}
 		/* r is the ratio from the block's last term to the next one */
-		for (j = 0; j < na;)
+		for (j = 0; j < L.na;)
 		{
-			double		zi = z[idx[j]],
+			double		zi = L.z.d[j],
 						rho = (r > 1.0 ? r : 1.0) * zi,
-						t = last[idx[j]];
+						t = L.last.d[j];
 
-			if (!isfinite(sum[idx[j]]))
+			if (!isfinite(L.sum.d[j]))
 				return BTYD_ENOCONV;
 			if (t == 0.0 ||
 				((double) n > nmin && rho < 1.0 &&
-				 t * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * sum[idx[j]]))
-			{
-				series[idx[j]] = 2;
-				idx[j] = idx[--na];
-			}
+				 t * rho <= 0.25 * DBL_EPSILON * (1.0 - rho) * L.sum.d[j]))
+				ep_lanes_drop(&L, j, sum, series);
 			else
 				j++;
 		}

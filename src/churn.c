@@ -162,16 +162,77 @@ trend_state_values(ArrayType *arr)
 	return (float8 *) ((char *) arr + ARR_OVERHEAD_NONULLS(1));
 }
 
-static ArrayType *
-trend_new_state(void)
+/*
+ * The windows of one (as_of, window) in the session time zone, kept per
+ * call site: stepping back by an interval of days converts to local time
+ * and back, about as costly as the rest of a customer's rows together, and
+ * every customer's first row needs it.  first_state is a new customer's
+ * state, copied rather than built.
+ */
+typedef struct TrendCache
 {
-	Datum		zeros[TREND_NSTATE];
-	int			i;
+	bool		valid;
+	const void *tz;				/* session_timezone the windows were computed in */
+	TimestampTz as_of;
+	Interval	window;
+	ArrayType  *first_state;	/* zero counts, as_of and the two window starts */
+} TrendCache;
 
-	for (i = 0; i < TREND_NSTATE; i++)
-		zeros[i] = Float8GetDatum(0.0);
-	return construct_array(zeros, TREND_NSTATE, FLOAT8OID, sizeof(float8),
-						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+/* trend_first_state: a new customer's state (in the current context) */
+static ArrayType *
+trend_first_state(FunctionCallInfo fcinfo, TimestampTz as_of, Interval *window)
+{
+	TrendCache *c = (TrendCache *) fcinfo->flinfo->fn_extra;
+	ArrayType  *arr;
+
+	if (c == NULL)
+	{
+		c = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(TrendCache));
+		fcinfo->flinfo->fn_extra = c;
+	}
+	if (!c->valid || c->tz != (const void *) session_timezone || c->as_of != as_of ||
+		memcmp(&c->window, window, sizeof(Interval)) != 0)
+	{
+		/* the two windows, (as_of - 2w, as_of - w] and (as_of - w, as_of] */
+		TimestampTz b1,
+					b2;
+		Datum		zeros[TREND_NSTATE];
+		float8	   *st;
+		int			i;
+		MemoryContext old;
+
+		c->valid = false;
+		b1 = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(as_of),
+													 PointerGetDatum(window)));
+		b2 = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+													 TimestampTzGetDatum(b1),
+													 PointerGetDatum(window)));
+		if (!(b1 < as_of && b2 < b1))
+			clm_invalid_arg(errmsg("window must be a positive interval"),
+							errdetail("The value is %s.",
+									  DatumGetCString(DirectFunctionCall1(interval_out,
+																		  PointerGetDatum(window)))));
+		for (i = 0; i < TREND_NSTATE; i++)
+			zeros[i] = Float8GetDatum(0.0);
+		if (c->first_state != NULL)
+			pfree(c->first_state);
+		old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		c->first_state = construct_array(zeros, TREND_NSTATE, FLOAT8OID, sizeof(float8),
+										 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+		MemoryContextSwitchTo(old);
+		st = trend_state_values(c->first_state);
+		st[4] = (float8) as_of;
+		st[5] = (float8) b1;
+		st[6] = (float8) b2;
+		c->tz = session_timezone;
+		c->as_of = as_of;
+		c->window = *window;
+		c->valid = true;
+	}
+	arr = palloc(VARSIZE(c->first_state));
+	memcpy(arr, c->first_state, VARSIZE(c->first_state));
+	return arr;
 }
 
 PG_FUNCTION_INFO_V1(clm_activity_trend_trans);
@@ -205,27 +266,9 @@ clm_activity_trend_trans(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 	{
-		/* first row: fix the two windows, (as_of - 2w, as_of - w] and (as_of - w, as_of] */
-		TimestampTz b1,
-					b2;
-
-		b1 = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-													 TimestampTzGetDatum(as_of),
-													 PointerGetDatum(window)));
-		b2 = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-													 TimestampTzGetDatum(b1),
-													 PointerGetDatum(window)));
-		if (!(b1 < as_of && b2 < b1))
-			clm_invalid_arg(errmsg("window must be a positive interval"),
-							errdetail("The value is %s.",
-									  DatumGetCString(DirectFunctionCall1(interval_out,
-																		  PointerGetDatum(window)))));
-		arr = trend_new_state();
+		/* first row: the two windows fixed; a new array, which the executor copies into its context */
+		arr = trend_first_state(fcinfo, as_of, window);
 		st = trend_state_values(arr);
-		st[4] = (float8) as_of;
-		st[5] = (float8) b1;
-		st[6] = (float8) b2;
-		/* a new array: return it and let the executor copy it into its context */
 	}
 	else
 	{

@@ -9,6 +9,7 @@
 
 #include <math.h>
 
+#include "common/int.h"
 #include "miscadmin.h"
 #include "pgtime.h"
 #include "utils/builtins.h"
@@ -119,6 +120,56 @@ floor_div(int64 a, int64 b)
 }
 
 /*
+ * day_cache_zone: point a day cache at the session time zone (again after
+ * a SET timezone), noting whether the zone has one fixed offset
+ */
+static void
+day_cache_zone(ClmDayCache *cache)
+{
+	long		off;
+
+	if (cache->tz == (const void *) session_timezone)
+		return;
+	cache->tz = session_timezone;
+	cache->fixed = pg_get_timezone_offset(session_timezone, &off);
+	cache->gmtoff = cache->fixed ? off : 0;
+	cache->lo = 1;
+	cache->hi = 0;				/* empty interval: forces a lookup */
+}
+
+/* two days inside the timestamp range, where local dates are valid too */
+#define FAR_INSIDE_RANGE(t) \
+	((t) >= MIN_TIMESTAMP + 2 * USECS_PER_DAY && (t) < END_TIMESTAMP - 2 * USECS_PER_DAY)
+
+/*
+ * clm_ts_plus_fixed: ts + iv the way timestamptz_pl_interval computes it,
+ * without its two calendar conversions, when the session time zone has one
+ * fixed offset and iv has no months: a day is then always 24 hours, so
+ * adding days is adding microseconds.  False when that does not hold or a
+ * step would leave the timestamp range: the caller goes through
+ * timestamptz_pl_interval, which reports the error as before.
+ */
+bool
+clm_ts_plus_fixed(ClmDayCache *cache, TimestampTz ts, const Interval *iv, TimestampTz *result)
+{
+	int64		days_us,
+				t;
+
+	if (iv->month != 0 || TIMESTAMP_NOT_FINITE(ts))
+		return false;
+	day_cache_zone(cache);
+	if (!cache->fixed)
+		return false;
+	if (!FAR_INSIDE_RANGE(ts) ||
+		pg_mul_s64_overflow((int64) iv->day, USECS_PER_DAY, &days_us) ||
+		pg_add_s64_overflow(ts, days_us, &t) || !FAR_INSIDE_RANGE(t) ||
+		pg_add_s64_overflow(t, iv->time, &t) || !FAR_INSIDE_RANGE(t))
+		return false;
+	*result = t;
+	return true;
+}
+
+/*
  * clm_local_day: the calendar day (days since 2000-01-01) on which ts falls
  * in the session time zone.  Purchases are grouped by the day a user sees on
  * their calendar, so a purchase at 23:30 local time is not moved to the next
@@ -136,16 +187,7 @@ clm_local_day(ClmDayCache *cache, TimestampTz ts)
 
 	secs = floor_div(ts, USECS_PER_SEC);
 	t = secs + CLM_EPOCH_DIFF_SECS;
-	if (cache->tz != (const void *) session_timezone)
-	{
-		long		off;
-
-		cache->tz = session_timezone;
-		cache->fixed = pg_get_timezone_offset(session_timezone, &off);
-		cache->gmtoff = cache->fixed ? off : 0;
-		cache->lo = 1;
-		cache->hi = 0;			/* empty interval: forces a lookup */
-	}
+	day_cache_zone(cache);
 
 	if (!cache->fixed && !(t >= cache->lo && t < cache->hi))
 	{

@@ -64,6 +64,8 @@ typedef struct ClmDayCache
 } ClmDayCache;
 
 extern int32 clm_local_day(ClmDayCache *cache, TimestampTz ts);
+extern bool clm_ts_plus_fixed(ClmDayCache *cache, TimestampTz ts, const Interval *iv,
+							  TimestampTz *result);
 
 /*
  * Support functions of aggregates: the aggregate's memory context, or an
@@ -78,6 +80,13 @@ extern MemoryContext clm_agg_context(FunctionCallInfo fcinfo, const char *fn);
 
 /* The blessed tuple descriptor of the function's result, cached in fn_extra. */
 extern TupleDesc clm_result_tupdesc(FunctionCallInfo fcinfo);
+
+/*
+ * clm_deform_row (score.c): the fields of a composite argument, with its
+ * descriptor looked up once per call site
+ */
+extern void clm_deform_row(FunctionCallInfo fcinfo, HeapTupleHeader h, TupleDesc *desc,
+						   Oid *type, int minatts, int maxatts, Datum *values, bool *nulls);
 extern void clm_btyd_poll_install(void);
 
 /*

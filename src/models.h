@@ -94,6 +94,12 @@ extern double clm_check_result(double v, const char *what);
 extern double clm_probability(double p, double hi, const char *what);
 extern double clm_nonnegative(double v, const char *what);
 
+/* the model CLV's checks and computation (models_clv.c), shared with value.c */
+extern void clm_clv_check_args(float8 x, float8 tx, float8 T, float8 m, int32 horizon, float8 d);
+extern double clm_clv_compute(btyd_model model, const double params[4], double model_udays,
+							  const double *gg, float8 x, float8 tx, float8 T, float8 m,
+							  int32 horizon, float8 d, double udays);
+
 /* fits' results (models.c) */
 extern int64 clm_fit_count(double w);
 extern void clm_check_fit_finite(const btyd_fit_result *res, const char *what);

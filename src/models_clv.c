@@ -40,6 +40,61 @@ clm_expected_avg_value(PG_FUNCTION_ARGS)
 }
 
 /*
+ * clm_clv_check_args: the checks of the model CLV's customer and horizon
+ * arguments, in the order clv_estimate makes them (shared with
+ * clm.clv_estimate(summary, scoring), src/value.c, so both fail alike)
+ */
+void
+clm_clv_check_args(float8 x, float8 tx, float8 T, float8 m, int32 horizon, float8 d)
+{
+	fit_check_row(x, tx, T, true);
+	check_monetary(x, m);
+	if (horizon < 0 || horizon > BTYD_MAX_HORIZON_MONTHS)
+		clm_invalid_arg(errmsg("horizon_months must be between 0 and %d",
+							   BTYD_MAX_HORIZON_MONTHS),
+						errdetail("The value is %d.", horizon),
+						errhint("The limit is %d months (1000 years); discounting makes later months negligible.",
+								BTYD_MAX_HORIZON_MONTHS));
+	clm_check_finite("discount_rate", d);
+	if (d < 0)
+		clm_invalid_arg(errmsg("discount_rate must not be negative"),
+						errdetail("The value is %g.", d),
+						errhint("It is the monthly discount rate, e.g. 0.01."));
+}
+
+/*
+ * clm_clv_compute: the model CLV once the arguments are checked.
+ * model_udays is the unit the model states (0: none), udays the unit of the
+ * data; a model that states another unit is converted to the data's (lambda,
+ * and Pareto/NBD's mu, is a rate per unit: its Gamma scale alpha, beta, is
+ * a length of time).
+ */
+double
+clm_clv_compute(btyd_model model, const double params[4], double model_udays, const double *gg,
+				float8 x, float8 tx, float8 T, float8 m, int32 horizon, float8 d, double udays)
+{
+	double		bg[4],
+				out;
+
+	memcpy(bg, params, sizeof(bg));
+	if (model_udays > 0 && model_udays != udays)
+	{
+		bg[1] *= model_udays / udays;
+		if (model == CLM_PNBD)
+			bg[3] *= model_udays / udays;
+	}
+	if (model == CLM_PNBD)
+		clm_check_rc(btyd_pnbd_clv(bg, gg, x, tx, T, m, horizon, d,
+								   CLM_DAYS_PER_MONTH / udays, &out),
+					 "clv_estimate");
+	else
+		clm_check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
+							  CLM_DAYS_PER_MONTH / udays, &out),
+					 "clv_estimate");
+	return clm_nonnegative(out, "clv_estimate");
+}
+
+/*
  * model CLV: clv_estimate(model, gg_model, x, tx, T, m, horizon_months,
  * discount_rate [, unit]).  unit is the unit of x's history (recency,
  * tenure); NULL means the model's own unit (weeks for a model that states
@@ -52,10 +107,8 @@ static Datum
 clv_model(FunctionCallInfo fcinfo, btyd_model model)
 {
 	const ModelCacheEntry *e;
-	double		bg[4];
 	const double *gg;
-	double		out,
-				udays;
+	double		udays;
 	float8		x,
 				tx,
 				T,
@@ -77,44 +130,14 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 	POLL_ON();
 
 	e = clm_cached_entry(fcinfo, 0, 4, "model");
-	memcpy(bg, e->params, sizeof(bg));
 	gg = clm_cached_params(fcinfo, 1, 3, "gg_model");
-	fit_check_row(x, tx, T, true);
-	check_monetary(x, m);
-	if (horizon < 0 || horizon > BTYD_MAX_HORIZON_MONTHS)
-		clm_invalid_arg(errmsg("horizon_months must be between 0 and %d",
-							   BTYD_MAX_HORIZON_MONTHS),
-						errdetail("The value is %d.", horizon),
-						errhint("The limit is %d months (1000 years); discounting makes later months negligible.",
-								BTYD_MAX_HORIZON_MONTHS));
-	clm_check_finite("discount_rate", d);
-	if (d < 0)
-		clm_invalid_arg(errmsg("discount_rate must not be negative"),
-						errdetail("The value is %g.", d),
-						errhint("It is the monthly discount rate, e.g. 0.01."));
+	clm_clv_check_args(x, tx, T, m, horizon, d);
 	if (PG_NARGS() > 8 && !PG_ARGISNULL(8))
 		udays = clm_cached_unit_days(fcinfo, PG_GETARG_TEXT_PP(8));
 	else
 		udays = (e->unit_days > 0) ? e->unit_days : 7.0;
-	/*
-	 * lambda (and Pareto/NBD's mu) is a rate per unit: its Gamma scale
-	 * alpha (beta) is a length of time
-	 */
-	if (e->unit_days > 0 && e->unit_days != udays)
-	{
-		bg[1] *= e->unit_days / udays;
-		if (model == CLM_PNBD)
-			bg[3] *= e->unit_days / udays;
-	}
-	if (model == CLM_PNBD)
-		clm_check_rc(btyd_pnbd_clv(bg, gg, x, tx, T, m, horizon, d,
-							   CLM_DAYS_PER_MONTH / udays, &out),
-				 "clv_estimate");
-	else
-		clm_check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
-						  CLM_DAYS_PER_MONTH / udays, &out),
-				 "clv_estimate");
-	PG_RETURN_FLOAT8(clm_nonnegative(out, "clv_estimate"));
+	PG_RETURN_FLOAT8(clm_clv_compute(model, e->params, e->unit_days, gg,
+									 x, tx, T, m, horizon, d, udays));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_clv);

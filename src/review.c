@@ -157,15 +157,16 @@ day_interval(int32 n)
 /*
  * clm_day_start_plus: date_trunc('day', ts) + n days, both in the session
  * TimeZone (a job run sets the job's zone), as the SQL expression computes
- * it (so DST and midnights a zone skips come out the same).  The result
- * depends on ts only through its local day, so a memo keyed by (local day,
- * n) gives it without the two conversions for the many customers who share
- * a purchase day.  A non-finite ts is returned as it is.
+ * it (so DST and midnights a zone skips come out the same).  In a zone of
+ * one fixed offset that is plain arithmetic on the local day number.
+ * Otherwise the result depends on ts only through its local day, so a memo
+ * keyed by (local day, n) gives it without the two conversions for the many
+ * customers who share a purchase day.  A non-finite ts is returned as it
+ * is.
  */
 TimestampTz
 clm_day_start_plus(ClmMidnightMemo *memo, TimestampTz ts, int32 n)
 {
-	Datum		dayname = CStringGetTextDatum("day");
 	Datum		t;
 	int32		day = 0;
 	uint32		h = 0;
@@ -183,11 +184,27 @@ clm_day_start_plus(ClmMidnightMemo *memo, TimestampTz ts, int32 n)
 			memo->tz = session_timezone;
 		}
 		day = clm_local_day(&memo->days, ts);
+		if (memo->days.fixed)
+		{
+			/*
+			 * one fixed offset (UTC, most servers): the local midnight is
+			 * the day's start in UTC less the offset, and n days are n * 24
+			 * hours
+			 */
+			Interval	iv = {0};
+			TimestampTz r;
+
+			iv.day = n;
+			if (clm_ts_plus_fixed(&memo->days,
+								  (int64) day * USECS_PER_DAY - (int64) memo->days.gmtoff * USECS_PER_SEC,
+								  &iv, &r))
+				return r;
+		}
 		h = ((uint32) day * 2654435761u + (uint32) n * 40503u) % CLM_MIDNIGHT_MEMO;
 		if (memo->e[h].valid && memo->e[h].day == day && memo->e[h].n == n)
 			return memo->e[h].result;
 	}
-	t = DirectFunctionCall2(timestamptz_trunc, dayname, TimestampTzGetDatum(ts));
+	t = DirectFunctionCall2(timestamptz_trunc, CStringGetTextDatum("day"), TimestampTzGetDatum(ts));
 	t = DirectFunctionCall2(timestamptz_pl_interval, t, PointerGetDatum(day_interval(n)));
 	if (memo != NULL)
 	{

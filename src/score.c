@@ -370,12 +370,12 @@ score_cache(FunctionCallInfo fcinfo)
 }
 
 /*
- * the fields of a composite argument (at most maxatts), by a descriptor
- * kept per call site
+ * clm_deform_row: the fields of a composite argument (at most maxatts), by
+ * a descriptor kept per call site (in fn_mcxt; also used by value.c)
  */
-static void
-deform(FunctionCallInfo fcinfo, HeapTupleHeader h, TupleDesc *desc, Oid *type,
-	   int minatts, int maxatts, Datum *values, bool *nulls)
+void
+clm_deform_row(FunctionCallInfo fcinfo, HeapTupleHeader h, TupleDesc *desc, Oid *type,
+			   int minatts, int maxatts, Datum *values, bool *nulls)
 {
 	HeapTupleData tuple;
 
@@ -390,7 +390,7 @@ deform(FunctionCallInfo fcinfo, HeapTupleHeader h, TupleDesc *desc, Oid *type,
 		MemoryContextSwitchTo(old);
 		*type = HeapTupleHeaderGetTypeId(h);
 		if ((*desc)->natts < minatts || (*desc)->natts > maxatts)
-			elog(ERROR, "clm.score: unexpected row type of %d columns", (*desc)->natts);
+			elog(ERROR, "unexpected row type of %d columns", (*desc)->natts);
 	}
 	tuple.t_len = HeapTupleHeaderGetDatumLength(h);
 	ItemPointerSetInvalid(&(tuple.t_self));
@@ -415,14 +415,18 @@ typedef struct Customer
 #define STS(cu, i) DatumGetTimestampTz((cu)->s[i])
 #define SF8(cu, i) DatumGetFloat8((cu)->s[i])
 
-/* ts + iv (NULL iv: NULL), by timestamptz_pl_interval */
+/*
+ * ts + iv (NULL iv: NULL), as timestamptz_pl_interval computes it (by
+ * arithmetic in a zone of one fixed offset, clm_ts_plus_fixed)
+ */
 static bool
-ts_plus(TimestampTz ts, Interval *iv, TimestampTz *r)
+ts_plus(ScoreCache *c, TimestampTz ts, const Interval *iv, TimestampTz *r)
 {
 	if (iv == NULL)
 		return false;
-	*r = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-												 TimestampTzGetDatum(ts), PointerGetDatum(iv)));
+	if (!clm_ts_plus_fixed(&c->memo.days, ts, iv, r))
+		*r = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													 TimestampTzGetDatum(ts), PointerGetDatum(iv)));
 	return true;
 }
 
@@ -580,7 +584,7 @@ clm_score(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		memset(cu.sn, true, sizeof(cu.sn));
 	else
-		deform(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), &c->summary_desc, &c->summary_type,
+		clm_deform_row(fcinfo, PG_GETARG_HEAPTUPLEHEADER(0), &c->summary_desc, &c->summary_type,
 			   SUM_NATTS, SUM_NATTS, cu.s, cu.sn);
 	cu.p_alive_null = PG_ARGISNULL(2);
 	cu.p_alive = cu.p_alive_null ? 0 : PG_GETARG_FLOAT8(2);
@@ -685,7 +689,7 @@ clm_score(PG_FUNCTION_ARGS)
 			Datum		a[ACT_NATTS];
 			bool		an[ACT_NATTS];
 
-			deform(fcinfo, PG_GETARG_HEAPTUPLEHEADER(1), &c->activity_desc, &c->activity_type,
+			clm_deform_row(fcinfo, PG_GETARG_HEAPTUPLEHEADER(1), &c->activity_desc, &c->activity_type,
 				   ACT_NATTS, ACT_NATTS, a, an);
 			for (i = 1; i <= 2; i++)
 			{
@@ -721,11 +725,11 @@ clm_score(PG_FUNCTION_ARGS)
 					last = STS(&cu, SUM_LAST);
 
 		/* the day rules: new, at_risk, churned */
-		if (!first_null && ts_plus(first, x->new_iv, &t) && t > cu.as_of)
+		if (!first_null && ts_plus(c, first, x->new_iv, &t) && t > cu.as_of)
 			earliest(&have, &best, t);
-		if (!last_null && ts_plus(last, x->at_risk_iv, &t) && t > cu.as_of)
+		if (!last_null && ts_plus(c, last, x->at_risk_iv, &t) && t > cu.as_of)
 			earliest(&have, &best, t);
-		if (!last_null && ts_plus(last, x->churn_iv, &t) && t > cu.as_of)
+		if (!last_null && ts_plus(c, last, x->churn_iv, &t) && t > cu.as_of)
 			earliest(&have, &best, t);
 		/* the rhythm rule: at_risk_rhythm average gaps after the last purchase */
 		if (x->rhythm.has && float8_gt(x->rhythm.v, 0) && orders >= 2 && !first_null && !last_null)
@@ -735,7 +739,7 @@ clm_score(PG_FUNCTION_ARGS)
 			Datum		gap = DirectFunctionCall2(interval_mul, span,
 												  Float8GetDatum(float8_div(x->rhythm.v, (float8) (orders - 1))));
 
-			if (ts_plus(last, DatumGetIntervalP(gap), &t) && t > cu.as_of)
+			if (ts_plus(c, last, DatumGetIntervalP(gap), &t) && t > cu.as_of)
 				earliest(&have, &best, t);
 		}
 		/* the R score drops the day after days_since_last passes the next cut */
@@ -759,10 +763,10 @@ clm_score(PG_FUNCTION_ARGS)
 		/* a stage the rules would change on the next scoring without new data */
 		if (clm_stage_classify(&x->policy, first_null, first, last_null, last, orders_null, orders,
 							   cu.as_of, !base_risk.has, base_risk.v, stage) != stage)
-			earliest(&have, &best,
-					 DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
-															 TimestampTzGetDatum(cu.as_of),
-															 PointerGetDatum(&one_usec))));
+		{
+			ts_plus(c, cu.as_of, &one_usec, &t);
+			earliest(&have, &best, t);
+		}
 		/* the risk thresholds */
 		if (base_risk.has && x->at_risk_risk.has && float8_lt(base_risk.v, x->at_risk_risk.v) &&
 			next_risk_crossing(c, &cu, x->at_risk_risk.v, &t))
