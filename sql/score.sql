@@ -156,8 +156,9 @@ SELECT count(*) AS scored, count(v.p_alive) AS with_p_alive, count(v.clv) AS wit
 FROM s CROSS JOIN sc_ctx x,
 	 LATERAL clm.score_value(s.s, x.ctx) v,
 	 LATERAL pg_temp.score_value_reference(s.s, x.ctx) q;
--- a context whose converged model has a NULL parameter fails as
--- clm.p_alive and clm.clv_estimate fail, and only for customers they score
+-- a converged model with a NULL parameter is refused when the context is
+-- made (clm.scoring converts it with clm.in_unit, which checks it), before
+-- any customer is scored
 SELECT v.* FROM clm.score_value(NULL, clm.scoring(ROW(0.24, NULL, 0.79, 2.43, -9000, 2357, 20, true, 'week', NULL)::clm.mbgnbd_model, NULL)) v;
 SELECT v.* FROM clm.score_value(ROW('2024-01-01 00:00+00', '2024-02-01 00:00+00', 3, 2, 4.43, 10, 30, 30, 10, 10, 15.5)::clm.summary,
 								 clm.scoring(ROW(0.24, NULL, 0.79, 2.43, -9000, 2357, 20, true, 'week', NULL)::clm.mbgnbd_model, NULL)) v;
