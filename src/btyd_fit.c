@@ -224,7 +224,7 @@ run_fit(objctx *full, objctx *work, const double starts[][NPMAX], int nstarts,
 	res->grad_norm = norm_inf(g, full->np);
 	res->iterations = path_iters;
 	res->evaluations = full->evals + (work != full ? work->evals : 0);
-	res->converged = best.converged || (res->grad_norm <= opt->gtol * fmax(1.0, fabs(f)));
+	res->converged = (res->grad_norm <= opt->gtol * fmax(1.0, fabs(f)));
 	/* once, at the returned point: the covariance of the estimates */
 	return btyd_covariance(full, best.x, g, obj_weight(full), res);
 }

@@ -63,9 +63,6 @@
 #define NPMAX			4		/* max number of model parameters */
 #define LOG_BOUND		30.0	/* |log theta| beyond this: out of domain */
 #define MAX_STEP		2.0		/* max BFGS step, in log units, per iteration */
-#define FTOL_REL		1e-11	/* a predicted decrease below this x |f| is no decrease */
-#define XTOL_LOG		1e-4	/* ... when the step left is below this, in log units */
-#define INTERIOR_LOG	15.0	/* ... and every parameter within e^-15 .. e^15 */
 #define DEFAULT_SUB		20000
 #define BLOCK			512		/* rows per partial sum (blocked summation) */
 #define SERIES_CAP		20000000L	/* hard cap on hypergeometric series terms */

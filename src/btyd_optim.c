@@ -334,24 +334,6 @@ btyd_bfgs(objctx *c, bfgs_state *st, double gtol, int max_iter,
 		{
 			if (!fresh)
 			{
-				/*
-				 * At working precision: the quasi-Newton model says the
-				 * optimum is less than FTOL_REL * |f| away in objective,
-				 * a decrease the objective (a mean over many customers,
-				 * exact to about 1e-15) cannot show, so no line search
-				 * finds it.  Large data sets with a flat likelihood
-				 * (Gamma-Gamma at 600,000 customers) stop here with a
-				 * gradient above gtol that no further iteration lowers.
-				 * Not at the boundary: a fit whose parameters run to 0
-				 * or infinity (data that do not identify the model) also
-				 * gains too little to show, and is not converged.
-				 */
-				if (-dphi0 <= FTOL_REL * fmax(1.0, fabs(st->f)) && pn <= XTOL_LOG &&
-					norm_inf(st->x, n) <= INTERIOR_LOG)
-				{
-					st->converged = 1;
-					break;
-				}
 				/* retry once along steepest descent with a fresh H */
 				set_identity(st->H, n, 1.0);
 				fresh = 1;
