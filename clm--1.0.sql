@@ -27,6 +27,17 @@ CREATE TYPE @extschema@.summary AS (
 );
 COMMENT ON TYPE @extschema@.summary IS
 'per-customer purchase summary: frequency = repeat purchase days, recency = first to last purchase day, tenure = first purchase day to as_of, in the chosen unit';
+COMMENT ON COLUMN @extschema@.summary.first_purchase IS 'earliest ts';
+COMMENT ON COLUMN @extschema@.summary.last_purchase IS 'latest ts';
+COMMENT ON COLUMN @extschema@.summary.orders IS 'number of transactions (rows)';
+COMMENT ON COLUMN @extschema@.summary.frequency IS 'distinct purchase days - 1 (repeat purchases): x of the BG/NBD papers';
+COMMENT ON COLUMN @extschema@.summary.recency IS 'first purchase day to last purchase day, in unit: t_x of the BG/NBD papers';
+COMMENT ON COLUMN @extschema@.summary.tenure IS 'first purchase day to the day of as_of, in unit: T of the BG/NBD papers';
+COMMENT ON COLUMN @extschema@.summary.days_since_last IS 'last purchase day to the day of as_of, in days';
+COMMENT ON COLUMN @extschema@.summary.total_amount IS 'sum of amount';
+COMMENT ON COLUMN @extschema@.summary.avg_amount IS 'total_amount / orders';
+COMMENT ON COLUMN @extschema@.summary.repeat_avg_amount IS 'mean of the per-day totals of the repeat days (first day excluded), 0 when frequency = 0: the monetary value of Gamma-Gamma';
+COMMENT ON COLUMN @extschema@.summary.avg_days_between IS '(last day - first day) / frequency, in days; NULL when frequency = 0';
 
 -- Transition functions read the session TimeZone (purchases collapse per
 -- local calendar day), so they are STABLE, not IMMUTABLE.
@@ -4761,18 +4772,6 @@ COMMENT ON FUNCTION @extschema@.fit_data_send(@extschema@.fit_data) IS
 'binary output function of the type clm.fit_data';
 
 -- fields of the result types
-COMMENT ON COLUMN @extschema@.summary.first_purchase IS 'earliest ts';
-COMMENT ON COLUMN @extschema@.summary.last_purchase IS 'latest ts';
-COMMENT ON COLUMN @extschema@.summary.orders IS 'number of transactions (rows)';
-COMMENT ON COLUMN @extschema@.summary.frequency IS 'distinct purchase days - 1 (repeat purchases): x of the BG/NBD papers';
-COMMENT ON COLUMN @extschema@.summary.recency IS 'first purchase day to last purchase day, in unit: t_x of the BG/NBD papers';
-COMMENT ON COLUMN @extschema@.summary.tenure IS 'first purchase day to the day of as_of, in unit: T of the BG/NBD papers';
-COMMENT ON COLUMN @extschema@.summary.days_since_last IS 'last purchase day to the day of as_of, in days';
-COMMENT ON COLUMN @extschema@.summary.total_amount IS 'sum of amount';
-COMMENT ON COLUMN @extschema@.summary.avg_amount IS 'total_amount / orders';
-COMMENT ON COLUMN @extschema@.summary.repeat_avg_amount IS 'mean of the per-day totals of the repeat days (first day excluded), 0 when frequency = 0: the monetary value of Gamma-Gamma';
-COMMENT ON COLUMN @extschema@.summary.avg_days_between IS '(last day - first day) / frequency, in days; NULL when frequency = 0';
-
 COMMENT ON COLUMN @extschema@.rfm.r IS 'recency score, 1 (longest silence) to buckets';
 COMMENT ON COLUMN @extschema@.rfm.f IS 'frequency score, 1 (fewest) to buckets';
 COMMENT ON COLUMN @extschema@.rfm.m IS 'monetary score, 1 (least) to buckets';

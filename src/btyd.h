@@ -152,7 +152,9 @@ typedef struct btyd_fit_result
 	size_t		rows_used;		/* rows with w > 0 that entered the fit */
 	int			iterations;		/* BFGS iterations along the winning path */
 	int			evaluations;	/* objective+gradient evaluations, all runs */
-	int			converged;		/* 1 if the gradient test was met */
+	int			converged;		/* 1 if the gradient test was met, or the
+								 * Newton step left is under 1e-3 of a
+								 * standard error (btyd_fit.c) */
 	/*
 	 * Covariance of params (natural scale, nparams x nparams, row-major in
 	 * cov[i * nparams + j]) from the observed information, the Hessian of

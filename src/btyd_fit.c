@@ -144,6 +144,51 @@ gg_start(const ggdata *d, int idx, double *th)
 }
 
 /*
+ * The second test of convergence, for a search that stopped short of the
+ * gradient test: over many customers the objective (a mean) is flat to
+ * rounding long before its gradient is 1e-10, most of all along a ridge
+ * (Gamma-Gamma's q and v, at a million customers), and the line search
+ * stalls at the optimum.  The returned point counts as converged when the
+ * observed information there is positive definite and away from the
+ * boundary (btyd_covariance says so) and the Newton step still to go,
+ * -Hess^-1 g, is shorter than NEWTON_SE_TOL of a standard error in the
+ * metric of the covariance: W sqrt(g' C g), C the covariance of ln theta.
+ * The estimates are then as good as the data can tell; a singular or
+ * boundary point stays unconverged however small its gradient looks.
+ */
+#define NEWTON_SE_TOL	1e-3
+
+static int
+converged_by_information(objctx *full, const double *lt, const double *g,
+						 btyd_fit_result *res)
+{
+	int			n = full->np,
+				i,
+				j,
+				rc;
+	double		W = obj_weight(full),
+				q = 0.0;
+
+	res->converged = 1;			/* btyd_covariance needs a claimed optimum */
+	rc = btyd_covariance(full, lt, g, W, res);
+	if (rc != BTYD_OK)
+		return rc;
+	if (res->cov_status == BTYD_COV_OK)
+	{
+		/* res->cov is on the natural scale: Cov(ln theta) = cov / (th th') */
+		for (i = 0; i < n; i++)
+			for (j = 0; j < n; j++)
+				q += g[i] * g[j] * res->cov[i * n + j] / (res->params[i] * res->params[j]);
+		if (q >= 0.0 && W * sqrt(q) <= NEWTON_SE_TOL)
+			return BTYD_OK;
+	}
+	res->converged = 0;
+	res->cov_status = BTYD_COV_NOT_CONVERGED;
+	memset(res->cov, 0, sizeof(res->cov));
+	return BTYD_OK;
+}
+
+/*
  * Multi-start BFGS on the working set (the full data or a subsample),
  * then, if a subsample was used, a polish on the full data from the best
  * point with the carried-over inverse Hessian.  Fills res from a final
@@ -226,7 +271,9 @@ run_fit(objctx *full, objctx *work, const double starts[][NPMAX], int nstarts,
 	res->evaluations = full->evals + (work != full ? work->evals : 0);
 	res->converged = (res->grad_norm <= opt->gtol * fmax(1.0, fabs(f)));
 	/* once, at the returned point: the covariance of the estimates */
-	return btyd_covariance(full, best.x, g, obj_weight(full), res);
+	if (res->converged)
+		return btyd_covariance(full, best.x, g, obj_weight(full), res);
+	return converged_by_information(full, best.x, g, res);
 }
 
 /* effective options: user's or defaults, sanitised */
