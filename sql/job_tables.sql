@@ -29,6 +29,34 @@ WHERE c.oid = :'jt_state'::regclass;
 SELECT count(*) AS customers, count(*) FILTER (WHERE stage IS NOT NULL) AS staged FROM :jt_state;
 SELECT count(*) > 0 AS first_classifications FROM :jt_history WHERE from_stage IS NULL;
 
+-- a first run of more than 10,000 customers fills the empty tables and
+-- builds their indexes after: the same indexes as the small job's, the
+-- same rows as a preview computes
+CREATE TABLE jt_big AS
+SELECT 1 + g % 12001 AS customer_id, '2024-01-01'::timestamptz + (g * 7919 % 365) * interval '1 day' AS ts,
+	   (5 + g % 40)::float8 AS amount
+FROM generate_series(1, 30000) g;
+SELECT clm.create_job('jt_big', 'jt_big', enabled => false) > 0 AS created;
+SELECT i.indexrelid AS pk_before FROM pg_index i WHERE i.indrelid = (clm.job_tables('jt_big')).state AND i.indisprimary \gset
+SELECT status, customers, written FROM clm.run_job('jt_big', as_of => '2025-01-01');
+SELECT i.indexrelid <> :pk_before AS pk_built_after_fill FROM pg_index i
+WHERE i.indrelid = (clm.job_tables('jt_big')).state AND i.indisprimary;
+CREATE FUNCTION jt_indexes(job text) RETURNS text[] LANGUAGE sql AS $$
+	SELECT array_agg(regexp_replace(pg_get_indexdef(i.indexrelid), '_[0-9]+', '_N', 'g') ORDER BY 1)
+	FROM pg_index i, clm.job_tables(job) t WHERE i.indrelid IN (t.state, t.history) $$;
+SELECT jt_indexes('jt_big') = jt_indexes('jt') AS same_indexes, cardinality(jt_indexes('jt_big')) AS indexes;
+SELECT count(*) AS rows,
+	   count(*) FILTER (WHERE (p.orders, p.total_amount, p.rfm_cell, p.abc, p.stage, p.stage_since, p.p_alive, p.clv,
+							  p.next_review)
+						IS DISTINCT FROM (s.orders, s.total_amount, s.rfm_cell, s.abc, s.stage, s.stage_since,
+										  s.p_alive, s.clv, s.next_review)) AS differ
+FROM clm.preview_job('jt_big', '2025-01-01') p
+FULL JOIN clm.customer_state s ON s.customer_id = p.customer_id AND s.job_id = p.job_id
+WHERE coalesce(s.job_id, p.job_id) = (SELECT job_id FROM clm.jobs WHERE name = 'jt_big');
+SELECT clm.drop_job('jt_big');
+DROP TABLE jt_big;
+DROP FUNCTION jt_indexes(text);
+
 -- joined to the customers table without a cast, through both keys'
 -- indexes (the plan's table names without the job's id)
 SET enable_seqscan = off;

@@ -368,6 +368,7 @@ DECLARE
 	ht regclass;
 	st_key text;		-- the type of their key
 	n_state bigint;		-- customers in the state (counted when needed)
+	bulk boolean;		-- filling empty tables: indexes built after
 BEGIN
 	-- Lock order: the source before the job's row.  clm.drop_job holds the
 	-- row, then drops the capture triggers (an exclusive lock on the
@@ -448,6 +449,14 @@ BEGIN
 		n_net := n_net - n_rows;
 		DELETE FROM clm_run_new n WHERE n.gone;
 
+		-- a run that fills empty tables with many rows (a first run)
+		-- builds their indexes after the fill instead of inserting into them
+		bulk := (SELECT count(*) > 10000 FROM clm_run_new);
+		IF bulk THEN
+			EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %s) AND NOT EXISTS (SELECT 1 FROM %s)', st, ht) INTO bulk;
+		END IF;
+		bulk := bulk AND @extschema@.unindex_job_tables(j.job_id);
+
 		-- history and alerts (once per episode, with NOTIFY)
 		EXECUTE format('INSERT INTO %s (customer_id, from_stage, to_stage, changed_at, run_id) '
 					   'SELECT n.key, n.prev_stage, n.stage, $1, $2 '
@@ -513,6 +522,9 @@ BEGIN
 		GET DIAGNOSTICS n_rows = ROW_COUNT;
 		n_written := n_written + n_rows;
 		n_net := n_net + n_rows;
+		IF bulk THEN
+			PERFORM @extschema@.index_job_tables(j.job_id);
+		END IF;
 		-- a bulk write (a first run, a refresh that moved many) leaves
 		-- the planner's statistics behind; autovacuum may be late, and the
 		-- next incremental run's plan depends on them (the owner owns the
