@@ -32,6 +32,28 @@ SELECT v.customer_id, (v.s).orders, (v.s).total_amount, (v.s).days_since_last,
        v.p_alive, v.clv AS clv_12m, sc.*      -- 5. every other score
 FROM v, ctx, b, LATERAL clm.score(v.s, v.act, v.p_alive, v.clv, ctx.ctx, b.b, '1998-07-01') sc;
 
+-- the high-value cut a job's full refresh takes from its fit data (one CLV
+-- per distinct row, counted by its weight: CDNOW has many shared rows) is
+-- the cut of clm.breakpoints_agg over every customer's CLV
+CREATE TEMP TABLE hv_check AS
+WITH s AS (
+    SELECT customer_id, clm.customer_summary(ts, amount, '1998-07-01', 'week') AS s
+    FROM cdnow_tx WHERE ts <= '1998-07-01' GROUP BY customer_id),
+f AS (SELECT clm.fit_data((s).frequency, (s).recency, (s).tenure, (s).repeat_avg_amount) AS d
+      FROM s WHERE (s).tenure > 0)
+SELECT f.d, clm.scoring(clm.mbgnbd_fit(f.d), clm.gamma_gamma_fit(f.d)) AS ctx FROM f;
+SELECT clm.fit_data_rows(h.d) < clm.fit_data_customers(h.d) AS rows_shared,
+	   clm.high_value_cut(h.d, h.ctx, NULL) = (b.b).high_value_clv AS same_cut,
+	   clm.high_value_cut(h.d, h.ctx, '{"high_value_share": 0.5}')
+		 = (SELECT (clm.breakpoints_agg(c.days_since_last, c.orders, c.total_amount, c.clv_12m,
+										'{"high_value_share": 0.5}')).high_value_clv
+			FROM customer_view c) AS same_cut_half,
+	   clm.high_value_cut(NULL, h.ctx, NULL) IS NULL AS null_data,
+	   clm.high_value_cut(h.d, clm.scoring(NULL::clm.mbgnbd_model, NULL), NULL) IS NULL AS no_models
+FROM hv_check h,
+	 (SELECT clm.breakpoints_agg(days_since_last, orders, total_amount, clv_12m, NULL) AS b FROM customer_view) b;
+SELECT clm.high_value_cut(d, ctx, '{"high_value_share": 0}') FROM hv_check;
+
 SELECT stage, count(*) AS customers, round(avg(churn_risk)::numeric, 3) AS avg_risk,
 	   round(avg(health)::numeric, 1) AS avg_health, round(sum(clv_12m)::numeric, 0) AS clv_12m
 FROM customer_view GROUP BY stage ORDER BY stage;

@@ -65,6 +65,54 @@ cmp_asc(const float8 *a, const float8 *b)
 #define ST_DEFINE
 #include "lib/sort_template.h"
 
+/* a CLV and the number of customers who have it (clm.high_value_cut) */
+static inline int
+cmp_weighted(const ClmWeighted *a, const ClmWeighted *b)
+{
+	return (a->v > b->v) - (a->v < b->v);
+}
+
+#define ST_SORT sort_weighted
+#define ST_ELEMENT_TYPE ClmWeighted
+#define ST_COMPARE(a, b) cmp_weighted(a, b)
+#define ST_CHECK_FOR_INTERRUPTS
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * clm_high_value_cut: the high-value cut of m CLVs, each counted w times
+ * (w NULL: once): the first value, ascending, whose share of the customers
+ * at or below it (counting its whole tie group) exceeds 1 - share.  Sorts
+ * the values in place.  False when there is none (no values).
+ */
+bool
+clm_high_value_cut(ClmWeighted *cv, int64 m, float8 share, float8 *cut)
+{
+	float8		total = 0,
+				below = 0;
+	int64		i;
+
+	sort_weighted(cv, m);
+	for (i = 0; i < m; i++)
+		total += cv[i].w;
+	for (i = 0; i < m; i++)
+	{
+		int64		last = i;
+
+		below += cv[i].w;
+		while (last + 1 < m && cv[last + 1].v == cv[i].v)
+			below += cv[++last].w;
+		if (below / total > 1.0 - share)
+		{
+			*cut = cv[i].v;
+			return true;
+		}
+		i = last;
+	}
+	return false;
+}
+
 /*
  * array_values: the elements of a float8 array (NULLs kept as NaN, which the
  * caller filters); errors on a multi-dimensional array and on NaN or
@@ -241,22 +289,18 @@ breakpoints_tuple(FunctionCallInfo fcinfo, BpValues *bv, float8 hv_share,
 	/* ABC over the amounts (sorted by now, which does not matter here) */
 	abc_thresholds(bv->a, bv->n, a_share, b_share, &abc_a, &has_a, &abc_b, &has_b);
 
-	/* high value: the first CLV, ascending, whose share of CLVs <= it
-	 * (counting its whole tie group) exceeds 1 - share */
-	sort_float8s(cv, m);
-	for (i = 0; i < m; i++)
+	/* high value: over the CLVs, each customer counted once */
+	if (m > 0)
 	{
-		int64		last = i;
+		ClmWeighted *w = palloc_extended(m * sizeof(ClmWeighted), MCXT_ALLOC_HUGE);
 
-		while (last + 1 < m && cv[last + 1] == cv[i])
-			last++;
-		if ((float8) (last + 1) / (float8) m > 1.0 - hv_share)
+		for (i = 0; i < m; i++)
 		{
-			hv = cv[i];
-			has_hv = true;
-			break;
+			w[i].v = cv[i];
+			w[i].w = 1;
 		}
-		i = last;
+		has_hv = clm_high_value_cut(w, m, hv_share, &hv);
+		pfree(w);
 	}
 
 	values[0] = float8_array(cuts[0], ncuts[0]);
@@ -600,8 +644,8 @@ clm_breakpoints_agg_deserialize(PG_FUNCTION_ARGS)
  * calling the one validator of alert rules (in the schema of this
  * aggregate's final function)
  */
-static float8
-bp_high_value_share(FunctionCallInfo fcinfo, const BpAggState *st)
+float8
+clm_high_value_share(FunctionCallInfo fcinfo, Jsonb *rules_or_null)
 {
 	Oid			argtype = JSONBOID;
 	Oid			nsp = get_func_namespace(fcinfo->flinfo->fn_oid);
@@ -614,8 +658,8 @@ bp_high_value_share(FunctionCallInfo fcinfo, const BpAggState *st)
 	check = LookupFuncName(list_make2(makeString(get_namespace_name(nsp)),
 									  makeString("check_alert_rules")),
 						   1, &argtype, false);
-	rules = st->rules_null ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))
-		: JsonbPGetDatum(st->rules);
+	rules = rules_or_null == NULL ? DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"))
+		: JsonbPGetDatum(rules_or_null);
 	jb = DatumGetJsonbP(OidFunctionCall1(check, rules));
 	v = JB_ROOT_IS_OBJECT(jb) ? getKeyJsonValueFromContainer(&jb->root, "high_value_share", 16, &vbuf) : NULL;
 	if (v == NULL || v->type != jbvNumeric)
@@ -637,7 +681,7 @@ clm_breakpoints_agg_final(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	st = (BpAggState *) PG_GETARG_POINTER(0);
-	hv_share = bp_high_value_share(fcinfo, st);
+	hv_share = clm_high_value_share(fcinfo, st->rules_null ? NULL : st->rules);
 	check_shares(hv_share, BP_DEFAULT_A_SHARE, BP_DEFAULT_B_SHARE);
 	bv = st->bv;
 	sz = Max(bv.n, 1) * sizeof(float8);

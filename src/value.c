@@ -24,6 +24,7 @@
  *-------------------------------------------------------------------------
  */
 #include "models.h"
+#include "fitdata.h"
 
 #include "utils/float.h"
 
@@ -220,42 +221,30 @@ clm_value_p_alive(PG_FUNCTION_ARGS)
 }
 
 /*
- * clm.clv_estimate(s summary, ctx scoring): the discounted CLV over the
- * context's horizon; NULL without tenure, a converged purchase and spend
- * model, or (for a repeat customer) a positive repeat_avg_amount.  STRICT.
+ * value_clv: the CLV of a customer with these summary fields (those
+ * clv_estimate reads; *_null for a NULL field) under the cached context;
+ * false for NULL.  The rules of clm.clv_estimate(summary, scoring), below.
  */
-PG_FUNCTION_INFO_V1(clm_value_clv);
-Datum
-clm_value_clv(PG_FUNCTION_ARGS)
+static bool
+value_clv(ValueCache *c, bool x_null, float8 x, bool tx_null, float8 tx, float8 T,
+		  bool amount_null, float8 amount, float8 *clv)
 {
-	ValueCache *c = value_cache(fcinfo);
-	Datum		v[SUM_NATTS];
-	bool		isnull[SUM_NATTS];
 	ValueModel *m;
 	btyd_model	kind;
 	bool		no_repeat,
 				positive;
-	float8		x,
-				tx,
-				T,
-				amount;
 	double		udays;
 
-	if (!summary_fields(fcinfo, c, v, isnull) || !c->spend.converged)
-		PG_RETURN_NULL();
+	if (!c->spend.converged)
+		return false;
 	/* frequency = 0 OR repeat_avg_amount > 0, in SQL's three values */
-	no_repeat = !isnull[SUM_FREQUENCY] && DatumGetInt32(v[SUM_FREQUENCY]) == 0;
-	positive = !isnull[SUM_REPEAT_AVG] && float8_gt(DatumGetFloat8(v[SUM_REPEAT_AVG]), 0);
+	no_repeat = !x_null && x == 0;
+	positive = !amount_null && float8_gt(amount, 0);
 	if (!no_repeat && !positive)
-		PG_RETURN_NULL();
+		return false;
 	m = purchase_model(c, &kind);
-	if (m == NULL || isnull[SUM_FREQUENCY] || isnull[SUM_RECENCY] ||
-		isnull[SUM_REPEAT_AVG] || c->horizon_null || c->discount_null)
-		PG_RETURN_NULL();
-	x = (float8) DatumGetInt32(v[SUM_FREQUENCY]);
-	tx = DatumGetFloat8(v[SUM_RECENCY]);
-	T = DatumGetFloat8(v[SUM_TENURE]);
-	amount = DatumGetFloat8(v[SUM_REPEAT_AVG]);
+	if (m == NULL || x_null || tx_null || amount_null || c->horizon_null || c->discount_null)
+		return false;
 
 	/* clv_estimate's order: model, spend model, arguments, unit */
 	POLL_ON();
@@ -273,6 +262,83 @@ clm_value_clv(PG_FUNCTION_ARGS)
 	}
 	else
 		udays = (m->unit_days > 0) ? m->unit_days : 7.0;
-	PG_RETURN_FLOAT8(clm_clv_compute(kind, m->params, m->unit_days, c->spend.params,
-									 x, tx, T, amount, c->horizon, c->discount, udays));
+	*clv = clm_clv_compute(kind, m->params, m->unit_days, c->spend.params,
+						   x, tx, T, amount, c->horizon, c->discount, udays);
+	return true;
+}
+
+/*
+ * clm.clv_estimate(s summary, ctx scoring): the discounted CLV over the
+ * context's horizon; NULL without tenure, a converged purchase and spend
+ * model, or (for a repeat customer) a positive repeat_avg_amount.  STRICT.
+ */
+PG_FUNCTION_INFO_V1(clm_value_clv);
+Datum
+clm_value_clv(PG_FUNCTION_ARGS)
+{
+	ValueCache *c = value_cache(fcinfo);
+	Datum		v[SUM_NATTS];
+	bool		isnull[SUM_NATTS];
+	float8		clv;
+
+	if (!summary_fields(fcinfo, c, v, isnull))
+		PG_RETURN_NULL();
+	if (!value_clv(c, isnull[SUM_FREQUENCY],
+				   isnull[SUM_FREQUENCY] ? 0 : (float8) DatumGetInt32(v[SUM_FREQUENCY]),
+				   isnull[SUM_RECENCY], isnull[SUM_RECENCY] ? 0 : DatumGetFloat8(v[SUM_RECENCY]),
+				   DatumGetFloat8(v[SUM_TENURE]),
+				   isnull[SUM_REPEAT_AVG], isnull[SUM_REPEAT_AVG] ? 0 : DatumGetFloat8(v[SUM_REPEAT_AVG]),
+				   &clv))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(clv);
+}
+
+/*
+ * clm.high_value_cut(d fit_data, ctx scoring, rules jsonb) RETURNS float8:
+ * the high-value CLV cut clm.breakpoints_agg gives over every customer the
+ * fit data holds (those with tenure > 0: the others have no CLV), from one
+ * CLV per distinct row counted as many times as customers share it.  A
+ * job's full refresh takes its cut from the fit data of its first pass
+ * instead of reading the source again; in C, as clm.clv_estimate computes
+ * each value, because one SQL call per row cost more than the CLVs.  NULL
+ * when no customer has a CLV.  Not STRICT: NULL rules are the defaults.
+ */
+PG_FUNCTION_INFO_V1(clm_high_value_cut_of);
+Datum
+clm_high_value_cut_of(PG_FUNCTION_ARGS)
+{
+	FitData    *fd;
+	ValueCache *c;
+	ClmWeighted *cv;
+	int64		m = 0;
+	int32		i;
+	float8		share,
+				cut;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	fd = (FitData *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
+	fit_data_check(fd);
+	c = value_cache(fcinfo);
+	share = clm_high_value_share(fcinfo, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));
+	if (!(share > 0.0 && share <= 1.0))
+		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
+						errdetail("The value is %g.", share));
+	if ((fd->flags & (FIT_RECENCY | FIT_MONETARY)) != (FIT_RECENCY | FIT_MONETARY))
+		PG_RETURN_NULL();
+	cv = palloc_extended(Max(fd->nrows, 1) * sizeof(ClmWeighted), MCXT_ALLOC_HUGE);
+	for (i = 0; i < fd->nrows; i++)
+	{
+		const FitRow *r = &fd->rows[i];
+
+		if ((i & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		if (!(r->T > 0) || !(r->w > 0))
+			continue;
+		if (value_clv(c, false, r->x, false, r->tx, r->T, false, r->m, &cv[m].v))
+			cv[m++].w = r->w;
+	}
+	if (m == 0 || !clm_high_value_cut(cv, m, share, &cut))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(cut);
 }

@@ -171,6 +171,16 @@ CREATE AGGREGATE @extschema@.breakpoints_agg(
 COMMENT ON AGGREGATE @extschema@.breakpoints_agg(float8, float8, float8, float8, jsonb) IS
 'clm.breakpoints in one pass over the customers: the same RFM cuts, ABC thresholds (shares 0.8, 0.95) and high-value CLV as clm.breakpoints(array_agg(days_since_last), array_agg(orders), array_agg(total_amount), array_agg(clv), alert_rules); alert_rules must be the same in every row';
 
+-- high_value_cut: breakpoints_agg's high-value cut over the customers of a
+-- fit data, from one CLV per distinct row (src/value.c); what a job's full
+-- refresh uses after its fits, instead of reading the source again
+CREATE FUNCTION @extschema@.high_value_cut(d @extschema@.fit_data, ctx @extschema@.scoring, alert_rules jsonb)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'clm_high_value_cut_of'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.high_value_cut(@extschema@.fit_data, @extschema@.scoring, jsonb) IS
+'the high-value CLV cut (clm.breakpoints_agg''s high_value_clv) over the customers of the fit data with tenure > 0, each valued by clm.clv_estimate under the scoring context; NULL without a CLV; NULL alert_rules: the defaults';
+
 -- risk crossings in closed form (src/review.c has the algebra)
 CREATE FUNCTION @extschema@.risk_crossing_tenure(
 	r float8, alpha float8, a float8, b float8, mbgnbd boolean,

@@ -263,16 +263,11 @@ BEGIN
 	-- tenure, repeat average) for every customer who can have one (tenure
 	-- > 0), so one CLV per distinct row, counted as many times as
 	-- customers share it, gives the cut the breakpoints over everyone
-	-- would, without reading the source again
+	-- would, without reading the source again (clm.high_value_cut)
 	IF refresh THEN
 		bp := pass1.b;
 		scanned := pass1.n;
-		hv_cut := (SELECT (@extschema@.breakpoints_agg(0, 0, 0, v.clv, j.alert_rules)).high_value_clv
-				   FROM @extschema@.fit_data_unnest(fit_rows) r
-				   CROSS JOIN LATERAL @extschema@.score_value(
-					   ROW(NULL, NULL, NULL, r.frequency::integer, r.recency, r.tenure, NULL, NULL, NULL,
-						   r.monetary, NULL)::@extschema@.summary, ctx) v
-				   CROSS JOIN LATERAL generate_series(1, r.weight::bigint) w);
+		hv_cut := @extschema@.high_value_cut(fit_rows, ctx, j.alert_rules);
 		IF hv_cut IS NOT NULL THEN
 			bp.high_value_clv := hv_cut;
 		END IF;
