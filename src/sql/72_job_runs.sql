@@ -355,7 +355,6 @@ DECLARE
 	n_rows bigint;
 	n_written bigint := 0;
 	n_net bigint := 0;			-- inserted minus deleted
-	a record;
 	err_msg text;
 	err_state text;
 	src regclass;
@@ -459,7 +458,8 @@ BEGIN
 					   'WHERE n.prev_stage IS DISTINCT FROM n.stage', ht, st_key)
 			USING t, run.run_id;
 
-		FOR a IN
+		-- one NOTIFY per alert raised, from the one statement
+		WITH raised AS (
 			INSERT INTO @extschema@.alerts (job_id, customer_id, kind, episode_start, raised_at, run_id, details)
 			SELECT j.job_id, n.customer_id, k.kind, t, clock_timestamp(), run.run_id,
 				   jsonb_build_object('from_stage', n.prev_stage, 'stage', n.stage,
@@ -476,13 +476,12 @@ BEGIN
 				 ) AS k(kind, fires)
 			WHERE k.fires AND ((c.ctx).rules ->> k.kind)::boolean
 			ON CONFLICT (job_id, customer_id, kind, episode_start) DO NOTHING
-			RETURNING alerts.alert_id, alerts.customer_id, alerts.kind, alerts.details
-		LOOP
-			PERFORM pg_notify('clm_alerts', (jsonb_build_object(
-				'alert_id', a.alert_id, 'job', j.name, 'customer_id', a.customer_id,
-				'kind', a.kind, 'raised_at', t) || a.details)::text);
-			n_alerts := n_alerts + 1;
-		END LOOP;
+			RETURNING alerts.alert_id, alerts.customer_id, alerts.kind, alerts.details)
+		SELECT count(*) INTO n_alerts
+		FROM raised a
+		CROSS JOIN LATERAL pg_notify('clm_alerts', (jsonb_build_object(
+			'alert_id', a.alert_id, 'job', j.name, 'customer_id', a.customer_id,
+			'kind', a.kind, 'raised_at', t) || a.details)::text) AS sent;
 
 		EXECUTE format($q$
 		UPDATE %1$s cs SET
