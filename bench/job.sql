@@ -41,7 +41,7 @@ FROM generate_series(1, 3);
 -- one measured run: wall time and WAL bytes of the whole transaction
 -- (the run, its history, alerts and job_runs rows)
 CREATE TEMP TABLE run_ms (run int, label text, ms float8, wal_bytes numeric, changed bigint,
-						  status text, customers bigint, scored bigint, written bigint);
+						  status text, customers bigint, scored bigint, written bigint, note text);
 CREATE FUNCTION pg_temp.measured(n int, label text, as_of timestamptz, full_refresh boolean, changed bigint)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -52,7 +52,7 @@ BEGIN
 	r := clm.run_job('bench', as_of, full_refresh);
 	INSERT INTO run_ms VALUES (n, label, extract(epoch FROM clock_timestamp() - t0) * 1000,
 							   pg_wal_lsn_diff(pg_current_wal_insert_lsn(), w0), changed,
-							   r.status, r.customers, r.scored, r.written);
+							   r.status, r.customers, r.scored, r.written, r.note);
 END $$;
 \timing off
 SELECT now() AS t \gset
@@ -122,6 +122,8 @@ SELECT r.run, r.label, r.status, r.scored, r.written, round(r.ms::numeric, 0) AS
 	   CASE WHEN r.changed > 0 THEN round((r.ms / r.changed * 1000)::numeric, 1) END AS us_per_changed,
 	   round(r.wal_bytes / (SELECT f.wal_bytes FROM run_ms f WHERE f.run = 1), 3) AS wal_vs_first
 FROM run_ms r ORDER BY r.run;
+-- what a run said (a fit that did not converge, and what scored instead)
+SELECT r.run, r.note FROM run_ms r WHERE r.note IS NOT NULL ORDER BY r.run;
 SELECT round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM one_query_ms)::numeric, 0) AS one_query_ms,
 	   round(((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM one_query_ms)
 			  / (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms))::numeric, 2) AS one_query_vs_floor;

@@ -199,7 +199,9 @@ FROM one_query;
 -- fields that do not depend on it.  The refresh rewrote only the rows that
 -- changed or moved past the tolerance: those it wrote (scored_at = as_of)
 -- hold exactly the one-query values; the others hold the class, stage and
--- summary exactly and the as-of values within the tolerance
+-- summary exactly, the as-of values within the tolerance, and a review no
+-- later than a day after the one-query path's where that comes before the
+-- next full refresh
 SELECT count(*) AS customers, count(*) FILTER (WHERE cs.scored_at = '1998-12-01 00:00+00') > 0 AS some_written,
 	   count(*) FILTER (WHERE (cs.first_purchase, cs.last_purchase, cs.orders, cs.frequency, cs.recency_weeks,
 							   cs.total_amount, cs.avg_amount, cs.r, cs.f, cs.m, cs.rfm_cell, cs.segment, cs.abc)
@@ -211,7 +213,8 @@ SELECT count(*) AS customers, count(*) FILTER (WHERE cs.scored_at = '1998-12-01 
 								   IS DISTINCT FROM ((q.s).tenure, (q.s).days_since_last, q.p_alive, q.clv, q.next_review))
 						   OR abs(cs.p_alive - q.p_alive) > 0.05
 						   OR abs(cs.clv - q.clv) > 0.05 * greatest(abs(cs.clv), 0.1 * (j.breakpoints).high_value_clv)
-						   OR cs.next_review > q.next_review + interval '1 day') AS differ,
+						   OR (cs.next_review > q.next_review + interval '1 day'
+							   AND q.next_review < '1998-12-01 00:00+00'::timestamptz + j.full_refresh_every)) AS differ,
 	   count(*) FILTER (WHERE cs.stage <> 'reactivated'
 						  AND ((cs.stage, cs.high_value_at_risk) IS DISTINCT FROM (q.stage, q.high_value_at_risk)
 							   OR (cs.scored_at = '1998-12-01 00:00+00'
@@ -258,7 +261,9 @@ SELECT count(*) AS customers,
 	   count(*) FILTER (WHERE abs(s.p_alive - p.p_alive) > 0.05 OR abs(s.churn_risk - p.churn_risk) > 0.05
 						   OR abs(s.clv - p.clv) > 0.05 * greatest(abs(s.clv), 0.1 * (j.breakpoints).high_value_clv) + 1e-9 OR abs(s.health - p.health) > 5
 						   OR (s.stage, s.rfm_cell, s.abc, s.high_value_at_risk) IS DISTINCT FROM
-							  (p.stage, p.rfm_cell, p.abc, p.high_value_at_risk)) AS off
+							  (p.stage, p.rfm_cell, p.abc, p.high_value_at_risk)
+						   OR (s.next_review > p.next_review + interval '1 day'
+							   AND p.next_review < '1998-12-08 00:00+00'::timestamptz + j.full_refresh_every)) AS off
 FROM clm.customer_state s JOIN clm.preview_job('inc', '1998-12-08 00:00+00') p USING (customer_id)
 JOIN clm.jobs j ON j.job_id = s.job_id
 WHERE j.name = 'inc';

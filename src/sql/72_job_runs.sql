@@ -280,7 +280,10 @@ BEGIN
 	-- any whose class, stage or summary changed, and customers gone from
 	-- the source (gone); at a full refresh (new models and breakpoints)
 	-- also those whose high-value flag changed, whose next review comes
-	-- more than a day sooner, or whose as-of values moved past the stated
+	-- more than a day sooner and before the next full refresh (which
+	-- rescores everyone: a later review it recomputes in time; rewriting
+	-- every review the refitted models move by a day rewrote 37% of the
+	-- customers a day), or whose as-of values moved past the stated
 	-- tolerance (p_alive and churn_risk 0.05, clv 5 % or, for small values,
 	-- 0.5 % of the high-value cut, health 5 points).  No one else is
 	-- rewritten: values that only move with time are as of scored_at.  (A
@@ -316,14 +319,15 @@ BEGIN
 	   OR ($9 AND ((zo.o_hv, zo.o_p_alive IS NULL, zo.o_clv IS NULL, zo.o_churn_risk IS NULL, zo.o_health IS NULL)
 				   IS DISTINCT FROM
 				   (sc.high_value_at_risk, v.p_alive IS NULL, v.clv IS NULL, sc.churn_risk IS NULL, sc.health IS NULL)
-				   OR sc.next_review < zo.o_next_review - interval '1 day'
-				   OR (zo.o_next_review IS NULL AND sc.next_review IS NOT NULL)
+				   OR (sc.next_review < $12
+					   AND (zo.o_next_review IS NULL OR sc.next_review < zo.o_next_review - interval '1 day'))
 				   OR abs(v.p_alive - zo.o_p_alive) > 0.05 OR abs(sc.churn_risk - zo.o_churn_risk) > 0.05
 				   OR abs(v.clv - zo.o_clv) > 0.05 * greatest(abs(zo.o_clv), 0.1 * ($7).high_value_clv)
 				   OR abs(sc.health - zo.o_health) > 5))
 	$q$, stream, st, st_key)
 		USING as_of, keys, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
-			  ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL);
+			  ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL),
+			  as_of + j.full_refresh_every;
 	IF scanned IS NULL THEN
 		scanned := CASE WHEN scan_all THEN NULL ELSE cardinality(keys) END;
 	END IF;
