@@ -2636,8 +2636,8 @@ REVOKE ALL ON FUNCTION @extschema@.record_extension_dependency(regclass) FROM PU
 -- extension when they are not (they come back from a dump without it).
 -- The indexes of a job's tables, defined once: the state's primary key on
 -- the customer (incremental runs and BI joins read by it) and its index on
--- next_review (the customers due), the history's index on (customer_id,
--- changed_at).  index_job_tables makes those missing; unindex_job_tables
+-- next_review (the customers due), the history's primary key (id) and its
+-- index on (customer_id, changed_at).  index_job_tables makes those missing; unindex_job_tables
 -- drops them, for a run that fills empty tables (a first run): building an
 -- index over a million rows once costs a fifth of a million random
 -- insertions into it.  Both run as the tables' owner (the run) or from
@@ -2658,6 +2658,9 @@ BEGIN
 	IF st IS NOT NULL THEN
 		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (next_review)', 'job_state_' || job_id || '_review', st);
 	END IF;
+	IF ht IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = ht AND c.contype = 'p') THEN
+		EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (id)', ht);
+	END IF;
 	IF ht IS NOT NULL THEN
 		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (customer_id, changed_at)',
 					   'job_history_' || job_id || '_customer', ht);
@@ -2665,7 +2668,7 @@ BEGIN
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.index_job_tables(bigint) IS
-'internal: create the indexes a job''s state and history tables lack (the state''s primary key and next_review index, the history''s customer index)';
+'internal: create the indexes a job''s state and history tables lack (the state''s primary key and next_review index, the history''s primary key and customer index)';
 
 CREATE FUNCTION @extschema@.unindex_job_tables(job_id bigint)
 RETURNS boolean
@@ -2706,6 +2709,7 @@ DECLARE
 	st text := @extschema@.job_table_name(job_id, 'state');
 	ht text := @extschema@.job_table_name(job_id, 'history');
 	key_type regtype;
+	k record;
 BEGIN
 	SELECT * INTO j FROM @extschema@.jobs WHERE jobs.job_id = create_job_tables.job_id;
 	IF NOT FOUND THEN
@@ -2721,22 +2725,21 @@ BEGIN
 		RETURN false;
 	END IF;
 	key_type := coalesce(@extschema@.state_key_type(to_regclass(j.source), j.customer_column), 'text');
-	IF to_regclass(st) IS NULL THEN
-		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.job_state_template INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)', st);
-		EXECUTE format('ALTER TABLE %1$s ALTER COLUMN customer_id TYPE %2$s USING (customer_id::%2$s)', st, key_type);
-		EXECUTE format('COMMENT ON TABLE %s IS %L', st,
-			format('state of every customer of job %s (clm.jobs): stage, segment, ABC class and summary change with purchases or at the review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at', job_id));
-		EXECUTE format('ALTER TABLE %s OWNER TO %I', st, j.owner);
-		PERFORM @extschema@.record_extension_dependency(st::regclass);
-	END IF;
-	IF to_regclass(ht) IS NULL THEN
-		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.job_history_template INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)', ht);
-		EXECUTE format('ALTER TABLE %1$s ALTER COLUMN customer_id TYPE %2$s USING (customer_id::%2$s), ADD PRIMARY KEY (id)', ht, key_type);
-		EXECUTE format('COMMENT ON TABLE %s IS %L', ht,
-			format('every stage change of the customers of job %s (from_stage NULL: first classification)', job_id));
-		EXECUTE format('ALTER TABLE %s OWNER TO %I', ht, j.owner);
-		PERFORM @extschema@.record_extension_dependency(ht::regclass);
-	END IF;
+	-- each table missing, from its template, keyed like the source
+	FOR k IN
+		SELECT * FROM (VALUES
+			(st, 'job_state_template', 'state of every customer of job %s (clm.jobs): stage, segment, ABC class and summary change with purchases or at the review time; p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at'),
+			(ht, 'job_history_template', 'every stage change of the customers of job %s (from_stage NULL: first classification)')
+		) v(tbl, template, about)
+		WHERE to_regclass(v.tbl) IS NULL
+	LOOP
+		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)',
+					   k.tbl, k.template);
+		EXECUTE format('ALTER TABLE %1$s ALTER COLUMN customer_id TYPE %2$s USING (customer_id::%2$s)', k.tbl, key_type);
+		EXECUTE format('COMMENT ON TABLE %s IS %L', k.tbl, format(k.about, job_id));
+		EXECUTE format('ALTER TABLE %s OWNER TO %I', k.tbl, j.owner);
+		PERFORM @extschema@.record_extension_dependency(k.tbl::regclass);
+	END LOOP;
 	PERFORM @extschema@.index_job_tables(job_id);
 	RETURN true;
 END

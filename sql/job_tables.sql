@@ -42,8 +42,9 @@ SELECT status, customers, written FROM clm.run_job('jt_big', as_of => '2025-01-0
 SELECT i.indexrelid <> :pk_before AS pk_built_after_fill FROM pg_index i
 WHERE i.indrelid = (clm.job_tables('jt_big')).state AND i.indisprimary;
 CREATE FUNCTION jt_indexes(job text) RETURNS text[] LANGUAGE sql AS $$
-	SELECT array_agg(regexp_replace(pg_get_indexdef(i.indexrelid), '_[0-9]+', '_N', 'g') ORDER BY 1)
-	FROM pg_index i, clm.job_tables(job) t WHERE i.indrelid IN (t.state, t.history) $$;
+	SELECT array_agg(d ORDER BY d)
+	FROM (SELECT regexp_replace(pg_get_indexdef(i.indexrelid), '_[0-9]+', '_N', 'g') AS d
+		  FROM pg_index i, clm.job_tables(job) t WHERE i.indrelid IN (t.state, t.history)) x $$;
 SELECT jt_indexes('jt_big') = jt_indexes('jt') AS same_indexes, cardinality(jt_indexes('jt_big')) AS indexes;
 SELECT count(*) AS rows,
 	   count(*) FILTER (WHERE (p.orders, p.total_amount, p.rfm_cell, p.abc, p.stage, p.stage_since, p.p_alive, p.clv,
