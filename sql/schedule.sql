@@ -130,11 +130,16 @@ SELECT clm.next_attempt('*/10 * * * *', 'UTC', '2026-03-07 10:00+00', '2026-03-0
 -- run row, errors as SQLSTATE + message
 CREATE TABLE sch_tx (customer_id bigint, ts timestamptz, amount numeric);
 INSERT INTO sch_tx SELECT c, now() - c * interval '3 days', 10 * c FROM generate_series(1, 6) c;
+-- (in one transaction: where the suite has a background worker, a job
+-- created just before a ten-minute mark would otherwise have run and
+-- moved to its next slot before the check)
+BEGIN;
 SELECT clm.create_job('cron_job', 'sch_tx', schedule => '*/10 * * * *', time_zone => 'Europe/Berlin') > 0 AS created;
 SELECT schedule, time_zone, timeout, max_retries, retry_period, runs_retention, history_retention, alerts_retention,
 	   next_run_at = clm.schedule_next('*/10 * * * *', now(), 'Europe/Berlin') AS first_slot,
 	   next_run_at > now() AND next_run_at <= now() + interval '10 minutes' AS within_10_min
 FROM clm.jobs WHERE name = 'cron_job';
+COMMIT;
 SELECT clm.create_job('bad', 'sch_tx', schedule => '*/10 * * *');
 SELECT clm.create_job('bad', 'sch_tx', max_retries => -1);
 SELECT clm.create_job('bad', 'sch_tx', retry_period => '0 s');
