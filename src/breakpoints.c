@@ -82,9 +82,10 @@ cmp_weighted(const ClmWeighted *a, const ClmWeighted *b)
 
 /*
  * clm_high_value_cut: the high-value cut of m CLVs, each counted w times
- * (w NULL: once): the first value, ascending, whose share of the customers
- * at or below it (counting its whole tie group) exceeds 1 - share.  Sorts
- * the values in place.  False when there is none (no values).
+ * (w = 1: one customer each): the first value, ascending, whose share of
+ * the customers at or below it (counting its whole tie group) exceeds
+ * 1 - share.  Sorts the values in place.  False when there is none (no
+ * values).
  */
 bool
 clm_high_value_cut(ClmWeighted *cv, int64 m, float8 share, float8 *cut)
@@ -249,13 +250,20 @@ typedef struct BpValues
 				amin;
 } BpValues;
 
+/* clm_check_high_value_share: 0 < share <= 1, or ERROR 22023 */
+void
+clm_check_high_value_share(float8 share)
+{
+	if (!(share > 0.0 && share <= 1.0))
+		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
+						errdetail("The value is %g.", share));
+}
+
 static void
 check_shares(float8 hv_share, float8 a_share, float8 b_share)
 {
 	clm_check_abc_shares(a_share, b_share);
-	if (!(hv_share > 0.0 && hv_share <= 1.0))
-		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
-						errdetail("The value is %g.", hv_share));
+	clm_check_high_value_share(hv_share);
 }
 
 /*

@@ -89,11 +89,6 @@ extern void clm_deform_row(FunctionCallInfo fcinfo, HeapTupleHeader h, TupleDesc
 						   Oid *type, int minatts, int maxatts, Datum *values, bool *nulls);
 extern void clm_btyd_poll_install(void);
 
-/*
- * The relative scores' bucket rules, shared by the window functions
- * (rfm.c, abc.c) and clm.breakpoints (breakpoints.c), which must reproduce
- * them exactly.
- */
 /* a value counted w times (clm_high_value_cut) */
 typedef struct ClmWeighted
 {
@@ -104,7 +99,13 @@ typedef struct ClmWeighted
 /* breakpoints.c: the high-value CLV cut, and the share it keeps */
 extern bool clm_high_value_cut(ClmWeighted *cv, int64 m, float8 share, float8 *cut);
 extern float8 clm_high_value_share(FunctionCallInfo fcinfo, Jsonb *rules_or_null);
+extern void clm_check_high_value_share(float8 share);
 
+/*
+ * The relative scores' bucket rules, shared by the window functions
+ * (rfm.c, abc.c) and clm.breakpoints (breakpoints.c), which must reproduce
+ * them exactly.
+ */
 /* NTILE(k)-style bucket (0-based) of position p among n sorted values */
 static inline int64
 clm_ntile_bucket(int64 p, int64 n, int k)

@@ -321,9 +321,7 @@ clm_high_value_cut_of(PG_FUNCTION_ARGS)
 	fit_data_check(fd);
 	c = value_cache(fcinfo);
 	share = clm_high_value_share(fcinfo, PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2));
-	if (!(share > 0.0 && share <= 1.0))
-		clm_invalid_arg(errmsg("high_value_share must be greater than 0 and at most 1"),
-						errdetail("The value is %g.", share));
+	clm_check_high_value_share(share);
 	if ((fd->flags & (FIT_RECENCY | FIT_MONETARY)) != (FIT_RECENCY | FIT_MONETARY))
 		PG_RETURN_NULL();
 	cv = palloc_extended(Max(fd->nrows, 1) * sizeof(ClmWeighted), MCXT_ALLOC_HUGE);

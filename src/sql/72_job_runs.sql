@@ -149,8 +149,9 @@ BEGIN
 	-- their transactions up to as_of (rows dated after it are counted, not
 	-- summarised), and the known customers without a purchase (prospects).
 	-- Nothing is materialized: each pass below reads the source again,
-	-- which costs about one GROUP BY each and lets PostgreSQL use parallel
-	-- plans for the two passes over everyone of a full refresh.
+	-- which costs about one GROUP BY each; pass 1 may use a parallel plan,
+	-- pass 3 (an INSERT) runs serially (a parallel form through a
+	-- RETURN QUERY function measured no faster: most of it is scoring).
 	-- Parameters: $1 as_of, $2 keys (NULL: everyone), $3 the trend window.
 	tx_sql := format('SELECT t.%I AS k, (t.%I)::timestamptz AS ts, (t.%I)::float8 AS amount FROM %s t '
 					 'WHERE t.%I IS NOT NULL',
