@@ -61,3 +61,55 @@ JOIN (SELECT customer_id, count(DISTINCT (ts AT TIME ZONE 'UTC')::date) - 1 AS f
 	  FROM ptx GROUP BY customer_id) q USING (customer_id)
 WHERE (p.s).frequency <> q.freq OR (p.s).orders <> q.orders OR (p.s).total_amount <> q.total
    OR round((p.s).recency * 7) <> q.span;
+
+-- a job run over everyone is split into arms, one per worker
+-- (clm.job_arms), each reading the whole source and keeping the customers
+-- whose key hashes to it, run in parallel (a Parallel Append): it stores
+-- what one serial stream stores.  Two jobs on the same source, with
+-- prospects; the second runs with parallel query off.  Model values are
+-- compared rounded (the fits see their customers in another order).
+CREATE TABLE pcust AS SELECT i AS id FROM generate_series(0, 20100) i;	-- 90 prospects
+SET client_min_messages = error;	-- (no index, no worker: warnings that depend on the server)
+SELECT clm.create_job('par_arms', 'ptx', customers_source => 'pcust', customers_id_column => 'id',
+					  schedule => '1 day', time_zone => 'UTC') > 0 AS created;
+SELECT clm.create_job('par_serial', 'ptx', customers_source => 'pcust', customers_id_column => 'id',
+					  schedule => '1 day', time_zone => 'UTC') > 0 AS created;
+RESET client_min_messages;
+CREATE VIEW pview AS SELECT * FROM ptx;
+SELECT clm.job_arms('ptx', 'integer') AS arms, clm.job_arms('ptx', 'character varying') AS varchar_arms,
+	   clm.job_arms('pview', 'integer') AS view_arms;
+CREATE FUNCTION pg_temp.arm_mismatches() RETURNS TABLE (customers bigint, prospects bigint, differing bigint)
+LANGUAGE sql AS $$
+	SELECT count(*) FILTER (WHERE a.orders IS NOT NULL), count(*) FILTER (WHERE a.orders IS NULL),
+		   count(*) FILTER (WHERE
+			(a.customer_id, a.first_purchase, a.last_purchase, a.orders, a.frequency, a.recency_weeks, a.tenure_weeks,
+			 a.days_since_last, a.total_amount, a.avg_amount, a.r, a.f, a.m, a.rfm_cell, a.segment, a.abc,
+			 round(a.p_alive::numeric, 9), round(a.clv::numeric, 6), round(a.churn_risk::numeric, 9),
+			 round(a.health::numeric, 6), a.stage, a.stage_since, a.high_value_at_risk, a.next_review)
+			IS DISTINCT FROM
+			(s.customer_id, s.first_purchase, s.last_purchase, s.orders, s.frequency, s.recency_weeks, s.tenure_weeks,
+			 s.days_since_last, s.total_amount, s.avg_amount, s.r, s.f, s.m, s.rfm_cell, s.segment, s.abc,
+			 round(s.p_alive::numeric, 9), round(s.clv::numeric, 6), round(s.churn_risk::numeric, 9),
+			 round(s.health::numeric, 6), s.stage, s.stage_since, s.high_value_at_risk, s.next_review))
+	FROM (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'par_arms')) a
+	FULL JOIN (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'par_serial')) s
+	  USING (customer_id)
+$$;
+SELECT status, customers FROM clm.run_job('par_arms', as_of => '2024-06-01');
+SET max_parallel_workers_per_gather = 0;
+SELECT clm.job_arms('ptx', 'integer') AS serial_arms;
+SELECT status, customers FROM clm.run_job('par_serial', as_of => '2024-06-01');
+SET max_parallel_workers_per_gather = 2;
+SELECT * FROM pg_temp.arm_mismatches();
+-- new purchases, a customer whose purchases are deleted (a prospect now),
+-- and a full refresh of both
+INSERT INTO ptx SELECT i * 13, '2024-06-10', 30 FROM generate_series(1, 400) i;
+DELETE FROM ptx WHERE customer_id = 5;
+SELECT status, written > 400 AS written FROM clm.run_job('par_arms', as_of => '2024-06-11', full_refresh => true);
+SET max_parallel_workers_per_gather = 0;
+SELECT status, written > 400 AS written FROM clm.run_job('par_serial', as_of => '2024-06-11', full_refresh => true);
+SET max_parallel_workers_per_gather = 2;
+SELECT * FROM pg_temp.arm_mismatches();
+SELECT count(*) AS jobs, count(*) FILTER (WHERE orders IS NULL AND stage = 'prospect') AS as_prospect
+FROM clm.customer_state WHERE customer_id = '5';
+SELECT clm.drop_job('par_arms'), clm.drop_job('par_serial');
