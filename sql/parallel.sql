@@ -70,10 +70,12 @@ WHERE (p.s).frequency <> q.freq OR (p.s).orders <> q.orders OR (p.s).total_amoun
 -- compared rounded (the fits see their customers in another order).
 CREATE TABLE pcust AS SELECT i AS id FROM generate_series(0, 20100) i;	-- 90 prospects
 SET client_min_messages = error;	-- (no index, no worker: warnings that depend on the server)
+-- (not due until next year: a background worker, where clm is preloaded,
+-- would run them as of now)
 SELECT clm.create_job('par_arms', 'ptx', customers_source => 'pcust', customers_id_column => 'id',
-					  schedule => '1 day', time_zone => 'UTC') > 0 AS created;
+					  schedule => '0 0 1 1 *', time_zone => 'UTC') > 0 AS created;
 SELECT clm.create_job('par_serial', 'ptx', customers_source => 'pcust', customers_id_column => 'id',
-					  schedule => '1 day', time_zone => 'UTC') > 0 AS created;
+					  schedule => '0 0 1 1 *', time_zone => 'UTC') > 0 AS created;
 RESET client_min_messages;
 CREATE VIEW pview AS SELECT * FROM ptx;
 SELECT clm.job_arms('ptx', 'integer') AS arms, clm.job_arms('ptx', 'character varying') AS varchar_arms,
