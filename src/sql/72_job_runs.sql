@@ -78,8 +78,8 @@ REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
 -- query it built, with its parameters.  A function so that the query may
 -- use a parallel plan: PostgreSQL runs no INSERT ... SELECT in parallel,
 -- but the query of a RETURN QUERY may be, and the run inserts what the
--- function returns.  At a full refresh the aggregation over every
--- transaction, most of the pass, is then shared by parallel workers.
+-- function returns.  Over everyone, the query's arms (see job_compute)
+-- then aggregate and score in parallel workers.
 CREATE FUNCTION @extschema@.job_scored(query text, as_of timestamptz, keys text[], trend_window interval,
 	alert_rules jsonb, ctx @extschema@.scoring, job_id bigint, bp @extschema@.breakpoints,
 	use_previous boolean, refresh boolean, consume boolean, run_keys text[], review_before timestamptz)
