@@ -2643,6 +2643,16 @@ REVOKE ALL ON FUNCTION @extschema@.record_extension_dependency(regclass) FROM PU
 -- insertions into it.  Both run as the tables' owner (the run) or from
 -- create_job_tables; in one transaction with the fill, a failed run puts
 -- the indexes back by rolling back.
+CREATE FUNCTION @extschema@.job_index_name(job_id bigint, kind text)
+RETURNS name
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$
+	SELECT (CASE $2 WHEN 'review' THEN 'job_state_' OPERATOR(pg_catalog.||) $1 OPERATOR(pg_catalog.||) '_review'
+					WHEN 'customer' THEN 'job_history_' OPERATOR(pg_catalog.||) $1 OPERATOR(pg_catalog.||) '_customer' END)::name
+$fn$;
+COMMENT ON FUNCTION @extschema@.job_index_name(bigint, text) IS
+'internal: the name of a job table''s index (kind ''review'': the state''s on next_review; ''customer'': the history''s on the customer), as index_job_tables builds it and unindex_job_tables drops it';
+
 CREATE FUNCTION @extschema@.index_job_tables(job_id bigint)
 RETURNS void
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
@@ -2656,14 +2666,14 @@ BEGIN
 		EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (customer_id)', st);
 	END IF;
 	IF st IS NOT NULL THEN
-		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (next_review)', 'job_state_' || job_id || '_review', st);
+		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (next_review)', @extschema@.job_index_name(job_id, 'review'), st);
 	END IF;
 	IF ht IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = ht AND c.contype = 'p') THEN
 		EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (id)', ht);
 	END IF;
 	IF ht IS NOT NULL THEN
 		EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (customer_id, changed_at)',
-					   'job_history_' || job_id || '_customer', ht);
+					   @extschema@.job_index_name(job_id, 'customer'), ht);
 	END IF;
 END
 $fn$;
@@ -2692,7 +2702,7 @@ BEGIN
 		RETURN false;		-- (a foreign key of the owner's refers to it: keep the indexes)
 	END;
 	EXECUTE format('DROP INDEX IF EXISTS @extschema@.%I, @extschema@.%I',
-				   'job_state_' || job_id || '_review', 'job_history_' || job_id || '_customer');
+				   @extschema@.job_index_name(job_id, 'review'), @extschema@.job_index_name(job_id, 'customer'));
 	RETURN true;
 END
 $fn$;
@@ -3060,49 +3070,34 @@ COMMENT ON FUNCTION @extschema@.acknowledge_alert(bigint) IS 'mark an alert as h
 -- one job's table (none when the caller may not read it, or it is gone),
 -- and the views over all the jobs the caller sees.  A BI query on one job
 -- reads its table (clm.job_tables) instead, keyed like the source.
-CREATE FUNCTION @extschema@.job_state_rows(job_id bigint)
-RETURNS SETOF @extschema@.job_state_template
+CREATE FUNCTION @extschema@.job_table_rows(job_id bigint, kind text, template anyelement)
+RETURNS SETOF anyelement
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
-	t regclass := to_regclass(@extschema@.job_table_name(job_id, 'state'));
+	t regclass := to_regclass(@extschema@.job_table_name(job_id, kind));
 BEGIN
 	IF t IS NOT NULL AND has_table_privilege(t, 'SELECT') THEN
 		RETURN QUERY EXECUTE format('SELECT %s FROM %s s',
-			@extschema@.template_columns('@extschema@.job_state_template'), t);
+			@extschema@.template_columns(pg_typeof(template)::text::regclass), t);
 	END IF;
 END
 $fn$;
-COMMENT ON FUNCTION @extschema@.job_state_rows(bigint) IS
-'the rows of a job''s state table, the key as text (none when the caller may not read it)';
-
-CREATE FUNCTION @extschema@.job_history_rows(job_id bigint)
-RETURNS SETOF @extschema@.job_history_template
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $fn$
-DECLARE
-	t regclass := to_regclass(@extschema@.job_table_name(job_id, 'history'));
-BEGIN
-	IF t IS NOT NULL AND has_table_privilege(t, 'SELECT') THEN
-		RETURN QUERY EXECUTE format('SELECT %s FROM %s s',
-			@extschema@.template_columns('@extschema@.job_history_template'), t);
-	END IF;
-END
-$fn$;
-COMMENT ON FUNCTION @extschema@.job_history_rows(bigint) IS
-'the rows of a job''s stage history table, the key as text (none when the caller may not read it)';
+COMMENT ON FUNCTION @extschema@.job_table_rows(bigint, text, anyelement) IS
+'the rows of a job''s state or history table (kind ''state'' or ''history''), as the row type of its template (a NULL of clm.job_state_template or clm.job_history_template), the key as text; none when the caller may not read it';
 
 CREATE VIEW @extschema@.customer_state WITH (security_invoker = true) AS
 SELECT j.job_id, s.*
-FROM @extschema@.jobs j CROSS JOIN LATERAL @extschema@.job_state_rows(j.job_id) s;
+FROM @extschema@.jobs j
+CROSS JOIN LATERAL @extschema@.job_table_rows(j.job_id, 'state', NULL::@extschema@.job_state_template) s;
 COMMENT ON VIEW @extschema@.customer_state IS
 'the state of every customer of every job the caller sees, the key as text (each job''s own table, clm.job_tables(name), is keyed like its source); p_alive, clv, churn_risk, health, tenure_weeks and days_since_last are as of scored_at (clm.preview_job(name) gives every value as of now without writing)';
 
 CREATE VIEW @extschema@.stage_history WITH (security_invoker = true) AS
 SELECT h.id, j.job_id, h.customer_id, h.from_stage, h.to_stage, h.changed_at, h.run_id
-FROM @extschema@.jobs j CROSS JOIN LATERAL @extschema@.job_history_rows(j.job_id) h;
+FROM @extschema@.jobs j
+CROSS JOIN LATERAL @extschema@.job_table_rows(j.job_id, 'history', NULL::@extschema@.job_history_template) h;
 COMMENT ON VIEW @extschema@.stage_history IS
 'every stage change of every job the caller sees, the key as text (each job''s own table: clm.job_tables(name))';
 COMMENT ON COLUMN @extschema@.customer_state.job_id IS 'the job (clm.jobs)';
@@ -4711,7 +4706,7 @@ WITH j AS (
 ), h AS (
 	SELECT h.customer_id, h.id, h.from_stage, h.to_stage,
 		   (h.changed_at AT TIME ZONE j.time_zone)::date AS day
-	FROM j CROSS JOIN LATERAL @extschema@.job_history_rows(j.job_id) h
+	FROM j CROSS JOIN LATERAL @extschema@.job_table_rows(j.job_id, 'history', NULL::@extschema@.job_history_template) h
 ), bounds AS (
 	SELECT coalesce($4, pg_catalog.min(h.day)) AS lo, coalesce($5, pg_catalog.max(h.day)) AS hi FROM h
 ), periods AS (

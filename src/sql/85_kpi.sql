@@ -491,7 +491,7 @@ WITH j AS (
 ), h AS (
 	SELECT h.customer_id, h.id, h.from_stage, h.to_stage,
 		   (h.changed_at AT TIME ZONE j.time_zone)::date AS day
-	FROM j CROSS JOIN LATERAL @extschema@.job_history_rows(j.job_id) h
+	FROM j CROSS JOIN LATERAL @extschema@.job_table_rows(j.job_id, 'history', NULL::@extschema@.job_history_template) h
 ), bounds AS (
 	SELECT coalesce($4, pg_catalog.min(h.day)) AS lo, coalesce($5, pg_catalog.max(h.day)) AS hi FROM h
 ), periods AS (
