@@ -3260,19 +3260,22 @@ COMMENT ON FUNCTION @extschema@.job_share_sql(text, text, integer, integer) IS
 'internal: the WHERE condition of one arm of a job run split over parallel workers (the hash of the customer key modulo the arms)';
 
 -- job_arms: how many arms a run over everyone splits its source into
--- (job_compute): one per parallel worker a query may use
--- (max_parallel_workers_per_gather, at most 8: the planner gives each arm
--- a worker, and with one more arm, for the leader, it chose a serial
--- Append of arms each aggregated in parallel); one for a source smaller
--- than min_parallel_table_scan_size (over all its partitions; a view
--- counts as empty), or a key type without a parallel-safe default hash
--- function.
+-- (job_compute): one per parallel worker a query may take
+-- (max_parallel_workers_per_gather and max_parallel_workers, at most 8).
+-- Not one more for the leader: the planner gives each arm a worker, and
+-- with an extra arm it chose a serial Append of arms each aggregated in
+-- parallel.  One (no split) without two workers (the leader alone would
+-- run every arm, each a whole scan, one after the other), for a source
+-- smaller than min_parallel_table_scan_size (over all its partitions; a
+-- view counts as empty), or for a key type without a parallel-safe
+-- default hash function.
 CREATE FUNCTION @extschema@.job_arms(src regclass, key_type text)
 RETURNS integer
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
-	SELECT CASE WHEN pg_catalog.current_setting('max_parallel_workers_per_gather')::integer OPERATOR(pg_catalog.>) 1
+	SELECT CASE WHEN least(pg_catalog.current_setting('max_parallel_workers_per_gather')::integer,
+						   pg_catalog.current_setting('max_parallel_workers')::integer) OPERATOR(pg_catalog.>) 1
 				 AND @extschema@.type_hash_function(key_type) IS NOT NULL
 				 AND (SELECT coalesce(pg_catalog.sum(pg_catalog.pg_relation_size(c.oid)), 0)
 					  FROM pg_catalog.pg_class c
@@ -3280,7 +3283,8 @@ AS $fn$
 						AND (c.oid OPERATOR(pg_catalog.=) src
 							 OR c.oid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT p.relid FROM pg_catalog.pg_partition_tree(src) p))))
 					 OPERATOR(pg_catalog.>=) greatest(pg_catalog.pg_size_bytes(pg_catalog.current_setting('min_parallel_table_scan_size')), 1)
-			THEN least(pg_catalog.current_setting('max_parallel_workers_per_gather')::integer, 8)
+			THEN least(pg_catalog.current_setting('max_parallel_workers_per_gather')::integer,
+					   pg_catalog.current_setting('max_parallel_workers')::integer, 8)
 			ELSE 1 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_arms(regclass, text) IS

@@ -80,6 +80,9 @@ RESET client_min_messages;
 CREATE VIEW pview AS SELECT * FROM ptx;
 SELECT clm.job_arms('ptx', 'integer') AS arms, clm.job_arms('ptx', 'character varying') AS varchar_arms,
 	   clm.job_arms('pview', 'integer') AS view_arms;
+SET max_parallel_workers = 0;
+SELECT clm.job_arms('ptx', 'integer') AS arms_without_workers;
+RESET max_parallel_workers;
 CREATE FUNCTION pg_temp.arm_mismatches() RETURNS TABLE (customers bigint, prospects bigint, differing bigint)
 LANGUAGE sql AS $$
 	SELECT count(*) FILTER (WHERE a.orders IS NOT NULL), count(*) FILTER (WHERE a.orders IS NULL),
