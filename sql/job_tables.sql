@@ -26,6 +26,10 @@ SELECT c.relname ~ '^job_state_[0-9]+$' AS state_named, format_type(a.atttypid, 
 		WHERE i.indrelid = c.oid AND i.indisprimary) AS pk_on_key
 FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'customer_id'
 WHERE c.oid = :'jt_state'::regclass;
+-- the state, updated in place, leaves room on its pages (the template's
+-- fillfactor); the history, only appended to, does not
+SELECT (SELECT reloptions FROM pg_class WHERE oid = :'jt_state'::regclass) AS state_options,
+	   (SELECT reloptions FROM pg_class WHERE oid = :'jt_history'::regclass) AS history_options;
 SELECT count(*) AS customers, count(*) FILTER (WHERE stage IS NOT NULL) AS staged FROM :jt_state;
 SELECT count(*) > 0 AS first_classifications FROM :jt_history WHERE from_stage IS NULL;
 

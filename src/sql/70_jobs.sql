@@ -170,7 +170,15 @@ CREATE TABLE @extschema@.job_state_template (
 	high_value_at_risk boolean NOT NULL DEFAULT false,
 	scored_at timestamptz NOT NULL,
 	next_review timestamptz
-);
+)
+-- Rows are updated in place, a few percent a day.  A full page gives an
+-- updated row's new version another page, which costs a second page in
+-- the WAL (the old page is logged to lock the row, the new one to hold
+-- it) and an entry in every index; with room left on the page the new
+-- version stays there (HOT, without index entries, when next_review did
+-- not change).  A job's state table takes its storage parameters from
+-- here (clm.create_job_tables).
+WITH (fillfactor = 90);
 COMMENT ON TABLE @extschema@.job_state_template IS
 'the columns of every job''s state table (clm.job_state_<job_id>, see clm.job_tables); always empty';
 COMMENT ON COLUMN @extschema@.job_state_template.customer_id IS 'the customer, of the source''s customer column type';
@@ -671,8 +679,11 @@ BEGIN
 		) v(tbl, template, about)
 		WHERE to_regclass(v.tbl) IS NULL
 	LOOP
-		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)',
-					   k.tbl, k.template);
+		-- (LIKE copies no storage parameters: the template's are given)
+		EXECUTE format('CREATE TABLE %s (LIKE @extschema@.%I INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)%s',
+					   k.tbl, k.template,
+					   (SELECT ' WITH (' || array_to_string(c.reloptions, ', ') || ')' FROM pg_class c
+						WHERE c.oid = ('@extschema@.' || k.template)::regclass AND c.reloptions IS NOT NULL));
 		EXECUTE format('ALTER TABLE %1$s ALTER COLUMN customer_id TYPE %2$s USING (customer_id::%2$s)', k.tbl, key_type);
 		EXECUTE format('COMMENT ON TABLE %s IS %L', k.tbl, format(k.about, job_id));
 		EXECUTE format('ALTER TABLE %s OWNER TO %I', k.tbl, j.owner);
