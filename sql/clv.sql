@@ -118,6 +118,15 @@ SELECT (SELECT clm.bgnbd_fit(clm.fit_data_merge(d)) FROM parts)
 SELECT clm.fit_data_rows(clm.fit_data(x, t_x, "T")) AS rows,
 	   clm.fit_data_customers(clm.fit_data(x, t_x, "T")) AS customers
 FROM cdnow_summary;
+-- the final step groups the aggregate's state in place: as a running
+-- window aggregate (the final step again after every row, on the growing
+-- state) it equals a fresh aggregate over each prefix of the customers
+WITH c AS (SELECT row_number() OVER (ORDER BY id) AS i, x, t_x, "T" FROM cdnow_summary WHERE id <= 600),
+	 w AS (SELECT i, clm.fit_data(x, t_x, "T") OVER (ORDER BY i) AS d FROM c)
+SELECT count(*) AS prefixes,
+	   count(*) FILTER (WHERE w.d::text = (SELECT clm.fit_data(c.x, c.t_x, c."T")::text FROM c WHERE c.i <= w.i)) AS equal,
+	   max(clm.fit_data_rows(w.d)) AS rows_at_most
+FROM w;
 -- text form and binary form round-trip exactly
 SELECT clm.fit_data(x, t_x, "T", zbar)::text::clm.fit_data::text = clm.fit_data(x, t_x, "T", zbar)::text AS text_roundtrip
 FROM cdnow_summary;

@@ -193,6 +193,32 @@ float8_array(const float8 *v, int n)
 										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
+/* descending: whether v[0..n-1] never increases */
+static bool
+descending(const float8 *v, int64 n)
+{
+	int64		p;
+
+	for (p = 1; p < n; p++)
+		if (v[p] > v[p - 1])
+			return false;
+	return true;
+}
+
+static void
+reverse_float8s(float8 *v, int64 n)
+{
+	int64		i;
+
+	for (i = 0; i < n / 2; i++)
+	{
+		float8		t = v[i];
+
+		v[i] = v[n - 1 - i];
+		v[n - 1 - i] = t;
+	}
+}
+
 /*
  * abc_thresholds: the smallest amount of class A and of class B (amounts
  * clamped at 0, sorted in place descending); false for a class with no one.
@@ -208,7 +234,15 @@ abc_thresholds(float8 *a, int64 n, float8 a_share, float8 b_share,
 
 	for (p = 0; p < n; p++)
 		a[p] = -Max(a[p], 0.0);		/* negated: ascending sort = descending */
-	sort_float8s(a, n);
+	/*
+	 * The amounts come sorted ascending (quantile_cuts sorted them), so
+	 * negated they are in descending order: reversed, they are sorted
+	 * without a second sort of every customer.
+	 */
+	if (descending(a, n))
+		reverse_float8s(a, n);
+	else
+		sort_float8s(a, n);
 	/* summed in sorted order: the same total whatever order the rows came in */
 	for (p = 0; p < n; p++)
 		total -= a[p];
@@ -409,11 +443,12 @@ typedef struct BpAggState
 {
 	BpValues	bv;				/* d holds the negated days */
 	int64		cap;			/* allocated for d, o, a, v */
+	bool		sorted;			/* d, o, a and v each ascending */
 	bool		rules_null;
 	Jsonb	   *rules;			/* NULL until the first row */
 } BpAggState;
 
-#define BP_AGG_VERSION 1
+#define BP_AGG_VERSION 2
 #define BP_AGG_INITIAL 1024
 
 static BpAggState *
@@ -505,6 +540,7 @@ clm_breakpoints_agg_trans(PG_FUNCTION_ARGS)
 	{
 		bp_agg_reserve(st, 1);
 		bp_add(&st->bv, d, o, a, vn, v);
+		st->sorted = false;
 	}
 	PG_RETURN_POINTER(st);
 }
@@ -520,6 +556,54 @@ bp_agg_append(BpAggState *dst, const BpAggState *src)
 		bp_add(&dst->bv, -src->bv.d[i], src->bv.o[i], src->bv.a[i], true, 0);
 	memcpy(dst->bv.v + dst->bv.m, src->bv.v, src->bv.m * sizeof(float8));
 	dst->bv.m += src->bv.m;
+}
+
+/* merge_float8s: the sorted x[0..nx-1] and y[0..ny-1] into out, sorted */
+static void
+merge_float8s(const float8 *x, int64 nx, const float8 *y, int64 ny, float8 *out)
+{
+	int64		i = 0,
+				j = 0,
+				k = 0;
+
+	while (i < nx && j < ny)
+		out[k++] = (y[j] < x[i]) ? y[j++] : x[i++];
+	while (i < nx)
+		out[k++] = x[i++];
+	while (j < ny)
+		out[k++] = y[j++];
+}
+
+/*
+ * bp_agg_merge: a's and b's customers, each array merged in order (both
+ * sorted: the serialized partial states of a parallel aggregate, which the
+ * workers sorted), so the final step's sorts find them in order.  The
+ * arrays hold independent values, not one record per customer: each is
+ * cut on its own.
+ */
+static BpAggState *
+bp_agg_merge(MemoryContext cxt, BpAggState *a, const BpAggState *b)
+{
+	BpAggState *out = bp_agg_new(cxt, a->bv.n + b->bv.n);
+
+	out->rules_null = a->rules_null;
+	out->rules = a->rules;
+	merge_float8s(a->bv.d, a->bv.n, b->bv.d, b->bv.n, out->bv.d);
+	merge_float8s(a->bv.o, a->bv.n, b->bv.o, b->bv.n, out->bv.o);
+	merge_float8s(a->bv.a, a->bv.n, b->bv.a, b->bv.n, out->bv.a);
+	merge_float8s(a->bv.v, a->bv.m, b->bv.v, b->bv.m, out->bv.v);
+	out->bv.n = a->bv.n + b->bv.n;
+	out->bv.m = a->bv.m + b->bv.m;
+	out->bv.dmax = (a->bv.n == 0 || (b->bv.n > 0 && b->bv.dmax > a->bv.dmax)) ? b->bv.dmax : a->bv.dmax;
+	out->bv.omin = (a->bv.n == 0 || (b->bv.n > 0 && b->bv.omin < a->bv.omin)) ? b->bv.omin : a->bv.omin;
+	out->bv.amin = (a->bv.n == 0 || (b->bv.n > 0 && b->bv.amin < a->bv.amin)) ? b->bv.amin : a->bv.amin;
+	out->sorted = true;
+	pfree(a->bv.d);
+	pfree(a->bv.o);
+	pfree(a->bv.a);
+	pfree(a->bv.v);
+	pfree(a);
+	return out;
 }
 
 PG_FUNCTION_INFO_V1(clm_breakpoints_agg_combine);
@@ -542,15 +626,20 @@ clm_breakpoints_agg_combine(PG_FUNCTION_ARGS)
 		a = bp_agg_new(cxt, b->bv.n);
 		bp_agg_rules(a, cxt, b->rules_null, b->rules);
 		bp_agg_append(a, b);
+		a->sorted = b->sorted;
 		PG_RETURN_POINTER(a);
 	}
 	bp_agg_rules(a, cxt, b->rules_null, b->rules);
+	if (a->sorted && b->sorted)
+		PG_RETURN_POINTER(bp_agg_merge(cxt, a, b));
 	bp_agg_append(a, b);
+	a->sorted = false;
 	PG_RETURN_POINTER(a);
 }
 
 /*
- * Serialized: version byte, rules_null byte, int64 n, int64 m, the rules'
+ * Serialized: version byte, flags byte (1: rules NULL, 2: the arrays
+ * sorted), int64 n, int64 m, the rules'
  * varlena (header included), then n negated days, n orders, n amounts and
  * m CLVs.
  */
@@ -566,6 +655,19 @@ clm_breakpoints_agg_serialize(PG_FUNCTION_ARGS)
 
 	clm_agg_context(fcinfo, "clm.breakpoints_agg_serialize");
 	st = (BpAggState *) PG_GETARG_POINTER(0);
+	/*
+	 * Sorted here, in the parallel worker that serializes its partial
+	 * state, so that the leader merges instead of sorting everyone (the
+	 * order of an array's values does not change what they stand for)
+	 */
+	if (!st->sorted)
+	{
+		sort_float8s(st->bv.d, st->bv.n);
+		sort_float8s(st->bv.o, st->bv.n);
+		sort_float8s(st->bv.a, st->bv.n);
+		sort_float8s(st->bv.v, st->bv.m);
+		st->sorted = true;
+	}
 	rlen = VARSIZE(st->rules);
 	len = VARHDRSZ + 2 + 2 * sizeof(int64) + rlen + (3 * st->bv.n + st->bv.m) * sizeof(float8);
 	if (len > MaxAllocSize)
@@ -577,7 +679,7 @@ clm_breakpoints_agg_serialize(PG_FUNCTION_ARGS)
 	SET_VARSIZE(out, len);
 	p = VARDATA(out);
 	*p++ = BP_AGG_VERSION;
-	*p++ = st->rules_null ? 1 : 0;
+	*p++ = (st->rules_null ? 1 : 0) | 2;	/* 2: sorted */
 	memcpy(p, &st->bv.n, sizeof(int64));
 	p += sizeof(int64);
 	memcpy(p, &st->bv.m, sizeof(int64));
@@ -609,7 +711,7 @@ clm_breakpoints_agg_deserialize(PG_FUNCTION_ARGS)
 	BpAggState *st;
 	int64		i;
 
-	if (len < 2 + 2 * sizeof(int64) + VARHDRSZ || p[0] != BP_AGG_VERSION || (p[1] != 0 && p[1] != 1))
+	if (len < 2 + 2 * sizeof(int64) + VARHDRSZ || p[0] != BP_AGG_VERSION || (p[1] & ~3) != 0)
 		clm_corrupt("clm.breakpoints_agg state", errdetail("The header is damaged."));
 	memcpy(&n, p + 2, sizeof(int64));
 	memcpy(&m, p + 2 + sizeof(int64), sizeof(int64));
@@ -621,7 +723,9 @@ clm_breakpoints_agg_deserialize(PG_FUNCTION_ARGS)
 					errdetail("Its length %zu does not match " INT64_FORMAT " customers.", len, n));
 	p += 2 + 2 * sizeof(int64);
 	st = bp_agg_new(cxt, n);
-	st->rules_null = (VARDATA_ANY(in)[1] == 1);
+	st->rules_null = (VARDATA_ANY(in)[1] & 1) != 0;
+	/* (a false claim only costs the final step a sort: it sorts anyway) */
+	st->sorted = (VARDATA_ANY(in)[1] & 2) != 0;
 	st->rules = MemoryContextAlloc(cxt, rlen);
 	memcpy(st->rules, p, rlen);
 	p += rlen;
