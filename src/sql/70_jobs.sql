@@ -169,7 +169,8 @@ CREATE TABLE @extschema@.job_state_template (
 	stage_since timestamptz NOT NULL,
 	high_value_at_risk boolean NOT NULL DEFAULT false,
 	scored_at timestamptz NOT NULL,
-	next_review timestamptz
+	next_review timestamptz,
+	repeat_avg_amount float8
 )
 -- Rows are updated in place, a few percent a day.  A full page gives an
 -- updated row's new version another page, which costs a second page in
@@ -206,6 +207,8 @@ COMMENT ON COLUMN @extschema@.job_state_template.stage_since IS 'when the custom
 COMMENT ON COLUMN @extschema@.job_state_template.high_value_at_risk IS 'CLV in the top high_value_share and churn risk at least high_value_min_risk';
 COMMENT ON COLUMN @extschema@.job_state_template.scored_at IS
 'the as_of of the run that last scored this customer: the time the as-of values (p_alive, clv, churn_risk, health, tenure_weeks, days_since_last) hold for';
+COMMENT ON COLUMN @extschema@.job_state_template.repeat_avg_amount IS
+'mean amount of the repeat purchase days (clm.summary.repeat_avg_amount): with frequency, recency and first_purchase, what a full refresh fits its models on for the customers that did not change';
 COMMENT ON COLUMN @extschema@.job_state_template.next_review IS
 'when the stage, R score or high-value flag can next change if the customer buys nothing (NULL: never); an incremental run rescores customers whose review is due';
 
