@@ -25,5 +25,6 @@ log "simulating $customers customers"
 /usr/bin/python3 "$CLM_TOP/test/btyd/simulate.py" --n "$customers" --seed 3 --alpha 0.5 --a 0.3 --b 3 \
 	--t-hi 104 --out "$WORK/sum.csv" --transactions "$WORK/tx.csv" 2>/dev/null
 [ "$(id -u)" -eq 0 ] && chown "$RUN_USER" "$WORK"/*.csv
-start_server "shared_buffers = '1GB'" "max_wal_size = '4GB'" "shared_preload_libraries = 'clm'" "clm.worker_enabled = off"
+start_server "shared_buffers = '1GB'" "max_wal_size = '4GB'" "shared_preload_libraries = 'clm'" "clm.worker_enabled = off" \
+	"autovacuum_naptime = '1s'"
 psql_run -q -d postgres -v sumfile="$WORK/sum.csv" -v txfile="$WORK/tx.csv" -f "$CLM_TOP/bench/job.sql"
