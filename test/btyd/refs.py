@@ -26,6 +26,16 @@ DATA = os.path.join(HERE, "..", "data")
 REF = os.path.join(HERE, "scipy_reference.py")
 RTOL = 1e-9
 SE_RTOL = 1e-6
+# Pareto/NBD and BG/BB are fitted by Nelder-Mead then BFGS on likelihoods
+# that are flat along a ridge: their end points move by about 1e-7
+# (relative) from one CPU to another (libm's vector code paths), as seen
+# between two machines of the project, while their log-likelihoods agree
+# to 1e-9.  Those two files' parameters are compared to 1e-6, their
+# standard errors to 1e-5; the regression tests compare clm's fits with
+# them far more loosely than that.
+FLAT_FILES = {"ref_pnbd_cdnow.json", "ref_bgbb_donations.json"}
+FLAT_RTOL = 1e-6
+FLAT_SE_RTOL = 1e-5
 
 # file name -> (subcommand, input CSV)
 FILES = {
@@ -63,17 +73,23 @@ def generate(name):
     return "".join(l + "\n" for l in out.splitlines() if not l.startswith("#"))
 
 
-def close(a, b, key=""):
+def close(a, b, key="", name=""):
     """Equal strings, or numbers equal to RTOL (relative) / 1e-12 (absolute);
     standard errors (keys under /se/) to SE_RTOL: they come from central
-    differences, whose last digits move with the optimiser's last step."""
+    differences, whose last digits move with the optimiser's last step.
+    FLAT_FILES' parameters and standard errors to FLAT_RTOL, FLAT_SE_RTOL."""
     if a == b:
         return True
     try:
         x, y = float(a), float(b)
     except (TypeError, ValueError):
         return False
-    return math.isclose(x, y, rel_tol=SE_RTOL if "/se/" in str(key) else RTOL, abs_tol=1e-12)
+    se = "/se/" in str(key)
+    if name in FLAT_FILES and (se or "/params/" in str(key)):
+        rtol = FLAT_SE_RTOL if se else FLAT_RTOL
+    else:
+        rtol = SE_RTOL if se else RTOL
+    return math.isclose(x, y, rel_tol=rtol, abs_tol=1e-12)
 
 
 def flatten(v, prefix=""):
@@ -108,7 +124,7 @@ def differences(name, committed, fresh):
             out.append("row %d: different fields" % (i + 1))
         else:
             out += ["row %d %s: committed %s, generated %s" % (i + 1, k, va, vb)
-                    for (k, va), (_, vb) in zip(ra, rb) if not close(va, vb, k)]
+                    for (k, va), (_, vb) in zip(ra, rb) if not close(va, vb, k, name)]
         if len(out) >= 5:
             break
     return out[:5]
