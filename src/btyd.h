@@ -276,6 +276,28 @@ extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 					 double periods_per_month, double *out);
 
 /*
+ * The sum over the months is value * P(alive) * S, where S = sum_i (N(i f)
+ * - N((i-1) f)) / (1 + d)^i, N(s) the expected purchases of a customer
+ * alive, depends on x and T alone (not on tx or m).  A caller that scores
+ * many customers with the same models, horizon, discount and unit can keep
+ * S per (x, T): lookup returns 1 and sets *S when it has it; store is
+ * called with every S computed.  btyd_clv is btyd_clv_memo without one; the
+ * two give the same bits.
+ */
+typedef struct btyd_clv_memo
+{
+	int			(*lookup) (void *arg, double x, double T, double *S);
+	void		(*store) (void *arg, double x, double T, double S);
+	void	   *arg;
+} btyd_clv_memo;
+
+extern int	btyd_clv_memo_eval(btyd_model model, const double bg[4], const double gg[3],
+							   double x, double tx, double T, double m,
+							   int horizon_months, double monthly_discount_rate,
+							   double periods_per_month, const btyd_clv_memo *memo,
+							   double *out);
+
+/*
  * Pareto/NBD (Schmittlein, Morrison & Colombo 1987), parameters double[4]
  * = {r, alpha, s, beta}: purchase rate ~ Gamma(r, alpha), dropout rate ~
  * Gamma(s, beta).  The likelihood's integral over the dropout time is

@@ -134,24 +134,59 @@ btyd_mbgnbd_expected_purchases_new(const double params[4], double t, double *out
 
 /*
  * CLV mirroring lifetimes' _customer_lifetime_value (utils.py): for
- * i = 1..H, with s = i * f, add value * (E(s) - E(s - f)) / (1+d)^(s/f).
+ * i = 1..H, with s = i * f, add value * (E(s) - E(s - f)) / (1+d)^(s/f),
+ * computed as value * P(alive) * S with clv_purchases' S, which depends
+ * on x and T alone (btyd_clv_memo in btyd.h).
+ *
+ * clv_purchases: S = sum_i (N(i f) - N((i-1) f)) / (1 + d)^i over the
+ * horizon, N at every month end
  */
-int
-btyd_clv(btyd_model model, const double bg[4], const double gg[3],
-		 double x, double tx, double T, double m, int horizon_months,
-		 double monthly_discount_rate, double periods_per_month, double *out)
+static int
+clv_purchases(btyd_model model, const double bg[4], double x, double T, int horizon_months,
+			  double monthly_discount_rate, double periods_per_month, double *S)
 {
-	double		value,
-				prev = 0.0,
-				cur,
-				pa,
-				B,
+	double		prev = 0.0,
 				k[EP_MULTI_MAX],
 				n[EP_MULTI_MAX],
 				disc = 1.0,
-				clv = 0.0;
+				sum = 0.0,
+				B = (model == BTYD_MBGNBD) ? bg[3] + x + 1.0 : bg[3] + x;
 	int			i,
 				rc;
+
+	for (i = 1; i <= horizon_months; i += EP_MULTI_MAX)
+	{
+		int			nk = (horizon_months - i + 1 < EP_MULTI_MAX) ? horizon_months - i + 1 : EP_MULTI_MAX,
+					j;
+
+		if (btyd_poll_hook != NULL && btyd_poll_hook())
+			return BTYD_EINTR;
+		for (j = 0; j < nk; j++)
+			k[j] = (i + j) * periods_per_month / (bg[1] + T);
+		rc = btyd_ep_core_multi(bg[0] + x, B, bg[2], k, nk, n);
+		if (rc != BTYD_OK)
+			return rc;
+		for (j = 0; j < nk; j++)
+		{
+			disc /= 1.0 + monthly_discount_rate;	/* (1 + d)^-(i+j) */
+			sum += (n[j] - prev) * disc;
+			prev = n[j];
+		}
+	}
+	*S = sum;
+	return BTYD_OK;
+}
+
+int
+btyd_clv_memo_eval(btyd_model model, const double bg[4], const double gg[3],
+				   double x, double tx, double T, double m, int horizon_months,
+				   double monthly_discount_rate, double periods_per_month,
+				   const btyd_clv_memo *memo, double *out)
+{
+	double		value,
+				pa,
+				S;
+	int			rc;
 
 	if (out == NULL || horizon_months < 0 || horizon_months > BTYD_MAX_HORIZON_MONTHS ||
 		!isfinite(monthly_discount_rate) ||
@@ -167,29 +202,26 @@ btyd_clv(btyd_model model, const double bg[4], const double gg[3],
 	rc = btyd_p_alive(model, bg, x, tx, T, &pa);
 	if (rc != BTYD_OK)
 		return rc;
-	B = (model == BTYD_MBGNBD) ? bg[3] + x + 1.0 : bg[3] + x;
-	for (i = 1; i <= horizon_months; i += EP_MULTI_MAX)
+	if (memo == NULL || !memo->lookup(memo->arg, x, T, &S))
 	{
-		int			nk = (horizon_months - i + 1 < EP_MULTI_MAX) ? horizon_months - i + 1 : EP_MULTI_MAX,
-					j;
-
-		if (btyd_poll_hook != NULL && btyd_poll_hook())
-			return BTYD_EINTR;
-		for (j = 0; j < nk; j++)
-			k[j] = (i + j) * periods_per_month / (bg[1] + T);
-		rc = btyd_ep_core_multi(bg[0] + x, B, bg[2], k, nk, n);
+		rc = clv_purchases(model, bg, x, T, horizon_months, monthly_discount_rate,
+						   periods_per_month, &S);
 		if (rc != BTYD_OK)
 			return rc;
-		for (j = 0; j < nk; j++)
-		{
-			cur = pa * n[j];
-			disc /= 1.0 + monthly_discount_rate;	/* (1 + d)^-(i+j) */
-			clv += value * (cur - prev) * disc;
-			prev = cur;
-		}
+		if (memo != NULL)
+			memo->store(memo->arg, x, T, S);
 	}
-	*out = clv;
+	*out = value * (pa * S);
 	return BTYD_OK;
+}
+
+int
+btyd_clv(btyd_model model, const double bg[4], const double gg[3],
+		 double x, double tx, double T, double m, int horizon_months,
+		 double monthly_discount_rate, double periods_per_month, double *out)
+{
+	return btyd_clv_memo_eval(model, bg, gg, x, tx, T, m, horizon_months, monthly_discount_rate,
+							  periods_per_month, NULL, out);
 }
 
 

@@ -98,7 +98,7 @@ extern double clm_nonnegative(double v, const char *what);
 extern void clm_clv_check_args(float8 x, float8 tx, float8 T, float8 m, int32 horizon, float8 d);
 extern double clm_clv_compute(btyd_model model, const double params[4], double model_udays,
 							  const double *gg, float8 x, float8 tx, float8 T, float8 m,
-							  int32 horizon, float8 d, double udays);
+							  int32 horizon, float8 d, double udays, const btyd_clv_memo *memo);
 
 /* fits' results (models.c) */
 extern int64 clm_fit_count(double w);

@@ -67,11 +67,13 @@ clm_clv_check_args(float8 x, float8 tx, float8 T, float8 m, int32 horizon, float
  * model_udays is the unit the model states (0: none), udays the unit of the
  * data; a model that states another unit is converted to the data's (lambda,
  * and Pareto/NBD's mu, is a rate per unit: its Gamma scale alpha, beta, is
- * a length of time).
+ * a length of time).  memo (or NULL) keeps the purchase part per (x, T) for
+ * a caller scoring many customers with one context (value.c).
  */
 double
 clm_clv_compute(btyd_model model, const double params[4], double model_udays, const double *gg,
-				float8 x, float8 tx, float8 T, float8 m, int32 horizon, float8 d, double udays)
+				float8 x, float8 tx, float8 T, float8 m, int32 horizon, float8 d, double udays,
+				const btyd_clv_memo *memo)
 {
 	double		bg[4],
 				out;
@@ -88,8 +90,8 @@ clm_clv_compute(btyd_model model, const double params[4], double model_udays, co
 								   CLM_DAYS_PER_MONTH / udays, &out),
 					 "clv_estimate");
 	else
-		clm_check_rc(btyd_clv(model, bg, gg, x, tx, T, m, horizon, d,
-							  CLM_DAYS_PER_MONTH / udays, &out),
+		clm_check_rc(btyd_clv_memo_eval(model, bg, gg, x, tx, T, m, horizon, d,
+										CLM_DAYS_PER_MONTH / udays, memo, &out),
 					 "clv_estimate");
 	return clm_nonnegative(out, "clv_estimate");
 }
@@ -137,7 +139,7 @@ clv_model(FunctionCallInfo fcinfo, btyd_model model)
 	else
 		udays = (e->unit_days > 0) ? e->unit_days : 7.0;
 	PG_RETURN_FLOAT8(clm_clv_compute(model, e->params, e->unit_days, gg,
-									 x, tx, T, m, horizon, d, udays));
+									 x, tx, T, m, horizon, d, udays, NULL));
 }
 
 PG_FUNCTION_INFO_V1(clm_bgnbd_clv);

@@ -70,7 +70,74 @@ typedef struct ValueCache
 	double		unit_days;
 	TupleDesc	summary_desc;
 	Oid			summary_type;
+	HTAB	   *clv_memo;		/* CLV's purchase part per (x, T), in cxt */
+	btyd_clv_memo memo;
 } ValueCache;
+
+/*
+ * The CLV memo: customers with the same frequency and tenure share the
+ * costly part of their CLV (btyd_clv_memo in btyd.h), and in a shop's
+ * data they mostly do (1M simulated customers over two years: about 30,000
+ * distinct (x, T) pairs).  At most CLV_MEMO_MAX entries (a few MB); past
+ * that the rest are computed each time.  Reset with the decoded context.
+ */
+#define CLV_MEMO_MAX 262144
+
+typedef struct ClvMemoKey
+{
+	double		x;
+	double		T;
+} ClvMemoKey;
+
+typedef struct ClvMemoEntry
+{
+	ClvMemoKey	key;
+	double		S;
+} ClvMemoEntry;
+
+static int
+clv_memo_lookup(void *arg, double x, double T, double *S)
+{
+	ValueCache *c = (ValueCache *) arg;
+	ClvMemoKey	key;
+	ClvMemoEntry *e;
+
+	if (c->clv_memo == NULL)
+		return 0;
+	memset(&key, 0, sizeof(key));
+	key.x = x;
+	key.T = T;
+	e = hash_search(c->clv_memo, &key, HASH_FIND, NULL);
+	if (e == NULL)
+		return 0;
+	*S = e->S;
+	return 1;
+}
+
+static void
+clv_memo_store(void *arg, double x, double T, double S)
+{
+	ValueCache *c = (ValueCache *) arg;
+	ClvMemoKey	key;
+	ClvMemoEntry *e;
+
+	if (c->clv_memo == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(ClvMemoKey);
+		ctl.entrysize = sizeof(ClvMemoEntry);
+		ctl.hcxt = c->cxt;
+		c->clv_memo = hash_create("clm CLV memo", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (hash_get_num_entries(c->clv_memo) >= CLV_MEMO_MAX)
+		return;
+	memset(&key, 0, sizeof(key));
+	key.x = x;
+	key.T = T;
+	e = hash_search(c->clv_memo, &key, HASH_ENTER, NULL);
+	e->S = S;
+}
 
 /* decode_model: a model attribute of the context (nothing for NULL) */
 static void
@@ -133,6 +200,10 @@ value_cache(FunctionCallInfo fcinfo)
 		return c;
 	c->valid = false;
 	MemoryContextReset(c->cxt);
+	c->clv_memo = NULL;
+	c->memo.lookup = clv_memo_lookup;
+	c->memo.store = clv_memo_store;
+	c->memo.arg = c;
 	old = MemoryContextSwitchTo(c->cxt);
 	c->ctx_raw = palloc(n);
 	memcpy(c->ctx_raw, h, n);
@@ -263,7 +334,7 @@ value_clv(ValueCache *c, bool x_null, float8 x, bool tx_null, float8 tx, float8 
 	else
 		udays = (m->unit_days > 0) ? m->unit_days : 7.0;
 	*clv = clm_clv_compute(kind, m->params, m->unit_days, c->spend.params,
-						   x, tx, T, amount, c->horizon, c->discount, udays);
+						   x, tx, T, amount, c->horizon, c->discount, udays, &c->memo);
 	return true;
 }
 
