@@ -3353,7 +3353,10 @@ DECLARE
 	arms integer;
 	arm integer;
 	hash_fn text;		-- the hash function of the key's type (arms > 1)
-	saved text[];		-- the planner settings the passes change, as they were
+	tuned text[] := ARRAY['enable_indexscan', 'enable_bitmapscan', 'enable_indexonlyscan',
+						  'min_parallel_table_scan_size', 'max_parallel_workers_per_gather',
+						  'enable_mergejoin'];	-- the planner settings the passes change
+	saved text[];		-- their values before, put back at the end
 	from_state boolean;	-- a full refresh fitting on the state and what changed (below)
 	changed text[];		-- then: the customers whose transactions changed since the last run
 	kstream text;		-- and the stream of those customers
@@ -3442,9 +3445,7 @@ BEGIN
 	-- for the passes below: the writes that follow read the state by key
 	-- (restored at the end; a full refresh's insert of new customers
 	-- otherwise hashed the whole state, 0.34 s at 1M customers).
-	saved := ARRAY[current_setting('enable_indexscan'), current_setting('enable_bitmapscan'),
-				   current_setting('enable_indexonlyscan'), current_setting('min_parallel_table_scan_size'),
-				   current_setting('max_parallel_workers_per_gather'), current_setting('enable_mergejoin')];
+	saved := ARRAY(SELECT current_setting(g) FROM unnest(tuned) WITH ORDINALITY u(g, i) ORDER BY u.i);
 	IF scan_all AND NOT from_state THEN	-- (else after the fit's pass, which reads by key)
 		PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
 				set_config('enable_indexonlyscan', 'off', true);
@@ -3572,8 +3573,7 @@ BEGIN
 					  FROM (%3$s) z) z$q$, st, st_key, kstream)
 				INTO pass1 USING as_of, changed, trend_window, j.alert_rules;
 			-- the passes over everyone from here on
-			PERFORM set_config('max_parallel_workers_per_gather', saved[5], true),
-					set_config('enable_mergejoin', saved[6], true),
+			PERFORM set_config(tuned[5], saved[5], true), set_config(tuned[6], saved[6], true),
 					set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
 					set_config('enable_indexonlyscan', 'off', true);
 		ELSE
@@ -3702,9 +3702,7 @@ BEGIN
 		scanned := CASE WHEN scan_all THEN NULL ELSE cardinality(keys) END;
 	END IF;
 	ANALYZE clm_run_new;
-	PERFORM set_config('enable_indexscan', saved[1], true), set_config('enable_bitmapscan', saved[2], true),
-			set_config('enable_indexonlyscan', saved[3], true),
-			set_config('min_parallel_table_scan_size', saved[4], true);
+	PERFORM set_config(u.g, u.v, true) FROM unnest(tuned, saved) u(g, v);
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_compute(@extschema@.jobs, timestamptz, boolean, boolean, boolean) IS
@@ -3740,6 +3738,7 @@ DECLARE
 	st_key text;		-- the type of their key
 	n_state bigint;		-- customers in the state (counted when needed)
 	bulk boolean;		-- filling empty tables: indexes built after
+	rescan boolean := false;	-- capture or the state lost: read everything again
 BEGIN
 	-- Lock order: the source before the job's row.  clm.drop_job holds the
 	-- row, then drops the capture triggers (an exclusive lock on the
@@ -3797,14 +3796,17 @@ BEGIN
 														 j.ts_column, j.amount_column);
 				UPDATE @extschema@.jobs SET capture = j.capture WHERE jobs.job_id = j.job_id;
 			END IF;
-			full_refresh := true;
-			-- (and the state cannot stand in for the source: job_compute
-			-- fits on the source when asked to rescan)
-			INSERT INTO @extschema@.job_changes (job_id, customer_id) VALUES (j.job_id, NULL) ON CONFLICT DO NOTHING;
+			rescan := true;
 		END IF;
 		-- the job's tables, made again if dropped: the stored state is gone,
 		-- so this run is a full refresh (and a first run)
 		IF @extschema@.create_job_tables(j.job_id) THEN
+			rescan := true;
+		END IF;
+		-- either way the state cannot stand in for the source: a full
+		-- refresh that also asks for a rescan (job_compute then fits on
+		-- the source, not on the state)
+		IF rescan THEN
 			full_refresh := true;
 			INSERT INTO @extschema@.job_changes (job_id, customer_id) VALUES (j.job_id, NULL) ON CONFLICT DO NOTHING;
 		END IF;

@@ -281,8 +281,8 @@ extern int	btyd_clv(btyd_model model, const double bg[4], const double gg[3],
  * alive, depends on x and T alone (not on tx or m).  A caller that scores
  * many customers with the same models, horizon, discount and unit can keep
  * S per (x, T): lookup returns 1 and sets *S when it has it; store is
- * called with every S computed.  btyd_clv is btyd_clv_memo without one; the
- * two give the same bits.
+ * called with every S computed.  btyd_clv is btyd_clv_memo_eval without a
+ * memo; the two give the same bits.
  */
 typedef struct btyd_clv_memo
 {

@@ -169,6 +169,26 @@ fit_data_group(FitData *fd)
 }
 
 /*
+ * fit_data_exact: a copy of a grouped fd with no spare capacity (only the
+ * header is zeroed first: every row is copied over)
+ */
+static FitData *
+fit_data_exact(const FitData *fd)
+{
+	Size		sz = FIT_DATA_HDRSZ + (Size) fd->nrows * sizeof(FitRow);
+	FitData    *out = palloc(sz);
+
+	memset(out, 0, FIT_DATA_HDRSZ);
+	SET_VARSIZE(out, sz);
+	out->version = FIT_DATA_VERSION;
+	out->flags = fd->flags;
+	out->nrows = out->capacity = fd->nrows;
+	out->penalizer = fd->penalizer;
+	memcpy(out->rows, fd->rows, (Size) fd->nrows * sizeof(FitRow));
+	return out;
+}
+
+/*
  * fit_data_canonical: a sorted, grouped copy with no spare capacity.
  */
 FitData *
@@ -181,14 +201,7 @@ fit_data_canonical(const FitData *fd)
 	out->penalizer = fd->penalizer;
 	fit_data_group(out);
 	if (out->nrows < out->capacity)
-	{
-		FitData    *shrunk = fit_data_alloc(CurrentMemoryContext, fd->flags, out->nrows);
-
-		memcpy(shrunk->rows, out->rows, out->nrows * sizeof(FitRow));
-		shrunk->nrows = out->nrows;
-		shrunk->penalizer = out->penalizer;
-		out = shrunk;
-	}
+		out = fit_data_exact(out);
 	return out;
 }
 
@@ -425,26 +438,6 @@ clm_fit_data_combine(PG_FUNCTION_ARGS)
 	memcpy(a->rows + a->nrows, b->rows, b->nrows * sizeof(FitRow));
 	a->nrows += b->nrows;
 	PG_RETURN_POINTER(a);
-}
-
-/*
- * fit_data_exact: a copy of a grouped fd with no spare capacity (only the
- * header is zeroed first: every row is copied over)
- */
-static FitData *
-fit_data_exact(const FitData *fd)
-{
-	Size		sz = FIT_DATA_HDRSZ + (Size) fd->nrows * sizeof(FitRow);
-	FitData    *out = palloc(sz);
-
-	memset(out, 0, FIT_DATA_HDRSZ);
-	SET_VARSIZE(out, sz);
-	out->version = FIT_DATA_VERSION;
-	out->flags = fd->flags;
-	out->nrows = out->capacity = fd->nrows;
-	out->penalizer = fd->penalizer;
-	memcpy(out->rows, fd->rows, (Size) fd->nrows * sizeof(FitRow));
-	return out;
 }
 
 PG_FUNCTION_INFO_V1(clm_fit_data_final);
