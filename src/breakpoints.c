@@ -200,8 +200,12 @@ descending(const float8 *v, int64 n)
 	int64		p;
 
 	for (p = 1; p < n; p++)
+	{
 		if (v[p] > v[p - 1])
 			return false;
+		if ((p & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	return true;
 }
 
@@ -216,6 +220,8 @@ reverse_float8s(float8 *v, int64 n)
 
 		v[i] = v[n - 1 - i];
 		v[n - 1 - i] = t;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
 	}
 }
 
@@ -567,7 +573,11 @@ merge_float8s(const float8 *x, int64 nx, const float8 *y, int64 ny, float8 *out)
 				k = 0;
 
 	while (i < nx && j < ny)
+	{
 		out[k++] = (y[j] < x[i]) ? y[j++] : x[i++];
+		if ((k & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	while (i < nx)
 		out[k++] = x[i++];
 	while (j < ny)
