@@ -3219,7 +3219,8 @@ REVOKE ALL ON FUNCTION @extschema@.run_scratch_tables() FROM PUBLIC;
 -- then aggregate and score in parallel workers.
 CREATE FUNCTION @extschema@.job_scored(query text, as_of timestamptz, keys text[], trend_window interval,
 	alert_rules jsonb, ctx @extschema@.scoring, job_id bigint, bp @extschema@.breakpoints,
-	use_previous boolean, refresh boolean, consume boolean, run_keys text[], review_before timestamptz)
+	use_previous boolean, refresh boolean, consume boolean, run_keys text[], review_before timestamptz,
+	trend_from timestamptz)
 RETURNS SETOF @extschema@.job_run_template
 LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
@@ -3227,11 +3228,11 @@ AS $fn$
 BEGIN
 	RETURN QUERY EXECUTE query
 		USING as_of, keys, trend_window, alert_rules, ctx, job_id, bp, use_previous, refresh, consume, run_keys,
-			  review_before;
+			  review_before, trend_from;
 END
 $fn$;
 COMMENT ON FUNCTION @extschema@.job_scored(text, timestamptz, text[], interval, jsonb, @extschema@.scoring, bigint,
-	@extschema@.breakpoints, boolean, boolean, boolean, text[], timestamptz) IS
+	@extschema@.breakpoints, boolean, boolean, boolean, text[], timestamptz, timestamptz) IS
 'internal: run job_compute''s scoring query, so that it may use a parallel plan (as the caller, who could run the query itself)';
 
 -- type_hash_function: the hash function of a type's default hash operator
@@ -3361,6 +3362,11 @@ DECLARE
 	changed text[];		-- then: the customers whose transactions changed since the last run
 	kstream text;		-- and the stream of those customers
 	keyed boolean;
+	txs text[];			-- each arm's rows of the source (over everyone)
+	zos text[];			-- each arm's customers to score beside their state (pass 3)
+	ocols text;			-- the state's columns pass 3 compares, as zo's o_ columns
+	scored_sql text;	-- pass 3's query over one arm's zo
+	trend_from timestamptz;	-- the start of the trend's earlier window (a fit from the state)
 BEGIN
 	src := to_regclass(j.source);
 	IF src IS NULL THEN
@@ -3405,8 +3411,8 @@ BEGIN
 	-- enabled job, no rescan asked for, a watermark not after as_of, no
 	-- prospects (their table is not captured), and a full refresh since
 	-- the time zone, source or scoring last changed (alter_job clears
-	-- last_full_refresh_at).  The scoring pass still reads everyone from
-	-- the source.
+	-- last_full_refresh_at).  The scoring pass (5.) then reads the state
+	-- too.
 	from_state := refresh AND consume AND j.incremental AND j.capture AND j.enabled
 		AND NOT EXISTS (SELECT 1 FROM clm_run_keys k WHERE k.customer_id IS NULL)
 		AND j.watermark IS NOT NULL AND as_of >= j.watermark AND j.customers_source IS NULL
@@ -3516,6 +3522,7 @@ BEGIN
 			kstream := stream;
 		ELSE
 			streams := streams || stream;
+			txs := txs || tx_sql;
 		END IF;
 	END LOOP;
 	stream := array_to_string(streams, ' UNION ALL ');
@@ -3655,24 +3662,20 @@ BEGIN
 	-- tolerance (p_alive and churn_risk 0.05, clv 5 % or, for small values,
 	-- 0.5 % of the high-value cut, health 5 points).  No one else is
 	-- rewritten: values that only move with time are as of scored_at.  (A
-	-- preview, consume = false, keeps everyone.)
-	INSERT INTO clm_run_new
-	SELECT * FROM @extschema@.job_scored(array_to_string(ARRAY(SELECT format($q$
+	-- preview, consume = false, keeps everyone.)  Each arm's zo pairs a
+	-- customer's summary and activity (z) with the stored row (o).
+	ocols := 'o.customer_id AS o_customer_id, o.stage AS o_stage, o.stage_since AS o_stage_since, '
+			 'o.high_value_at_risk AS o_hv, o.first_purchase AS o_first_purchase, o.last_purchase AS o_last_purchase, '
+			 'o.orders AS o_orders, o.frequency AS o_frequency, o.recency_weeks AS o_recency_weeks, '
+			 'o.total_amount AS o_total_amount, o.avg_amount AS o_avg_amount, '
+			 'o.repeat_avg_amount AS o_repeat_avg_amount, o.r AS o_r, o.f AS o_f, o.m AS o_m, '
+			 'o.rfm_cell AS o_rfm_cell, o.segment AS o_segment, o.abc AS o_abc, o.p_alive AS o_p_alive, '
+			 'o.clv AS o_clv, o.churn_risk AS o_churn_risk, o.health AS o_health, o.next_review AS o_next_review';
+	scored_sql := $q$
 	SELECT zo.customer_id, (zo.s).*, v.p_alive, v.clv, sc.*,
 		   CASE WHEN $8 THEN zo.o_stage END, CASE WHEN $8 THEN zo.o_stage_since END,
 		   CASE WHEN $8 THEN zo.o_hv END, zo.o_customer_id IS NOT NULL AND $8, true, zo.z_customer_id IS NULL
-	FROM (SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, z.s, z.act,
-				 o.customer_id AS o_customer_id, o.stage AS o_stage, o.stage_since AS o_stage_since,
-				 o.high_value_at_risk AS o_hv, o.first_purchase AS o_first_purchase, o.last_purchase AS o_last_purchase,
-				 o.orders AS o_orders, o.frequency AS o_frequency, o.recency_weeks AS o_recency_weeks,
-				 o.total_amount AS o_total_amount, o.avg_amount AS o_avg_amount,
-				 o.repeat_avg_amount AS o_repeat_avg_amount, o.r AS o_r, o.f AS o_f, o.m AS o_m,
-				 o.rfm_cell AS o_rfm_cell, o.segment AS o_segment, o.abc AS o_abc, o.p_alive AS o_p_alive,
-				 o.clv AS o_clv, o.churn_risk AS o_churn_risk, o.health AS o_health, o.next_review AS o_next_review
-		  FROM (%s) z
-		  FULL JOIN (SELECT * FROM %2$s cs
-					 WHERE ($2 IS NULL OR cs.customer_id = ANY ($2::%3$s[]))%4$s) o
-			ON o.customer_id = z.key) zo
+	FROM (%s) zo
 	LEFT JOIN LATERAL @extschema@.score_value(zo.s, $5) v ON true
 	CROSS JOIN LATERAL @extschema@.score(zo.s, zo.act, v.p_alive, v.clv, $5, $7, $1,
 										 CASE WHEN $8 THEN zo.o_stage END) sc
@@ -3693,11 +3696,65 @@ BEGIN
 				   OR abs(v.p_alive - zo.o_p_alive) > 0.05 OR abs(sc.churn_risk - zo.o_churn_risk) > 0.05
 				   OR abs(v.clv - zo.o_clv) > 0.05 * greatest(abs(zo.o_clv), 0.1 * ($7).high_value_clv)
 				   OR abs(sc.health - zo.o_health) > 5))
-	$q$, u.stream, st, st_key, @extschema@.job_share_sql(hash_fn, 'cs.customer_id', arms, u.i::integer - 1))
-		FROM unnest(streams) WITH ORDINALITY u(stream, i)), ' UNION ALL '),
+	$q$;
+	IF from_state THEN
+		-- A full refresh scores the customers that did not change from
+		-- their stored summary too, as pass 1 fitted on it: what moves
+		-- with time (tenure, days since the last purchase, the average
+		-- days between purchases) recomputed as of now in local days, as
+		-- clm.customer_summary counts them, and the activity trend from
+		-- the source's rows inside its two windows only (read by time; a
+		-- customer without one has zero counts in both).  At a million
+		-- customers this pass read and aggregated every transaction
+		-- again, about as long as the rest of the refresh.  The state is
+		-- read whole (no prospects: from_state excludes them).
+		trend_from := (as_of - trend_window) - trend_window;	-- (as clm.activity_trend steps back, locally)
+		zos := ARRAY(SELECT format(
+			'SELECT (o.customer_id)::text AS customer_id, (o.customer_id)::text AS z_customer_id, '
+			'ROW(o.first_purchase, o.last_purchase, o.orders, o.frequency, o.recency_weeks, '
+			'((($1)::date OPERATOR(pg_catalog.-) (o.first_purchase)::date)::float8) / 7, '
+			'($1)::date OPERATOR(pg_catalog.-) (o.last_purchase)::date, o.total_amount, o.avg_amount, '
+			'o.repeat_avg_amount, CASE WHEN o.frequency > 0 THEN '
+			'(((o.last_purchase)::date OPERATOR(pg_catalog.-) (o.first_purchase)::date)::float8) / o.frequency END'
+			')::@extschema@.summary AS s, '
+			'coalesce(a.act, ROW(0, 0, 0, 0, NULL, NULL, NULL)::@extschema@.activity) AS act, %s '
+			'FROM %s o LEFT JOIN unnest(($2)::%s[]) c(k) ON c.k = o.customer_id '
+			'LEFT JOIN (SELECT (x.k)::%3$s AS k, @extschema@.activity_trend(x.ts, x.amount, $1, $3) AS act '
+			'FROM (%s) x WHERE x.ts > $13 AND x.ts <= $1 GROUP BY x.k) a ON a.k = o.customer_id '
+			'WHERE c.k IS NULL AND o.first_purchase IS NOT NULL%s',
+			ocols, st, st_key, u.tx, @extschema@.job_share_sql(hash_fn, 'o.customer_id', arms, u.i::integer - 1))
+			FROM unnest(txs) WITH ORDINALITY u(tx, i));
+		-- and those that changed from the source, by key (index scans
+		-- back on for that: the passes over everyone turned them off)
+		IF cardinality(changed) > 0 THEN
+			PERFORM set_config(u.g, u.v, true) FROM unnest(tuned[1:3], saved[1:3]) u(g, v);
+			INSERT INTO clm_run_new
+			SELECT * FROM @extschema@.job_scored(format(scored_sql, format(
+				'SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, '
+				'z.s, z.act, %s FROM (%s) z FULL JOIN (SELECT * FROM %s cs WHERE cs.customer_id = ANY ($2::%s[])) o '
+				'ON o.customer_id = z.key', ocols, kstream, st, st_key)),
+				as_of, changed, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
+				ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL),
+				as_of + j.full_refresh_every, trend_from);
+			PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+					set_config('enable_indexonlyscan', 'off', true);
+		END IF;
+		keys := changed;
+	ELSE
+		zos := ARRAY(SELECT format(
+			'SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, '
+			'z.s, z.act, %s FROM (%s) z '
+			'FULL JOIN (SELECT * FROM %s cs WHERE ($2 IS NULL OR cs.customer_id = ANY ($2::%s[]))%s) o '
+			'ON o.customer_id = z.key',
+			ocols, u.stream, st, st_key, @extschema@.job_share_sql(hash_fn, 'cs.customer_id', arms, u.i::integer - 1))
+			FROM unnest(streams) WITH ORDINALITY u(stream, i));
+	END IF;
+	INSERT INTO clm_run_new
+	SELECT * FROM @extschema@.job_scored(
+		array_to_string(ARRAY(SELECT format(scored_sql, zo) FROM unnest(zos) zo), ' UNION ALL '),
 		as_of, keys, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
 		ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL),
-		as_of + j.full_refresh_every);
+		as_of + j.full_refresh_every, trend_from);
 	IF scanned IS NULL THEN
 		scanned := CASE WHEN scan_all THEN NULL ELSE cardinality(keys) END;
 	END IF;

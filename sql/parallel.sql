@@ -83,7 +83,8 @@ SELECT clm.job_arms('ptx', 'integer') AS arms, clm.job_arms('ptx', 'character va
 SET max_parallel_workers = 0;
 SELECT clm.job_arms('ptx', 'integer') AS arms_without_workers;
 RESET max_parallel_workers;
-CREATE FUNCTION pg_temp.arm_mismatches() RETURNS TABLE (customers bigint, prospects bigint, differing bigint)
+CREATE FUNCTION pg_temp.arm_mismatches(arms text DEFAULT 'par_arms', serial text DEFAULT 'par_serial')
+RETURNS TABLE (customers bigint, prospects bigint, differing bigint)
 LANGUAGE sql AS $$
 	SELECT count(*) FILTER (WHERE a.orders IS NOT NULL), count(*) FILTER (WHERE a.orders IS NULL),
 		   count(*) FILTER (WHERE
@@ -96,8 +97,8 @@ LANGUAGE sql AS $$
 			 s.days_since_last, s.total_amount, s.avg_amount, s.r, s.f, s.m, s.rfm_cell, s.segment, s.abc,
 			 round(s.p_alive::numeric, 9), round(s.clv::numeric, 6), round(s.churn_risk::numeric, 9),
 			 round(s.health::numeric, 6), s.stage, s.stage_since, s.high_value_at_risk, s.next_review))
-	FROM (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'par_arms')) a
-	FULL JOIN (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = 'par_serial')) s
+	FROM (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = arms)) a
+	FULL JOIN (SELECT * FROM clm.customer_state WHERE job_id = (SELECT job_id FROM clm.jobs WHERE name = serial)) s
 	  USING (customer_id)
 $$;
 SELECT status, customers FROM clm.run_job('par_arms', as_of => '2024-06-01');
@@ -118,3 +119,32 @@ SELECT * FROM pg_temp.arm_mismatches();
 SELECT count(*) AS jobs, count(*) FILTER (WHERE orders IS NULL AND stage = 'prospect') AS as_prospect
 FROM clm.customer_state WHERE customer_id = '5';
 SELECT clm.drop_job('par_arms'), clm.drop_job('par_serial');
+-- a full refresh of a capturing job without prospects scores the
+-- customers whose transactions did not change from its state (their
+-- activity trend from the source's rows inside its two windows only) and
+-- the others from the source, by key: in arms, it stores what a job
+-- without capture stores by rescanning the source in one stream.  New
+-- purchases, a deleted customer and a refund dated in the past between
+-- the two runs; the trend's windows (90 days each) hold about a quarter of
+-- the rows; a thousand customers bought last in 2023 and have none there.
+INSERT INTO ptx SELECT 30000 + i % 1000, '2023-01-01'::timestamptz + (i % 180) * interval '1 day', (i % 40) / 4.0
+FROM generate_series(1, 5000) i;
+SET client_min_messages = error;
+SELECT clm.create_job('fs_arms', 'ptx', schedule => '0 0 1 1 *', time_zone => 'UTC') > 0 AS created;
+SELECT clm.create_job('fs_scan', 'ptx', schedule => '0 0 1 1 *', time_zone => 'UTC', incremental => false) > 0 AS created;
+RESET client_min_messages;
+SELECT status FROM clm.run_job('fs_arms', as_of => '2024-06-12');
+SET max_parallel_workers_per_gather = 0;
+SELECT status FROM clm.run_job('fs_scan', as_of => '2024-06-12');
+SET max_parallel_workers_per_gather = 2;
+INSERT INTO ptx SELECT i * 17, '2024-06-15', 12.5 FROM generate_series(1, 300) i;
+DELETE FROM ptx WHERE customer_id = 6;
+UPDATE ptx SET amount = amount - 0.25 WHERE customer_id = 7 AND ts < '2024-01-01';
+SELECT count(*) FILTER (WHERE ts > '2023-12-24') * 4 > count(*) AS windows_hold_a_quarter FROM ptx;
+SELECT status, written > 300 AS written FROM clm.run_job('fs_arms', as_of => '2024-06-21', full_refresh => true);
+SET max_parallel_workers_per_gather = 0;
+SELECT status, written > 300 AS written FROM clm.run_job('fs_scan', as_of => '2024-06-21', full_refresh => true);
+SET max_parallel_workers_per_gather = 2;
+SELECT * FROM pg_temp.arm_mismatches('fs_arms', 'fs_scan');
+SELECT count(*) AS deleted_customer_rows FROM clm.customer_state WHERE customer_id = '6';
+SELECT clm.drop_job('fs_arms'), clm.drop_job('fs_scan');
