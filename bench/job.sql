@@ -36,9 +36,12 @@ CHECKPOINT;
 SELECT clm.create_job('bench', 'bench_tx', schedule => '1 day', time_zone => 'UTC',
 					  full_refresh_every => '7 days') AS job_id \gset
 
--- the floor, median of 3
+-- the floor, 3 times before the runs and 3 times after them (the ratios
+-- are to the median of the six: on a shared machine the same query moved
+-- by a third within minutes)
 CREATE TEMP TABLE floor_ms AS
-SELECT pg_temp.exec_ms('SELECT customer_id, min(ts), max(ts), count(*), sum(amount) FROM bench_tx GROUP BY customer_id') AS ms
+SELECT 'before' AS phase,
+	   pg_temp.exec_ms('SELECT customer_id, min(ts), max(ts), count(*), sum(amount) FROM bench_tx GROUP BY customer_id') AS ms
 FROM generate_series(1, 3);
 
 -- one measured run: wall time and WAL bytes of the whole transaction
@@ -145,8 +148,15 @@ FROM v, ctx, b, LATERAL clm.score(v.s, v.act, v.p_alive, v.clv, ctx.ctx, b.b, %1
 $q$, :'q_as_of')) AS ms
 FROM generate_series(1, 3);
 
+INSERT INTO floor_ms
+SELECT 'after', pg_temp.exec_ms('SELECT customer_id, min(ts), max(ts), count(*), sum(amount) FROM bench_tx GROUP BY customer_id')
+FROM generate_series(1, 3);
+
 \echo
 \echo 'Job runs,' :rows 'transactions,' :customers 'customers (simulated BG/NBD shoppers)'
+SELECT f.phase, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY f.ms)::numeric, 0) AS floor_median_ms,
+	   round(min(f.ms)::numeric, 0) AS floor_min_ms, round(max(f.ms)::numeric, 0) AS floor_max_ms
+FROM floor_ms f GROUP BY f.phase ORDER BY f.phase DESC;
 SELECT r.run, r.label, r.status, r.scored, r.written, round(r.ms::numeric, 0) AS run_ms,
 	   round((SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms)::numeric, 0) AS floor_ms,
 	   round((r.ms / (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM floor_ms))::numeric, 3) AS vs_floor,
