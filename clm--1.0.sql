@@ -3366,6 +3366,7 @@ DECLARE
 	zos text[];			-- each arm's customers to score beside their state (pass 3)
 	ocols text;			-- the state's columns pass 3 compares, as zo's o_ columns
 	scored_sql text;	-- pass 3's query over one arm's zo
+	zfull text;			-- an arm's zo from a stream of summaries joined to the state
 	trend_from timestamptz;	-- the start of the trend's earlier window (a fit from the state)
 BEGIN
 	src := to_regclass(j.source);
@@ -3452,9 +3453,8 @@ BEGIN
 	-- (restored at the end; a full refresh's insert of new customers
 	-- otherwise hashed the whole state, 0.34 s at 1M customers).
 	saved := ARRAY(SELECT current_setting(g) FROM unnest(tuned) WITH ORDINALITY u(g, i) ORDER BY u.i);
-	IF scan_all AND NOT from_state THEN	-- (else after the fit's pass, which reads by key)
-		PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-				set_config('enable_indexonlyscan', 'off', true);
+	IF scan_all AND NOT from_state THEN	-- (else before pass 3's arms: the passes before read by key)
+		PERFORM set_config(g, 'off', true) FROM unnest(tuned[1:3]) g;
 	END IF;
 
 	-- 2. the stream of the customers to score: their summaries, from all of
@@ -3579,10 +3579,7 @@ BEGIN
 							 ((z.s).days_since_last)::float8, ((z.s).orders)::float8, (z.s).total_amount
 					  FROM (%3$s) z) z$q$, st, st_key, kstream)
 				INTO pass1 USING as_of, changed, trend_window, j.alert_rules;
-			-- the passes over everyone from here on
-			PERFORM set_config(tuned[5], saved[5], true), set_config(tuned[6], saved[6], true),
-					set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-					set_config('enable_indexonlyscan', 'off', true);
+			PERFORM set_config(tuned[5], saved[5], true), set_config(tuned[6], saved[6], true);
 		ELSE
 			EXECUTE format('SELECT @extschema@.fit_data((z.s).frequency, (z.s).recency, (z.s).tenure, (z.s).repeat_avg_amount) '
 						   'FILTER (WHERE (z.s).tenure > 0) AS f, '
@@ -3697,6 +3694,13 @@ BEGIN
 				   OR abs(v.clv - zo.o_clv) > 0.05 * greatest(abs(zo.o_clv), 0.1 * ($7).high_value_clv)
 				   OR abs(sc.health - zo.o_health) > 5))
 	$q$;
+	-- zo from a stream of summaries (z) and the stored rows (o) of the
+	-- same customers: $2 keys them (NULL: everyone), and an arm keeps its
+	-- share of the state
+	zfull := 'SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, '
+			 'z.s, z.act, %s FROM (%s) z '
+			 'FULL JOIN (SELECT * FROM %s cs WHERE ($2 IS NULL OR cs.customer_id = ANY ($2::%s[]))%s) o '
+			 'ON o.customer_id = z.key';
 	IF from_state THEN
 		-- A full refresh scores the customers that did not change from
 		-- their stored summary too, as pass 1 fitted on it: what moves
@@ -3724,30 +3728,22 @@ BEGIN
 			'WHERE c.k IS NULL AND o.first_purchase IS NOT NULL%s',
 			ocols, st, st_key, u.tx, @extschema@.job_share_sql(hash_fn, 'o.customer_id', arms, u.i::integer - 1))
 			FROM unnest(txs) WITH ORDINALITY u(tx, i));
-		-- and those that changed from the source, by key (index scans
-		-- back on for that: the passes over everyone turned them off)
+		-- and those that changed from the source, by key, in a statement
+		-- of their own: index scans are still on here, and go off for the
+		-- arms over everyone
 		IF cardinality(changed) > 0 THEN
-			PERFORM set_config(u.g, u.v, true) FROM unnest(tuned[1:3], saved[1:3]) u(g, v);
 			INSERT INTO clm_run_new
-			SELECT * FROM @extschema@.job_scored(format(scored_sql, format(
-				'SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, '
-				'z.s, z.act, %s FROM (%s) z FULL JOIN (SELECT * FROM %s cs WHERE cs.customer_id = ANY ($2::%s[])) o '
-				'ON o.customer_id = z.key', ocols, kstream, st, st_key)),
+			SELECT * FROM @extschema@.job_scored(format(scored_sql, format(zfull, ocols, kstream, st, st_key, '')),
 				as_of, changed, trend_window, j.alert_rules, ctx, j.job_id, bp, use_previous, refresh, consume,
 				ARRAY(SELECT k.customer_id FROM clm_run_keys k WHERE k.customer_id IS NOT NULL),
 				as_of + j.full_refresh_every, trend_from);
-			PERFORM set_config('enable_indexscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
-					set_config('enable_indexonlyscan', 'off', true);
 		END IF;
+		PERFORM set_config(g, 'off', true) FROM unnest(tuned[1:3]) g;
 		keys := changed;
 	ELSE
-		zos := ARRAY(SELECT format(
-			'SELECT coalesce(z.customer_id, (o.customer_id)::text) AS customer_id, z.customer_id AS z_customer_id, '
-			'z.s, z.act, %s FROM (%s) z '
-			'FULL JOIN (SELECT * FROM %s cs WHERE ($2 IS NULL OR cs.customer_id = ANY ($2::%s[]))%s) o '
-			'ON o.customer_id = z.key',
-			ocols, u.stream, st, st_key, @extschema@.job_share_sql(hash_fn, 'cs.customer_id', arms, u.i::integer - 1))
-			FROM unnest(streams) WITH ORDINALITY u(stream, i));
+		zos := ARRAY(SELECT format(zfull, ocols, u.stream, st, st_key,
+										  @extschema@.job_share_sql(hash_fn, 'cs.customer_id', arms, u.i::integer - 1))
+					 FROM unnest(streams) WITH ORDINALITY u(stream, i));
 	END IF;
 	INSERT INTO clm_run_new
 	SELECT * FROM @extschema@.job_scored(
